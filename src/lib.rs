@@ -1,0 +1,14 @@
+//! Swivel: an authoritative DNS server with health checks and DNS failover built in.
+//!
+//! The query path is `wire` (packet views) → `engine` (bytes in, answer table, bytes out)
+//! → `server` (batched socket I/O). Zone files are read by `zone` and compiled by `table`
+//! into wire bytes ahead of time.
+
+pub mod config;
+pub mod diag;
+pub mod engine;
+pub mod name;
+pub mod server;
+pub mod table;
+pub mod wire;
+pub mod zone;

@@ -1,0 +1,1 @@
+//! Borrowed views of DNS messages: header, question and OPT, parsed in place.
