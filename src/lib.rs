@@ -9,6 +9,7 @@ pub mod diag;
 pub mod engine;
 pub mod name;
 pub mod server;
+pub mod sys;
 pub mod table;
 pub mod wire;
 pub mod zone;
