@@ -1,1 +1,357 @@
 //! The TOML configuration file: schema, defaults, validation with file and line.
+//!
+//! [`load`] reads a file, [`parse`] checks text; both report every problem they find as a
+//! [`Diagnostic`] naming the configuration file and line. Relative zone file paths resolve
+//! against the configuration file's folder. The reference is docs/CONFIGURATION.md.
+
+mod duration;
+
+pub use duration::parse_duration;
+
+use crate::diag::{Diagnostic, Diagnostics};
+use crate::name::Name;
+use serde::Deserialize;
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+use toml::Spanned;
+
+/// `server.listen` when omitted.
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:5353";
+/// `server.workers` when omitted: one UDP worker per CPU core.
+pub const DEFAULT_WORKERS: usize = 0;
+/// `server.tcp_idle_timeout` when omitted.
+pub const DEFAULT_TCP_IDLE_TIMEOUT: Duration = Duration::from_secs(10);
+/// `server.tcp_max_connections` when omitted.
+pub const DEFAULT_TCP_MAX_CONNECTIONS: usize = 1024;
+/// `server.tcp_max_per_client` when omitted.
+pub const DEFAULT_TCP_MAX_PER_CLIENT: usize = 32;
+/// `control.listen` when omitted.
+pub const DEFAULT_CONTROL_LISTEN: &str = "127.0.0.1:8053";
+/// The most UDP workers `server.workers` may ask for.
+pub const MAX_WORKERS: usize = 1024;
+
+/// A validated configuration.
+#[derive(Clone, Debug)]
+pub struct Config {
+    /// The file it was read from, as named in diagnostics.
+    pub file: PathBuf,
+    pub server: ServerConfig,
+    pub control: ControlConfig,
+    /// In file order; origins are unique.
+    pub zones: Vec<ZoneConfig>,
+}
+
+/// The `[server]` table.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ServerConfig {
+    /// Every address serves UDP and TCP.
+    pub listen: Vec<SocketAddr>,
+    /// UDP workers; 0 means one per CPU core.
+    pub workers: usize,
+    pub tcp_idle_timeout: Duration,
+    pub tcp_max_connections: usize,
+    pub tcp_max_per_client: usize,
+}
+
+/// The `[control]` table.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ControlConfig {
+    /// Where the control plane (HTTP API) will listen.
+    pub listen: SocketAddr,
+}
+
+/// One `[[zone]]` entry.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ZoneConfig {
+    pub origin: Name,
+    /// Resolved against the configuration file's folder.
+    pub file: PathBuf,
+    /// Line of the `file` key in the configuration, for errors about the file itself.
+    pub line: usize,
+}
+
+impl ServerConfig {
+    /// What the server module needs to start.
+    pub fn settings(&self) -> crate::server::Settings {
+        crate::server::Settings {
+            listen: self.listen.clone(),
+            workers: self.workers,
+            tcp_idle_timeout: self.tcp_idle_timeout,
+            tcp_max_connections: self.tcp_max_connections,
+            tcp_max_per_client: self.tcp_max_per_client,
+        }
+    }
+}
+
+/// Reads and validates the configuration file at `path`.
+pub fn load(path: &Path) -> Result<Config, Diagnostics> {
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        Diagnostics(vec![Diagnostic::new(
+            path,
+            0,
+            format!("cannot read configuration file: {e}"),
+        )])
+    })?;
+    let base_dir = path.parent().unwrap_or(Path::new(""));
+    parse(&text, path, base_dir)
+}
+
+/// Validates configuration text; `file` names it in diagnostics and `base_dir` is where
+/// relative zone file paths start.
+pub fn parse(text: &str, file: &Path, base_dir: &Path) -> Result<Config, Diagnostics> {
+    let raw: RawConfig = toml::from_str(text).map_err(|e| {
+        let line = e.span().map_or(0, |span| line_of(text, span.start));
+        Diagnostics(vec![Diagnostic::new(
+            file,
+            line,
+            e.message().trim_end().to_string(),
+        )])
+    })?;
+    let mut checker = Checker {
+        text,
+        file,
+        errors: Vec::new(),
+    };
+    let server = checker.server(raw.server);
+    let control = checker.control(raw.control, &server);
+    let zones = checker.zones(raw.zones, base_dir);
+    if !checker.errors.is_empty() {
+        return Err(Diagnostics(checker.errors));
+    }
+    Ok(Config {
+        file: file.to_path_buf(),
+        server,
+        control,
+        zones,
+    })
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawConfig {
+    #[serde(default)]
+    server: RawServer,
+    #[serde(default)]
+    control: RawControl,
+    #[serde(default, rename = "zone")]
+    zones: Vec<RawZone>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawServer {
+    listen: Option<Spanned<Vec<Spanned<String>>>>,
+    workers: Option<Spanned<usize>>,
+    tcp_idle_timeout: Option<Spanned<String>>,
+    tcp_max_connections: Option<Spanned<usize>>,
+    tcp_max_per_client: Option<Spanned<usize>>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawControl {
+    listen: Option<Spanned<String>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawZone {
+    origin: Spanned<String>,
+    file: Spanned<String>,
+}
+
+/// Collects every problem while turning raw values into checked ones.
+struct Checker<'a> {
+    text: &'a str,
+    file: &'a Path,
+    errors: Vec<Diagnostic>,
+}
+
+impl Checker<'_> {
+    fn line<T>(&self, value: &Spanned<T>) -> usize {
+        line_of(self.text, value.span().start)
+    }
+
+    fn error<T>(&mut self, at: &Spanned<T>, message: String) {
+        let line = self.line(at);
+        self.errors.push(Diagnostic::new(self.file, line, message));
+    }
+
+    fn address(&mut self, key: &str, text: &Spanned<String>) -> Option<SocketAddr> {
+        match text.get_ref().parse() {
+            Ok(addr) => Some(addr),
+            Err(_) => {
+                let message = format!(
+                    "{key}: invalid address {:?}: write IP and port, e.g. \"127.0.0.1:53\" or \"[::1]:53\"",
+                    text.get_ref()
+                );
+                self.error(text, message);
+                None
+            }
+        }
+    }
+
+    fn server(&mut self, raw: RawServer) -> ServerConfig {
+        let listen = match raw.listen {
+            None => vec![DEFAULT_LISTEN
+                .parse()
+                .expect("default listen address parses")],
+            Some(list) => {
+                if list.get_ref().is_empty() {
+                    self.error(
+                        &list,
+                        "server.listen: give at least one address".to_string(),
+                    );
+                }
+                let mut seen = HashMap::new();
+                let mut addrs = Vec::new();
+                for entry in list.get_ref() {
+                    let Some(addr) = self.address("server.listen", entry) else {
+                        continue;
+                    };
+                    let line = self.line(entry);
+                    if let Some(first) = seen.insert(addr, line) {
+                        self.error(
+                            entry,
+                            format!(
+                                "server.listen: {addr} is listed twice (first on line {first})"
+                            ),
+                        );
+                    } else {
+                        addrs.push(addr);
+                    }
+                }
+                addrs
+            }
+        };
+        let workers = raw.workers.map_or(DEFAULT_WORKERS, |w| {
+            if *w.get_ref() > MAX_WORKERS {
+                self.error(
+                    &w,
+                    format!("server.workers: at most {MAX_WORKERS} (0 means one per CPU core)"),
+                );
+            }
+            w.into_inner()
+        });
+        let tcp_idle_timeout = raw.tcp_idle_timeout.map_or(DEFAULT_TCP_IDLE_TIMEOUT, |t| {
+            match parse_duration(t.get_ref()) {
+                Ok(d) if d.is_zero() => {
+                    self.error(
+                        &t,
+                        "server.tcp_idle_timeout: must be more than zero".to_string(),
+                    );
+                    d
+                }
+                Ok(d) => d,
+                Err(message) => {
+                    self.error(&t, format!("server.tcp_idle_timeout: {message}"));
+                    DEFAULT_TCP_IDLE_TIMEOUT
+                }
+            }
+        });
+        let tcp_max_connections = self.at_least_one(
+            "server.tcp_max_connections",
+            raw.tcp_max_connections,
+            DEFAULT_TCP_MAX_CONNECTIONS,
+        );
+        let tcp_max_per_client = self.at_least_one(
+            "server.tcp_max_per_client",
+            raw.tcp_max_per_client,
+            DEFAULT_TCP_MAX_PER_CLIENT,
+        );
+        ServerConfig {
+            listen,
+            workers,
+            tcp_idle_timeout,
+            tcp_max_connections,
+            tcp_max_per_client,
+        }
+    }
+
+    fn at_least_one(&mut self, key: &str, value: Option<Spanned<usize>>, default: usize) -> usize {
+        let Some(value) = value else { return default };
+        if *value.get_ref() == 0 {
+            self.error(&value, format!("{key}: must be at least 1"));
+        }
+        value.into_inner()
+    }
+
+    fn control(&mut self, raw: RawControl, server: &ServerConfig) -> ControlConfig {
+        let default = || {
+            DEFAULT_CONTROL_LISTEN
+                .parse()
+                .expect("default control address parses")
+        };
+        let Some(text) = raw.listen else {
+            return ControlConfig { listen: default() };
+        };
+        let listen = self
+            .address("control.listen", &text)
+            .unwrap_or_else(default);
+        if server.listen.contains(&listen) {
+            self.error(
+                &text,
+                format!("control.listen: {listen} is also a server.listen address"),
+            );
+        }
+        ControlConfig { listen }
+    }
+
+    fn zones(&mut self, raw: Vec<RawZone>, base_dir: &Path) -> Vec<ZoneConfig> {
+        if raw.is_empty() {
+            self.errors.push(Diagnostic::new(
+                self.file,
+                0,
+                "no zones: add at least one [[zone]] table with origin and file",
+            ));
+        }
+        let mut first_line = HashMap::new();
+        let mut zones = Vec::new();
+        for zone in raw {
+            let origin_line = self.line(&zone.origin);
+            let origin = Name::from_text(zone.origin.get_ref());
+            if origin.is_none() {
+                let message = format!(
+                    "zone origin {:?} is not a valid domain name",
+                    zone.origin.get_ref()
+                );
+                self.error(&zone.origin, message);
+            }
+            if zone.file.get_ref().is_empty() {
+                self.error(
+                    &zone.file,
+                    "zone file: give the path of the zone's master file".to_string(),
+                );
+            }
+            let Some(origin) = origin else { continue };
+            if let Some(first) = first_line.get(&origin) {
+                let message = format!("zone {origin} is defined twice (first on line {first})");
+                self.error(&zone.origin, message);
+                continue;
+            }
+            first_line.insert(origin.clone(), origin_line);
+            let line = self.line(&zone.file);
+            zones.push(ZoneConfig {
+                origin,
+                file: base_dir.join(zone.file.get_ref()),
+                line,
+            });
+        }
+        zones
+    }
+}
+
+/// The 1-based line holding byte `offset` of `text`.
+fn line_of(text: &str, offset: usize) -> usize {
+    let end = offset.min(text.len());
+    text.as_bytes()[..end]
+        .iter()
+        .filter(|&&b| b == b'\n')
+        .count()
+        + 1
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,183 @@
+//! Unit tests of configuration parsing, defaults and validation.
+
+use super::*;
+
+fn parse_text(text: &str) -> Result<Config, Diagnostics> {
+    parse(
+        text,
+        Path::new("/etc/swivel/swivel.toml"),
+        Path::new("/etc/swivel"),
+    )
+}
+
+fn errors(text: &str) -> Vec<Diagnostic> {
+    parse_text(text)
+        .expect_err("configuration should be refused")
+        .0
+}
+
+const ONE_ZONE: &str = "[[zone]]\norigin = \"example.test.\"\nfile = \"example.test.zone\"\n";
+
+#[test]
+fn full_configuration_parses() {
+    let text = r#"
+[server]
+listen = ["127.0.0.1:5353", "[::1]:5353"]
+workers = 3
+tcp_idle_timeout = "2500ms"
+tcp_max_connections = 100
+tcp_max_per_client = 4
+[control]
+listen = "127.0.0.1:9000"
+[[zone]]
+origin = "example.test."
+file = "example.test.zone"
+[[zone]]
+origin = "Other.Test"
+file = "/var/zones/other.zone"
+"#;
+    let config = parse_text(text).unwrap();
+    assert_eq!(
+        config.server.listen,
+        vec![
+            "127.0.0.1:5353".parse::<SocketAddr>().unwrap(),
+            "[::1]:5353".parse().unwrap()
+        ]
+    );
+    assert_eq!(config.server.workers, 3);
+    assert_eq!(config.server.tcp_idle_timeout, Duration::from_millis(2500));
+    assert_eq!(config.server.tcp_max_connections, 100);
+    assert_eq!(config.server.tcp_max_per_client, 4);
+    assert_eq!(config.control.listen, "127.0.0.1:9000".parse().unwrap());
+    assert_eq!(config.zones.len(), 2);
+    assert_eq!(
+        config.zones[0].origin,
+        Name::from_text("example.test.").unwrap()
+    );
+    assert_eq!(
+        config.zones[0].file,
+        PathBuf::from("/etc/swivel/example.test.zone")
+    );
+    assert_eq!(config.zones[0].line, 12);
+    assert_eq!(
+        config.zones[1].origin,
+        Name::from_text("other.test.").unwrap()
+    );
+    assert_eq!(config.zones[1].file, PathBuf::from("/var/zones/other.zone"));
+}
+
+#[test]
+fn omitted_keys_take_documented_defaults() {
+    let config = parse_text(ONE_ZONE).unwrap();
+    assert_eq!(
+        config.server.listen,
+        vec![DEFAULT_LISTEN.parse::<SocketAddr>().unwrap()]
+    );
+    assert_eq!(config.server.workers, 0);
+    assert_eq!(config.server.tcp_idle_timeout, Duration::from_secs(10));
+    assert_eq!(config.server.tcp_max_connections, 1024);
+    assert_eq!(config.server.tcp_max_per_client, 32);
+    assert_eq!(
+        config.control.listen,
+        DEFAULT_CONTROL_LISTEN.parse().unwrap()
+    );
+    let settings = config.server.settings();
+    assert_eq!(settings.listen, config.server.listen);
+    assert_eq!(settings.tcp_max_per_client, 32);
+}
+
+#[test]
+fn unknown_key_is_named_with_its_line() {
+    let text = format!("[server]\nworkers = 1\nlisten_udp = [\"127.0.0.1:53\"]\n{ONE_ZONE}");
+    let errors = errors(&text);
+    assert_eq!(errors.len(), 1);
+    assert_eq!(errors[0].line, 3);
+    assert!(
+        errors[0].message.contains("listen_udp"),
+        "{}",
+        errors[0].message
+    );
+    assert_eq!(errors[0].file, PathBuf::from("/etc/swivel/swivel.toml"));
+}
+
+#[test]
+fn unknown_table_is_an_error() {
+    let errors = errors(&format!("{ONE_ZONE}[[pools]]\nname = \"x\"\n"));
+    assert!(errors[0].message.contains("pools"), "{}", errors[0].message);
+    assert_eq!(errors[0].line, 4);
+}
+
+#[test]
+fn wrong_type_reports_line() {
+    let errors = errors(&format!("[server]\n\nworkers = \"many\"\n{ONE_ZONE}"));
+    assert_eq!(errors[0].line, 3);
+}
+
+#[test]
+fn every_validation_error_is_reported() {
+    let text = r#"[server]
+listen = ["127.0.0.1:53", "localhost:53", "127.0.0.1:53"]
+tcp_idle_timeout = "ten seconds"
+tcp_max_connections = 0
+[control]
+listen = "127.0.0.1:53"
+[[zone]]
+origin = "bad..name"
+file = "a.zone"
+[[zone]]
+origin = "example.test"
+file = "b.zone"
+[[zone]]
+origin = "EXAMPLE.test."
+file = "c.zone"
+"#;
+    let errors = errors(text);
+    let lines: Vec<usize> = errors.iter().map(|e| e.line).collect();
+    assert_eq!(lines, vec![2, 2, 3, 4, 6, 8, 14], "{errors:?}");
+    assert!(errors[0].message.contains("localhost:53"));
+    assert!(errors[1].message.contains("twice"));
+    assert!(errors[2].message.contains("ten seconds"));
+    assert!(errors[4].message.contains("control.listen"));
+    assert!(errors[5].message.contains("bad..name"));
+    assert!(errors[6].message.contains("example.test.") && errors[6].message.contains("line 11"));
+}
+
+#[test]
+fn empty_listen_and_no_zones_are_refused() {
+    let errors = errors("[server]\nlisten = []\n");
+    assert_eq!(errors.len(), 2);
+    assert_eq!(errors[0].line, 2);
+    assert!(errors[1].message.contains("[[zone]]"));
+}
+
+#[test]
+fn zone_without_file_is_refused() {
+    let errors = errors("[[zone]]\norigin = \"example.test.\"\n");
+    assert!(errors[0].message.contains("file"), "{}", errors[0].message);
+}
+
+#[test]
+fn zero_timeout_and_too_many_workers_are_refused() {
+    let errors = errors(&format!(
+        "[server]\nworkers = 5000\ntcp_idle_timeout = \"0s\"\n{ONE_ZONE}"
+    ));
+    let lines: Vec<usize> = errors.iter().map(|e| e.line).collect();
+    assert_eq!(lines, vec![2, 3]);
+}
+
+#[test]
+fn load_resolves_paths_against_the_file_folder() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("swivel.toml");
+    std::fs::write(&path, ONE_ZONE).unwrap();
+    let config = load(&path).unwrap();
+    assert_eq!(config.zones[0].file, dir.path().join("example.test.zone"));
+    assert_eq!(config.file, path);
+}
+
+#[test]
+fn missing_file_is_a_diagnostic() {
+    let errors = load(Path::new("/nonexistent/swivel.toml")).unwrap_err().0;
+    assert_eq!(errors[0].file, PathBuf::from("/nonexistent/swivel.toml"));
+    assert!(errors[0].message.contains("cannot read"));
+}
