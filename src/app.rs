@@ -56,6 +56,20 @@ impl Summary {
     }
 }
 
+/// "1 zone, 15 records".
+impl std::fmt::Display for Summary {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let (zones, records) = (self.zones.len(), self.total_records());
+        let plural = |n: usize| if n == 1 { "" } else { "s" };
+        write!(
+            f,
+            "{zones} zone{}, {records} record{}",
+            plural(zones),
+            plural(records)
+        )
+    }
+}
+
 impl Loaded {
     pub fn summary(&self) -> Summary {
         let zones = self
