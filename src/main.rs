@@ -73,11 +73,7 @@ fn check(path: &Path) -> ExitCode {
                     zone.records
                 );
             }
-            println!(
-                "total: {} zones, {} records",
-                summary.zones.len(),
-                summary.total_records()
-            );
+            println!("total: {summary}");
             ExitCode::SUCCESS
         }
         Err(diagnostics) => {
@@ -223,11 +219,7 @@ fn log_summary(summary: &app::Summary) {
             zone.records
         );
     }
-    info!(
-        "{} zones, {} records",
-        summary.zones.len(),
-        summary.total_records()
-    );
+    info!("loaded {summary}");
 }
 
 fn log_diagnostics(diagnostics: &Diagnostics) {
