@@ -14,7 +14,11 @@ pub struct Diagnostic {
 
 impl Diagnostic {
     pub fn new(file: impl Into<PathBuf>, line: usize, message: impl Into<String>) -> Self {
-        Diagnostic { file: file.into(), line, message: message.into() }
+        Diagnostic {
+            file: file.into(),
+            line,
+            message: message.into(),
+        }
     }
 }
 

@@ -57,7 +57,9 @@ impl Name {
                     if first.is_ascii_digit() {
                         let d2 = chars.next().filter(u8::is_ascii_digit)?;
                         let d3 = chars.next().filter(u8::is_ascii_digit)?;
-                        let v = (first - b'0') as u32 * 100 + (d2 - b'0') as u32 * 10 + (d3 - b'0') as u32;
+                        let v = (first - b'0') as u32 * 100
+                            + (d2 - b'0') as u32 * 10
+                            + (d3 - b'0') as u32;
                         label.push(u8::try_from(v).ok()?);
                     } else {
                         label.push(first);
@@ -132,7 +134,9 @@ impl Name {
     /// Iterates over this name and its ancestors, ending with the root.
     pub fn ancestors(&self) -> impl Iterator<Item = &[u8]> {
         let wire = &self.0[..];
-        label_starts(wire).map(move |i| &wire[i..]).chain(std::iter::once(&wire[wire.len() - 1..]))
+        label_starts(wire)
+            .map(move |i| &wire[i..])
+            .chain(std::iter::once(&wire[wire.len() - 1..]))
     }
 }
 
@@ -190,7 +194,9 @@ impl fmt::Display for Name {
             let len = self.0[start] as usize;
             for &b in &self.0[start + 1..start + 1 + len] {
                 match b {
-                    b'.' | b'\\' | b'"' | b'(' | b')' | b';' | b'@' | b'$' => write!(f, "\\{}", b as char)?,
+                    b'.' | b'\\' | b'"' | b'(' | b')' | b';' | b'@' | b'$' => {
+                        write!(f, "\\{}", b as char)?
+                    }
                     0x21..=0x7e => write!(f, "{}", b as char)?,
                     _ => write!(f, "\\{:03}", b)?,
                 }
@@ -217,8 +223,14 @@ mod tests {
         assert_eq!(n.as_wire(), b"\x03www\x07example\x04test\x00");
         assert_eq!(n.to_string(), "www.example.test.");
         assert_eq!(n.label_count(), 3);
-        assert_eq!(Name::from_text("a\\.b.test").unwrap().as_wire(), b"\x03a.b\x04test\x00");
-        assert_eq!(Name::from_text("\\065.test").unwrap().as_wire(), b"\x01a\x04test\x00");
+        assert_eq!(
+            Name::from_text("a\\.b.test").unwrap().as_wire(),
+            b"\x03a.b\x04test\x00"
+        );
+        assert_eq!(
+            Name::from_text("\\065.test").unwrap().as_wire(),
+            b"\x01a\x04test\x00"
+        );
         assert!(Name::from_text("a..b").is_none());
         assert!(Name::from_text(&"a".repeat(64)).is_none());
     }

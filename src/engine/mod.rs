@@ -1,14 +1,24 @@
 //! The query engine: query bytes in, answer table, reply bytes out. No I/O, no clock, no
 //! allocation, so it is unit-tested, fuzzed and benchmarked directly.
+//!
+//! A reply is the query's header and question (echoed byte for byte), the precompiled
+//! sections of the answer cut to the size limit, and an OPT record when the query had one.
 
-use crate::table::Table;
+use crate::name::MAX_NAME_LEN;
+use crate::table::{Cut, Table};
+use crate::wire::{header, parse_query, put_u16, rcode, Edns, QueryError};
+use crate::zone::{rtype, CLASS_IN};
 
-/// Largest UDP payload Swivel advertises and sends (RFC 9715 / DNS flag day 2020).
+/// Largest UDP payload Swivel advertises and sends (DNS flag day 2020).
 pub const EDNS_UDP_SIZE: u16 = 1232;
 /// Reply buffer size that suffices for any UDP reply.
 pub const UDP_REPLY_BUF: usize = EDNS_UDP_SIZE as usize;
 /// Reply buffer size that suffices for any TCP reply.
 pub const TCP_REPLY_BUF: usize = 65535;
+/// UDP payload limit for a query without EDNS (RFC 1035).
+const CLASSIC_UDP_SIZE: usize = 512;
+/// An OPT record with no options.
+const OPT_LEN: usize = 11;
 
 /// How the query arrived; decides the size limit.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -20,9 +30,9 @@ pub enum Transport {
 /// Why a packet got no reply.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum DropReason {
-    /// Shorter than a header, or otherwise unreadable.
+    /// Shorter than a header.
     Malformed,
-    /// QR set: a response, never answered.
+    /// QR is set: a response, never answered.
     Response,
 }
 
@@ -30,13 +40,176 @@ pub enum DropReason {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Outcome {
     /// `out[..len]` holds the reply.
-    Reply { len: usize, rcode: u16, truncated: bool },
+    Reply {
+        len: usize,
+        rcode: u16,
+        truncated: bool,
+    },
     Drop(DropReason),
 }
 
 /// Answers one query from `table` into `out`, which must hold at least [`UDP_REPLY_BUF`]
-/// bytes for UDP and [`TCP_REPLY_BUF`] for TCP.
+/// bytes for UDP and [`TCP_REPLY_BUF`] for TCP (a smaller buffer lowers the size limit).
 pub fn answer(query: &[u8], table: &Table, transport: Transport, out: &mut [u8]) -> Outcome {
-    let _ = (query, table, transport, out);
-    Outcome::Drop(DropReason::Malformed)
+    let mut qname = [0u8; MAX_NAME_LEN];
+    let q = match parse_query(query, &mut qname) {
+        Ok(q) => q,
+        Err(QueryError::Unreadable) => return Outcome::Drop(DropReason::Malformed),
+        Err(QueryError::Response) => return Outcome::Drop(DropReason::Response),
+        Err(QueryError::Malformed {
+            id: _,
+            flags: _,
+            qname_len,
+            edns,
+        }) => {
+            return error_reply(query, qname_len, edns, rcode::FORMERR, out);
+        }
+    };
+    let edns = q.edns;
+    if q.opcode() != 0 {
+        return error_reply(query, q.qname_len, edns, rcode::NOTIMP, out);
+    }
+    if edns.is_some_and(|e| e.version > 0) {
+        return error_reply(query, q.qname_len, edns, rcode::BADVERS, out);
+    }
+    if q.qclass != CLASS_IN {
+        return error_reply(query, q.qname_len, edns, rcode::REFUSED, out);
+    }
+    if matches!(q.qtype, rtype::AXFR | rtype::IXFR) {
+        let code = if transport == Transport::Udp {
+            rcode::FORMERR
+        } else {
+            rcode::REFUSED
+        };
+        return error_reply(query, q.qname_len, edns, code, out);
+    }
+    let Some(found) = table.lookup(&qname[..q.qname_len], q.qtype) else {
+        return error_reply(query, q.qname_len, edns, rcode::REFUSED, out);
+    };
+
+    let question_end = q.question_end();
+    let limit = size_limit(transport, edns, out.len());
+    let room = limit.saturating_sub(question_end + if edns.is_some() { OPT_LEN } else { 0 });
+    let cuts = table.cuts(found);
+    let whole = cuts.last().copied().unwrap_or_default();
+    let (cut, truncated) = if whole.len as usize <= room {
+        (whole, false)
+    } else {
+        let cut = cuts
+            .iter()
+            .rev()
+            .find(|c| c.len as usize <= room)
+            .copied()
+            .unwrap_or_default();
+        (cut, cut.an < whole.an || cut.ns < whole.ns)
+    };
+
+    out[..question_end].copy_from_slice(&query[..question_end]);
+    let body = &mut out[question_end..question_end + cut.len as usize];
+    body.copy_from_slice(&table.bytes(found)[..cut.len as usize]);
+    for reloc in table.relocs(found).iter().take_while(|r| r.at < cut.len) {
+        let target = (reloc.base as i32 + q.qname_len as i32) as u16;
+        put_u16(body, reloc.at as usize, 0xc000 | target);
+    }
+    let mut flags = reply_flags(q.flags, found.rcode);
+    if found.authoritative {
+        flags |= header::AA;
+    }
+    if truncated {
+        flags |= header::TC;
+    }
+    let len = question_end + cut.len as usize;
+    let len = finish(out, len, flags, 1, cut, edns, found.rcode);
+    Outcome::Reply {
+        len,
+        rcode: found.rcode,
+        truncated,
+    }
 }
+
+/// The reply size limit (RFC 6891 section 6.2.5): 512 without EDNS, else the client's size
+/// clamped to [512, ours]; TCP has no limit but the message size.
+fn size_limit(transport: Transport, edns: Option<Edns>, buffer: usize) -> usize {
+    let limit = match (transport, edns) {
+        (Transport::Tcp, _) => TCP_REPLY_BUF,
+        (Transport::Udp, None) => CLASSIC_UDP_SIZE,
+        (Transport::Udp, Some(e)) => {
+            (e.udp_size as usize).clamp(CLASSIC_UDP_SIZE, EDNS_UDP_SIZE as usize)
+        }
+    };
+    limit.min(buffer)
+}
+
+/// Header flags of a reply: QR, the query's opcode, RD and CD, and the rcode's low bits.
+fn reply_flags(query_flags: u16, code: u16) -> u16 {
+    header::QR
+        | (query_flags & (header::OPCODE_MASK | header::RD | header::CD))
+        | (code & header::RCODE_MASK)
+}
+
+/// A reply with no records: the header, the question if one was read, and OPT if the query
+/// had one.
+fn error_reply(
+    query: &[u8],
+    qname_len: usize,
+    edns: Option<Edns>,
+    code: u16,
+    out: &mut [u8],
+) -> Outcome {
+    let question_end = if qname_len > 0 {
+        header::LEN + qname_len + 4
+    } else {
+        header::LEN
+    };
+    out[..question_end].copy_from_slice(&query[..question_end]);
+    let query_flags = crate::wire::get_u16(query, header::FLAGS.start);
+    let qdcount = u16::from(qname_len > 0);
+    let len = finish(
+        out,
+        question_end,
+        reply_flags(query_flags, code),
+        qdcount,
+        Cut::default(),
+        edns,
+        code,
+    );
+    Outcome::Reply {
+        len,
+        rcode: code,
+        truncated: false,
+    }
+}
+
+/// Writes the header counts and flags, and the OPT record when the query had EDNS.
+fn finish(
+    out: &mut [u8],
+    len: usize,
+    flags: u16,
+    qdcount: u16,
+    cut: Cut,
+    edns: Option<Edns>,
+    code: u16,
+) -> usize {
+    put_u16(out, header::FLAGS.start, flags);
+    put_u16(out, header::QDCOUNT.start, qdcount);
+    put_u16(out, header::ANCOUNT.start, cut.an);
+    put_u16(out, header::NSCOUNT.start, cut.ns);
+    put_u16(
+        out,
+        header::ARCOUNT.start,
+        cut.ar + u16::from(edns.is_some()),
+    );
+    let Some(edns) = edns else { return len };
+    let opt = &mut out[len..len + OPT_LEN];
+    opt[0] = 0;
+    put_u16(opt, 1, rtype::OPT);
+    put_u16(opt, 3, EDNS_UDP_SIZE);
+    opt[5] = (code >> 4) as u8;
+    opt[6] = 0;
+    put_u16(opt, 7, if edns.dnssec_ok { 0x8000 } else { 0 });
+    put_u16(opt, 9, 0);
+    len + OPT_LEN
+}
+
+#[cfg(test)]
+mod tests;
