@@ -1,0 +1,267 @@
+//! DNS over TCP (RFC 7766): an accept loop per listen address on the tokio runtime, one task
+//! per connection answering length-prefixed queries in order, with an idle timeout and caps
+//! on connections in total and per client address.
+
+use crate::engine::{self, Outcome, Transport};
+use crate::table::SharedTable;
+use socket2::{Domain, Protocol, SockAddr, Socket, Type};
+use std::collections::HashMap;
+use std::io;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::net::{TcpListener, TcpStream};
+
+/// Pending connections the kernel queues before the accept loop takes them.
+const LISTEN_BACKLOG: i32 = 1024;
+/// Every TCP message starts with its length in two bytes (RFC 1035 section 4.2.2).
+const LENGTH_PREFIX: usize = 2;
+/// Largest DNS message over TCP.
+const MAX_MESSAGE: usize = u16::MAX as usize;
+
+/// Binds a listening TCP socket (not yet registered with a runtime).
+pub(super) fn bind_listener(addr: SocketAddr) -> io::Result<std::net::TcpListener> {
+    let socket = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))?;
+    socket.set_reuse_address(true)?;
+    if addr.is_ipv6() {
+        socket.set_only_v6(true)?;
+    }
+    socket.set_nonblocking(true)?;
+    socket.bind(&SockAddr::from(addr))?;
+    socket.listen(LISTEN_BACKLOG)?;
+    Ok(socket.into())
+}
+
+/// Counts open connections, in total and per client address.
+pub(super) struct ConnectionLimits {
+    max_total: usize,
+    max_per_client: usize,
+    open: Mutex<OpenConnections>,
+}
+
+#[derive(Default)]
+struct OpenConnections {
+    total: usize,
+    per_client: HashMap<IpAddr, usize>,
+}
+
+/// One admitted connection; dropping it frees its place.
+pub(super) struct ConnectionPermit {
+    limits: Arc<ConnectionLimits>,
+    client: IpAddr,
+}
+
+impl ConnectionLimits {
+    pub fn new(max_total: usize, max_per_client: usize) -> Arc<Self> {
+        Arc::new(ConnectionLimits {
+            max_total,
+            max_per_client,
+            open: Mutex::default(),
+        })
+    }
+
+    /// Admits a connection from `client`, or `None` when either cap is reached.
+    pub fn admit(self: &Arc<Self>, client: IpAddr) -> Option<ConnectionPermit> {
+        let mut open = self
+            .open
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let from_client = open.per_client.get(&client).copied().unwrap_or(0);
+        if open.total >= self.max_total || from_client >= self.max_per_client {
+            return None;
+        }
+        open.total += 1;
+        open.per_client.insert(client, from_client + 1);
+        Some(ConnectionPermit {
+            limits: self.clone(),
+            client,
+        })
+    }
+}
+
+impl Drop for ConnectionPermit {
+    fn drop(&mut self) {
+        let mut open = self
+            .limits
+            .open
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        open.total -= 1;
+        if let Some(count) = open.per_client.get_mut(&self.client) {
+            *count -= 1;
+            if *count == 0 {
+                open.per_client.remove(&self.client);
+            }
+        }
+    }
+}
+
+/// Accepts connections on `listener` forever, serving each in its own task.
+pub(super) async fn accept_loop(
+    listener: TcpListener,
+    table: SharedTable,
+    limits: Arc<ConnectionLimits>,
+    idle_timeout: Duration,
+) {
+    loop {
+        let (stream, peer) = match listener.accept().await {
+            Ok(accepted) => accepted,
+            Err(error) => {
+                // Typically out of file descriptors; pause instead of spinning.
+                tracing::warn!(%error, "TCP accept failed");
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                continue;
+            }
+        };
+        let Some(permit) = limits.admit(peer.ip()) else {
+            tracing::debug!(%peer, "TCP connection refused: connection limit reached");
+            drop(stream);
+            continue;
+        };
+        let table = table.clone();
+        tokio::spawn(async move {
+            if let Err(error) = serve_connection(stream, &table, idle_timeout).await {
+                tracing::debug!(%peer, %error, "TCP connection ended with an error");
+            }
+            drop(permit);
+        });
+    }
+}
+
+/// Answers queries on one connection in order until the client closes it, a query goes
+/// unanswered, or no complete query arrives within `idle_timeout`.
+async fn serve_connection(
+    stream: TcpStream,
+    table: &SharedTable,
+    idle_timeout: Duration,
+) -> io::Result<()> {
+    stream.set_nodelay(true)?;
+    let (reader, mut writer) = stream.into_split();
+    let mut reader = BufReader::new(reader);
+    let mut query = vec![0; MAX_MESSAGE];
+    let mut reply = vec![0; LENGTH_PREFIX + engine::TCP_REPLY_BUF];
+    loop {
+        let len =
+            match tokio::time::timeout(idle_timeout, read_message(&mut reader, &mut query)).await {
+                Err(_elapsed) => return Ok(()),
+                Ok(Ok(Some(len))) => len,
+                Ok(Ok(None)) => return Ok(()),
+                Ok(Err(error)) => return Err(error),
+            };
+        let outcome = engine::answer(
+            &query[..len],
+            &table.load(),
+            Transport::Tcp,
+            &mut reply[LENGTH_PREFIX..],
+        );
+        let Outcome::Reply { len, .. } = outcome else {
+            return Ok(());
+        };
+        let framed = frame_reply(&mut reply, len);
+        match tokio::time::timeout(idle_timeout, writer.write_all(framed)).await {
+            Err(_elapsed) => return Ok(()),
+            Ok(result) => result?,
+        }
+    }
+}
+
+/// Reads one length-prefixed message into `buf` and returns its length; `None` when the
+/// stream ends cleanly before a new message. A stream ending inside a message is an error.
+async fn read_message<R: AsyncRead + Unpin>(
+    reader: &mut R,
+    buf: &mut [u8],
+) -> io::Result<Option<usize>> {
+    let mut prefix = [0; LENGTH_PREFIX];
+    let first = reader.read(&mut prefix).await?;
+    if first == 0 {
+        return Ok(None);
+    }
+    reader.read_exact(&mut prefix[first..]).await?;
+    let len = usize::from(u16::from_be_bytes(prefix));
+    reader.read_exact(&mut buf[..len]).await?;
+    Ok(Some(len))
+}
+
+/// Writes the length prefix in front of the `len`-byte reply that starts at
+/// `buf[LENGTH_PREFIX..]`; returns the framed bytes.
+fn frame_reply(buf: &mut [u8], len: usize) -> &[u8] {
+    let prefix = u16::try_from(len).expect("a DNS message fits in 65535 bytes");
+    buf[..LENGTH_PREFIX].copy_from_slice(&prefix.to_be_bytes());
+    &buf[..LENGTH_PREFIX + len]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::net::Ipv4Addr;
+
+    #[test]
+    fn frame_reply_prefixes_big_endian_length() {
+        let mut buf = [0, 0, 1, 2, 3, 9];
+        assert_eq!(frame_reply(&mut buf, 3), &[0, 3, 1, 2, 3]);
+        let mut big = vec![0; LENGTH_PREFIX + 300];
+        assert_eq!(&frame_reply(&mut big, 300)[..2], &[1, 44]);
+    }
+
+    #[tokio::test]
+    async fn read_message_takes_pipelined_messages_in_order() {
+        let (mut client, mut server) = tokio::io::duplex(64);
+        let mut buf = vec![0; MAX_MESSAGE];
+        client
+            .write_all(&[0, 3, b'a', b'b', b'c', 0, 1, b'z'])
+            .await
+            .unwrap();
+        assert_eq!(read_message(&mut server, &mut buf).await.unwrap(), Some(3));
+        assert_eq!(&buf[..3], b"abc");
+        assert_eq!(read_message(&mut server, &mut buf).await.unwrap(), Some(1));
+        assert_eq!(&buf[..1], b"z");
+        drop(client);
+        assert_eq!(read_message(&mut server, &mut buf).await.unwrap(), None);
+    }
+
+    #[tokio::test]
+    async fn read_message_reassembles_a_message_split_across_writes() {
+        let (mut client, mut server) = tokio::io::duplex(64);
+        let writer = tokio::spawn(async move {
+            for piece in [&[0][..], &[4, b'w'], b"xy", b"z"] {
+                client.write_all(piece).await.unwrap();
+                tokio::task::yield_now().await;
+            }
+        });
+        let mut buf = vec![0; MAX_MESSAGE];
+        assert_eq!(read_message(&mut server, &mut buf).await.unwrap(), Some(4));
+        assert_eq!(&buf[..4], b"wxyz");
+        writer.await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn read_message_fails_when_the_stream_ends_inside_a_message() {
+        for partial in [&[0][..], &[0, 5, 1, 2]] {
+            let (mut client, mut server) = tokio::io::duplex(64);
+            client.write_all(partial).await.unwrap();
+            drop(client);
+            let error = read_message(&mut server, &mut vec![0; MAX_MESSAGE])
+                .await
+                .unwrap_err();
+            assert_eq!(error.kind(), io::ErrorKind::UnexpectedEof);
+        }
+    }
+
+    #[test]
+    fn limits_cap_per_client_and_total_and_free_on_drop() {
+        let limits = ConnectionLimits::new(3, 2);
+        let a = IpAddr::V4(Ipv4Addr::new(127, 0, 0, 1));
+        let b = IpAddr::V4(Ipv4Addr::new(127, 0, 0, 3));
+        let c = IpAddr::V4(Ipv4Addr::new(127, 0, 0, 4));
+        let a1 = limits.admit(a).unwrap();
+        let _a2 = limits.admit(a).unwrap();
+        assert!(limits.admit(a).is_none(), "third from one client");
+        let _b1 = limits.admit(b).unwrap();
+        assert!(limits.admit(c).is_none(), "fourth in total");
+        drop(a1);
+        let _a3 = limits.admit(a).unwrap();
+        assert!(limits.admit(c).is_none());
+        assert_eq!(limits.open.lock().unwrap().per_client.len(), 2);
+    }
+}
