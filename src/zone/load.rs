@@ -1,18 +1,239 @@
 //! Reading master files with the `domain` crate's zone file scanner, and validating them.
+//!
+//! Scanning turns each entry into a [`Record`] in wire form with the line it starts on;
+//! [`super::validate`] then applies the zone-level rules. Every problem found is reported,
+//! except that a syntax error stops the scan there (the scanner cannot resume).
 
-use super::Zone;
-use crate::diag::Diagnostics;
+mod lines;
+#[cfg(test)]
+mod tests;
+
+use super::{validate, Record, Zone};
+use crate::diag::{Diagnostic, Diagnostics};
 use crate::name::Name;
+use bytes::Bytes;
+use domain::base::iana::{Class, Rtype};
+use domain::base::name::{ParsedName, ToName};
+use domain::base::rdata::{ComposeRecordData, ParseRecordData};
+use domain::dep::octseq::Parser;
+use domain::rdata::ZoneRecordData;
+use domain::zonefile::inplace::{Entry, ScannedRecord, ScannedRecordData, Zonefile};
+use lines::{EntryKind, EntryStarts};
+use std::borrow::Cow;
 use std::path::Path;
+
+/// Longest RDATA the wire format can carry.
+const MAX_RDATA_LEN: usize = 65535;
 
 /// Loads and validates the zone `origin` from the master file at `path`.
 pub fn load_zone(origin: &Name, path: &Path) -> Result<Zone, Diagnostics> {
-    let text = std::fs::read(path).map_err(|e| Diagnostics(vec![crate::diag::Diagnostic::new(path, 0, format!("cannot read zone file: {e}"))]))?;
+    let text = std::fs::read(path).map_err(|e| {
+        Diagnostics(vec![Diagnostic::new(
+            path,
+            0,
+            format!("cannot read zone file: {e}"),
+        )])
+    })?;
     parse_zone(origin, path, &text)
 }
 
 /// Parses and validates master-file text; `path` is used in diagnostics only.
 pub fn parse_zone(origin: &Name, path: &Path, text: &[u8]) -> Result<Zone, Diagnostics> {
-    let _ = (origin, text);
-    Err(Diagnostics(vec![crate::diag::Diagnostic::new(path, 0, "not yet")]))
+    let scanned = scan(origin, path, text);
+    let mut diagnostics = scanned.diagnostics;
+    let records = if scanned.complete && scanned.entries == 0 && diagnostics.is_empty() {
+        diagnostics.push(Diagnostic::new(
+            path,
+            0,
+            "zone file is empty: it holds no records",
+        ));
+        Vec::new()
+    } else {
+        validate::validate(
+            origin,
+            path,
+            scanned.records,
+            scanned.complete,
+            &mut diagnostics,
+        )
+    };
+    if diagnostics.is_empty() {
+        return Ok(Zone {
+            origin: origin.clone(),
+            file: path.to_path_buf(),
+            records,
+        });
+    }
+    // By line, problems with the file as a whole (line 0) last.
+    diagnostics.sort_by_key(|d| if d.line == 0 { usize::MAX } else { d.line });
+    Err(Diagnostics(diagnostics))
+}
+
+/// What scanning a file produced.
+struct Scanned {
+    /// Records of class IN, in file order.
+    records: Vec<Record>,
+    diagnostics: Vec<Diagnostic>,
+    /// Whether the scanner reached the end of the file.
+    complete: bool,
+    /// Entries seen, records of any class and `$INCLUDE`s.
+    entries: usize,
+}
+
+/// Runs the scanner over the whole text, converting each record.
+fn scan(origin: &Name, path: &Path, text: &[u8]) -> Scanned {
+    // The scanner wants every entry to end with a line feed, the last one too.
+    let text: Cow<[u8]> = if text.is_empty() || text.ends_with(b"\n") {
+        Cow::Borrowed(text)
+    } else {
+        Cow::Owned([text, b"\n"].concat())
+    };
+    // Class checks are ours (so that they do not stop the scan), hence `allow_invalid`.
+    let mut zonefile = Zonefile::from(&text[..]).allow_invalid();
+    zonefile.set_origin(domain_name(origin));
+    zonefile.set_default_class(Class::IN);
+    let mut starts = EntryStarts::new(&text);
+    let mut scanned = Scanned {
+        records: Vec::new(),
+        diagnostics: Vec::new(),
+        complete: false,
+        entries: 0,
+    };
+    loop {
+        let entry = match zonefile.next_entry() {
+            Ok(Some(entry)) => entry,
+            Ok(None) => {
+                scanned.complete = true;
+                return scanned;
+            }
+            Err(error) => {
+                scanned
+                    .diagnostics
+                    .push(scanner_diagnostic(path, &text, &error.to_string()));
+                return scanned;
+            }
+        };
+        scanned.entries += 1;
+        let start = starts.next();
+        let line = start.map_or(0, |s| s.line);
+        match entry {
+            Entry::Include { .. } => {
+                debug_assert_eq!(start.map(|s| s.kind), Some(EntryKind::Include));
+                scanned.diagnostics.push(Diagnostic::new(
+                    path,
+                    line,
+                    "$INCLUDE is not supported: put the included records into this file",
+                ));
+            }
+            Entry::Record(record) => {
+                debug_assert_eq!(start.map(|s| s.kind), Some(EntryKind::Record));
+                match convert(&record, line) {
+                    Ok(record) => scanned.records.push(record),
+                    Err(message) => scanned
+                        .diagnostics
+                        .push(Diagnostic::new(path, line, message)),
+                }
+            }
+        }
+    }
+}
+
+/// Our name as a `domain` name.
+fn domain_name(name: &Name) -> domain::base::Name<Bytes> {
+    domain::base::Name::from_octets(Bytes::copy_from_slice(name.as_wire()))
+        .expect("a Name is valid wire")
+}
+
+/// Converts a scanned record of class IN; errors explain why the record is refused.
+fn convert(record: &ScannedRecord, line: usize) -> Result<Record, String> {
+    let rtype = record.rtype();
+    if record.class() != Class::IN {
+        return Err(format!(
+            "class {} is not supported: Swivel serves class IN only",
+            record.class()
+        ));
+    }
+    let mut owner_wire = Vec::new();
+    let _ = record.owner().compose(&mut owner_wire);
+    let owner = Name::from_wire(&owner_wire)
+        .ok_or("bad owner name: it has an empty label (as in \"a..b\")")?;
+    let rdata = rdata_wire(rtype, record.data())?;
+    Ok(Record {
+        owner,
+        rtype: rtype.to_int(),
+        ttl: record.ttl().as_secs(),
+        rdata,
+        line,
+    })
+}
+
+/// Uncompressed wire RDATA, checked by parsing it back: the scanner lets names with empty
+/// labels (`a..b`) through, and RFC 3597 data (`\# len hex`) of a known type is not checked
+/// at all. The latter is re-encoded, so that names in it are uncompressed.
+fn rdata_wire(rtype: Rtype, data: &ScannedRecordData) -> Result<Vec<u8>, String> {
+    let mut wire = Vec::new();
+    let _ = data.compose_rdata(&mut wire);
+    if wire.len() > MAX_RDATA_LEN {
+        return Err(format!(
+            "{rtype} RDATA of {} bytes is longer than the limit of {MAX_RDATA_LEN}",
+            wire.len()
+        ));
+    }
+    let generic = matches!(data, ZoneRecordData::Unknown(_));
+    let mut parser = Parser::from_ref(wire.as_slice());
+    let reencoded =
+        match ZoneRecordData::<&[u8], ParsedName<&[u8]>>::parse_rdata(rtype, &mut parser) {
+            Ok(None) | Ok(Some(ZoneRecordData::Unknown(_))) => return Ok(wire),
+            Ok(Some(parsed)) if parser.remaining() == 0 => {
+                let mut reencoded = Vec::with_capacity(wire.len());
+                let _ = parsed.compose_rdata(&mut reencoded);
+                Some(reencoded)
+            }
+            _ => None,
+        };
+    match reencoded {
+        Some(reencoded) if generic => Ok(reencoded),
+        Some(reencoded) if reencoded == wire => Ok(wire),
+        _ if generic => Err(format!("the \\# data is not valid {rtype} RDATA")),
+        _ => Err(format!(
+            "bad {rtype} data: a domain name in it has an empty label (as in \"a..b\")"
+        )),
+    }
+}
+
+/// Turns a scanner error (`line:col: message`) into a diagnostic at the line of the token
+/// it concerns, with a message an operator can act on.
+fn scanner_diagnostic(path: &Path, text: &[u8], error: &str) -> Diagnostic {
+    let mut parts = error.splitn(3, ':');
+    let line = parts.next().and_then(|s| s.parse().ok()).unwrap_or(0);
+    let col = parts.next().and_then(|s| s.parse().ok()).unwrap_or(1);
+    let message = parts.next().map_or(error, str::trim);
+    // These the scanner reports at the offending token; the others once past it.
+    let at_position = message == "trailing tokens"
+        || message == "unbalanced parens"
+        || message.starts_with("bad symbol");
+    let site = lines::error_site(text, line, col, at_position);
+    let token = &site.token;
+    let explained = match message {
+        _ if site.unclosed_quote => format!("quoted string {token} is not closed"),
+        "trailing tokens" | "short buffer" if site.at_end && site.in_parens => {
+            "unexpected end of file: a parenthesis is left open".to_string()
+        }
+        "trailing tokens" | "short buffer" if site.at_end => "unexpected end of file".to_string(),
+        "trailing tokens" if site.in_parens => {
+            format!(
+                "unexpected \"{token}\" after the end of the record; is a parenthesis left open?"
+            )
+        }
+        "trailing tokens" => format!("unexpected \"{token}\" after the end of the record"),
+        "expected rtype" => format!("unknown record type, class or TTL \"{token}\""),
+        "unexpected end of entry" => {
+            format!("record is incomplete: data missing after \"{token}\"")
+        }
+        "unbalanced parens" => "closing parenthesis without an opening one".to_string(),
+        _ if message.starts_with("unknown control") => format!("unknown directive \"{token}\""),
+        _ if token.is_empty() => message.to_string(),
+        _ => format!("{message} at \"{token}\""),
+    };
+    Diagnostic::new(path, site.line, explained)
 }

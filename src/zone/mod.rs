@@ -1,6 +1,7 @@
 //! Zones as loaded from RFC 1035 master files: validated records in wire form.
 
 mod load;
+mod validate;
 
 pub use load::{load_zone, parse_zone};
 
