@@ -159,7 +159,8 @@ fn serve_without_config_runs_the_demo_on_port_5353() {
         exited = swivel.exited();
         exited.is_some() || addresses(server, "www.example.test.").is_some()
     });
-    if exited.is_some() && swivel.log().contains("cannot listen") {
+    let log = swivel.log();
+    if exited.is_some() && (log.contains("cannot listen") || log.contains("in use")) {
         eprintln!(
             "skipped: 127.0.0.1:{DEMO_PORT} was taken meanwhile:\n{}",
             swivel.log()

@@ -229,14 +229,15 @@ impl Swivel {
         }
     }
 
-    /// Sends a signal by name (`HUP`, `TERM`) with kill(1).
+    /// Sends a signal by name (`HUP`, `TERM`) with the shell's built-in kill, which every
+    /// system has (the kill(1) binary may be missing from a minimal image).
     pub fn signal(&self, name: &str) {
-        let status = Command::new("kill")
-            .arg(format!("-{name}"))
-            .arg(self.child.id().to_string())
+        let command = format!("kill -{name} {}", self.child.id());
+        let status = Command::new("sh")
+            .args(["-c", &command])
             .status()
-            .expect("run kill");
-        assert!(status.success(), "kill -{name} failed");
+            .expect("run sh");
+        assert!(status.success(), "{command} failed");
     }
 
     /// The exit status if the process has ended.
