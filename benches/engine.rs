@@ -1,1 +1,91 @@
-fn main() {}
+//! Criterion benchmarks of the query engine alone: time per query for the main answer kinds,
+//! and table compilation for a large zone.
+
+use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
+use std::path::Path;
+use swivel::engine::{answer, Outcome, Transport, UDP_REPLY_BUF};
+use swivel::name::Name;
+use swivel::table::Table;
+
+const ZONE: &str = "\
+$ORIGIN bench.test.
+$TTL 300
+@      SOA ns1 hostmaster 1 7200 3600 1209600 300
+@      NS  ns1
+ns1    A   192.0.2.53
+www    A   192.0.2.1
+www    A   192.0.2.2
+*.wild A   192.0.2.3
+sub    NS  ns.sub
+ns.sub A   192.0.2.99
+";
+
+fn query(qname: &str, qtype: u16, edns: bool) -> Vec<u8> {
+    let mut q = vec![0x12, 0x34, 0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, u8::from(edns)];
+    for label in qname.trim_end_matches('.').split('.') {
+        q.push(label.len() as u8);
+        q.extend_from_slice(label.as_bytes());
+    }
+    q.extend_from_slice(&[0, (qtype >> 8) as u8, qtype as u8, 0, 1]);
+    if edns {
+        q.extend_from_slice(&[0, 0, 41, 0x04, 0xd0, 0, 0, 0, 0, 0, 0]);
+    }
+    q
+}
+
+fn zone_table(text: &str, origin: &str) -> Table {
+    let origin = Name::from_text(origin).unwrap();
+    let zone = swivel::zone::parse_zone(&origin, Path::new("bench.zone"), text.as_bytes()).unwrap();
+    Table::compile(&[zone])
+}
+
+fn queries(c: &mut Criterion) {
+    let table = zone_table(ZONE, "bench.test.");
+    let mut group = c.benchmark_group("answer");
+    group.throughput(Throughput::Elements(1));
+    let cases = [
+        ("hit", "www.bench.test", 1),
+        ("nxdomain", "nope.bench.test", 1),
+        ("wildcard", "host.wild.bench.test", 1),
+        ("referral", "host.sub.bench.test", 1),
+    ];
+    for (label, qname, qtype) in cases {
+        for edns in [false, true] {
+            let q = query(qname, qtype, edns);
+            let mut out = [0u8; UDP_REPLY_BUF];
+            let name = format!("{label}{}", if edns { "/edns" } else { "" });
+            group.bench_function(name, |b| {
+                b.iter(|| {
+                    let outcome = answer(std::hint::black_box(&q), &table, Transport::Udp, &mut out);
+                    assert!(matches!(outcome, Outcome::Reply { .. }));
+                    outcome
+                })
+            });
+        }
+    }
+    group.finish();
+}
+
+/// A zone of `hosts` names with one A record each, plus the apex.
+pub fn large_zone(hosts: usize) -> String {
+    let mut text = String::from("$ORIGIN big.test.\n$TTL 300\n@ SOA ns1 hostmaster 1 7200 3600 1209600 300\n@ NS ns1\nns1 A 192.0.2.53\n");
+    for i in 0..hosts {
+        text.push_str(&format!("h{i} A 10.{}.{}.{}\n", (i >> 16) & 255, (i >> 8) & 255, i & 255));
+    }
+    text
+}
+
+fn compile(c: &mut Criterion) {
+    let text = large_zone(100_000);
+    let origin = Name::from_text("big.test.").unwrap();
+    let zone = swivel::zone::parse_zone(&origin, Path::new("big.zone"), text.as_bytes()).unwrap();
+    let mut group = c.benchmark_group("compile");
+    group.sample_size(10);
+    group.bench_function("100k_records", |b| {
+        b.iter_batched(|| zone.clone(), |z| Table::compile(std::slice::from_ref(&z)), BatchSize::LargeInput)
+    });
+    group.finish();
+}
+
+criterion_group!(benches, queries, compile);
+criterion_main!(benches);
