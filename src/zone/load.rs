@@ -8,9 +8,9 @@ mod lines;
 #[cfg(test)]
 mod tests;
 
-use super::{validate, Record, Zone};
+use super::{rtype, validate, Record, Zone};
 use crate::diag::{Diagnostic, Diagnostics};
-use crate::name::Name;
+use crate::name::{wire_name_len, Name};
 use bytes::Bytes;
 use domain::base::iana::{Class, Rtype};
 use domain::base::name::{ParsedName, ToName};
@@ -20,6 +20,7 @@ use domain::rdata::ZoneRecordData;
 use domain::zonefile::inplace::{Entry, ScannedRecord, ScannedRecordData, Zonefile};
 use lines::{EntryKind, EntryStarts};
 use std::borrow::Cow;
+use std::panic::AssertUnwindSafe;
 use std::path::Path;
 
 /// Longest RDATA the wire format can carry.
@@ -88,29 +89,64 @@ fn scan(origin: &Name, path: &Path, text: &[u8]) -> Scanned {
     } else {
         Cow::Owned([text, b"\n"].concat())
     };
-    // Class checks are ours (so that they do not stop the scan), hence `allow_invalid`.
-    let mut zonefile = Zonefile::from(&text[..]).allow_invalid();
-    zonefile.set_origin(domain_name(origin));
-    zonefile.set_default_class(Class::IN);
-    let mut starts = EntryStarts::new(&text);
     let mut scanned = Scanned {
         records: Vec::new(),
         diagnostics: Vec::new(),
         complete: false,
         entries: 0,
     };
+    // The scanner can panic on text that ends inside parentheses: it only sees what is before.
+    let unclosed = lines::unclosed_parenthesis(&text);
+    let scanned_text = unclosed.map_or(&text[..], |(offset, _)| &text[..offset]);
+    scan_entries(origin, path, scanned_text, &mut scanned);
+    if let Some((_, paren_line)) = unclosed {
+        scanned.diagnostics.push(Diagnostic::new(
+            path,
+            paren_line,
+            "parenthesis opened here is not closed by the end of the file",
+        ));
+        scanned.complete = false;
+    }
+    scanned
+}
+
+/// Scans entries until the end of `text` or the first syntax error.
+fn scan_entries(origin: &Name, path: &Path, text: &[u8], scanned: &mut Scanned) {
+    // Class checks are ours (so that they do not stop the scan), hence `allow_invalid`.
+    let mut zonefile = Zonefile::from(text).allow_invalid();
+    zonefile.set_origin(domain_name(origin));
+    zonefile.set_default_class(Class::IN);
+    let mut starts = EntryStarts::new(text).peekable();
     loop {
-        let entry = match zonefile.next_entry() {
-            Ok(Some(entry)) => entry,
-            Ok(None) => {
+        // A panic in the scanner must not take the server down with it.
+        let next = std::panic::catch_unwind(AssertUnwindSafe(|| zonefile.next_entry()));
+        let entry = match next {
+            Ok(Ok(Some(entry))) => entry,
+            Ok(Ok(None)) => {
                 scanned.complete = true;
-                return scanned;
+                return;
             }
-            Err(error) => {
+            Ok(Err(error)) => {
                 scanned
                     .diagnostics
-                    .push(scanner_diagnostic(path, &text, &error.to_string()));
-                return scanned;
+                    .push(scanner_diagnostic(path, text, &error.to_string()));
+                return;
+            }
+            Err(panic) => {
+                let reason = panic
+                    .downcast_ref::<&str>()
+                    .map(|s| s.to_string())
+                    .or_else(|| panic.downcast_ref::<String>().cloned())
+                    .unwrap_or_default();
+                let line = starts.peek().map_or(0, |s| s.line);
+                scanned.diagnostics.push(Diagnostic::new(
+                    path,
+                    line,
+                    format!(
+                        "cannot read the zone file from here on: the scanner failed ({reason})"
+                    ),
+                ));
+                return;
             }
         };
         scanned.entries += 1;
@@ -127,7 +163,8 @@ fn scan(origin: &Name, path: &Path, text: &[u8]) -> Scanned {
             }
             Entry::Record(record) => {
                 debug_assert_eq!(start.map(|s| s.kind), Some(EntryKind::Record));
-                match convert(&record, line) {
+                let at_in_data = start.is_some_and(|s| s.at_in_data);
+                match convert(&record, line, at_in_data) {
                     Ok(record) => scanned.records.push(record),
                     Err(message) => scanned
                         .diagnostics
@@ -145,7 +182,7 @@ fn domain_name(name: &Name) -> domain::base::Name<Bytes> {
 }
 
 /// Converts a scanned record of class IN; errors explain why the record is refused.
-fn convert(record: &ScannedRecord, line: usize) -> Result<Record, String> {
+fn convert(record: &ScannedRecord, line: usize, at_in_data: bool) -> Result<Record, String> {
     let rtype = record.rtype();
     if record.class() != Class::IN {
         return Err(format!(
@@ -157,7 +194,10 @@ fn convert(record: &ScannedRecord, line: usize) -> Result<Record, String> {
     let _ = record.owner().compose(&mut owner_wire);
     let owner = Name::from_wire(&owner_wire)
         .ok_or("bad owner name: it has an empty label (as in \"a..b\")")?;
-    let rdata = rdata_wire(rtype, record.data())?;
+    let mut rdata = rdata_wire(rtype, record.data())?;
+    if at_in_data {
+        resolve_at_names(rtype.to_int(), &mut rdata);
+    }
     Ok(Record {
         owner,
         rtype: rtype.to_int(),
@@ -165,6 +205,32 @@ fn convert(record: &ScannedRecord, line: usize) -> Result<Record, String> {
         rdata,
         line,
     })
+}
+
+/// A bare `@` where a name is expected stands for the origin (RFC 1035 section 5.1), but the
+/// scanner only knows that for owners: elsewhere it makes a name whose first label is `@`,
+/// followed by the origin. This drops that label from the name fields of the usual types.
+fn resolve_at_names(rtype: u16, rdata: &mut Vec<u8>) {
+    let (first_offset, names) = match rtype {
+        rtype::NS | rtype::CNAME | rtype::PTR | rtype::DNAME => (0, 1),
+        rtype::MX => (2, 1),
+        rtype::SRV => (6, 1),
+        rtype::SOA => (0, 2),
+        _ => return,
+    };
+    let mut offset = first_offset;
+    for _ in 0..names {
+        if rdata
+            .get(offset..)
+            .is_some_and(|rest| rest.starts_with(b"\x01@"))
+        {
+            rdata.drain(offset..offset + 2);
+        }
+        match rdata.get(offset..).and_then(wire_name_len) {
+            Some(len) => offset += len,
+            None => return,
+        }
+    }
 }
 
 /// Uncompressed wire RDATA, checked by parsing it back: the scanner lets names with empty
@@ -214,26 +280,36 @@ fn scanner_diagnostic(path: &Path, text: &[u8], error: &str) -> Diagnostic {
         || message.starts_with("bad symbol");
     let site = lines::error_site(text, line, col, at_position);
     let token = &site.token;
-    let explained = match message {
-        _ if site.unclosed_quote => format!("quoted string {token} is not closed"),
-        "trailing tokens" | "short buffer" if site.at_end && site.in_parens => {
-            "unexpected end of file: a parenthesis is left open".to_string()
+    let line = site.line;
+    let plain = |text: String| (line, text);
+    let (line, explained) = match (message, site.open_paren_line) {
+        _ if site.unclosed_quote => plain(format!("quoted string {token} is not closed")),
+        ("trailing tokens" | "short buffer", Some(open)) if site.at_end => (
+            open,
+            "parenthesis opened here is not closed by the end of the file".to_string(),
+        ),
+        ("trailing tokens" | "short buffer", None) if site.at_end => {
+            plain("unexpected end of file".to_string())
         }
-        "trailing tokens" | "short buffer" if site.at_end => "unexpected end of file".to_string(),
-        "trailing tokens" if site.in_parens => {
+        ("trailing tokens", Some(open)) => (
+            open,
             format!(
-                "unexpected \"{token}\" after the end of the record; is a parenthesis left open?"
-            )
+                "parenthesis opened here is not closed: the record runs on into \"{token}\" at line {line}"
+            ),
+        ),
+        ("trailing tokens", None) => {
+            plain(format!("unexpected \"{token}\" after the end of the record"))
         }
-        "trailing tokens" => format!("unexpected \"{token}\" after the end of the record"),
-        "expected rtype" => format!("unknown record type, class or TTL \"{token}\""),
-        "unexpected end of entry" => {
-            format!("record is incomplete: data missing after \"{token}\"")
+        ("expected rtype", _) => plain(format!("unknown record type, class or TTL \"{token}\"")),
+        ("unexpected end of entry", _) => {
+            plain(format!("record is incomplete: data missing after \"{token}\""))
         }
-        "unbalanced parens" => "closing parenthesis without an opening one".to_string(),
-        _ if message.starts_with("unknown control") => format!("unknown directive \"{token}\""),
-        _ if token.is_empty() => message.to_string(),
-        _ => format!("{message} at \"{token}\""),
+        ("unbalanced parens", _) => plain("closing parenthesis without an opening one".to_string()),
+        _ if message.starts_with("unknown control") => {
+            plain(format!("unknown directive \"{token}\""))
+        }
+        _ if token.is_empty() => plain(message.to_string()),
+        _ => plain(format!("{message} at \"{token}\"")),
     };
-    Diagnostic::new(path, site.line, explained)
+    Diagnostic::new(path, line, explained)
 }

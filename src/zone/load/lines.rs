@@ -23,6 +23,8 @@ pub(super) struct EntryStart {
     /// 1-based line of the entry's first token.
     pub line: usize,
     pub kind: EntryKind,
+    /// Whether a token after the first is a bare `@` (which stands for the origin in a name).
+    pub at_in_data: bool,
 }
 
 /// The token nearest to a scanner error.
@@ -32,8 +34,8 @@ pub(super) struct ErrorSite {
     pub line: usize,
     /// The token's text as written (a parenthesis counts as a token here).
     pub token: String,
-    /// Whether a parenthesis was open at that token.
-    pub in_parens: bool,
+    /// The line of the outermost parenthesis still open at that token, if any.
+    pub open_paren_line: Option<usize>,
     /// Whether the scanner stopped at the end of the text.
     pub at_end: bool,
     /// Whether the token is a quoted string that the text does not close.
@@ -59,6 +61,8 @@ struct Lexer<'a> {
     offset: usize,
     line: usize,
     parens: usize,
+    /// Line of the outermost open parenthesis.
+    open_paren_line: usize,
 }
 
 impl<'a> Lexer<'a> {
@@ -68,6 +72,7 @@ impl<'a> Lexer<'a> {
             offset: 0,
             line: 1,
             parens: 0,
+            open_paren_line: 0,
         }
     }
 
@@ -103,6 +108,9 @@ impl<'a> Lexer<'a> {
                 }
                 b'(' | b')' => {
                     on_paren(self.pos());
+                    if byte == b'(' && self.parens == 0 {
+                        self.open_paren_line = self.line;
+                    }
                     self.parens = if byte == b'(' {
                         self.parens + 1
                     } else {
@@ -161,13 +169,16 @@ impl<'a> Lexer<'a> {
         }
     }
 
-    /// Skips tokens up to the end of the logical line.
-    fn skip_rest_of_entry(&mut self) {
+    /// Skips tokens up to the end of the logical line; returns whether one of them is a
+    /// bare `@`.
+    fn skip_rest_of_entry(&mut self) -> bool {
+        let mut at_token = false;
         loop {
             match self.next_item(&mut |_| {}) {
-                Item::Eof | Item::LineFeed => return,
-                Item::Token { .. } => {
-                    self.skip_token();
+                Item::Eof | Item::LineFeed => return at_token,
+                Item::Token { pos, .. } => {
+                    let quoted = self.text[pos.offset] == b'"';
+                    at_token |= self.skip_token() == b"@" && !quoted;
                 }
             }
         }
@@ -207,12 +218,36 @@ impl Iterator for EntryStarts<'_> {
             } else {
                 EntryKind::Control
             };
-            self.lexer.skip_rest_of_entry();
+            let at_in_data = self.lexer.skip_rest_of_entry();
             if kind != EntryKind::Control {
                 return Some(EntryStart {
                     line: pos.line,
                     kind,
+                    at_in_data,
                 });
+            }
+        }
+    }
+}
+
+/// If the text ends inside parentheses, where the entry holding the parenthesis that is
+/// never closed starts (byte offset of its line) and the line of that parenthesis. (The
+/// scanner may panic on such text, so it must not see it.)
+pub(super) fn unclosed_parenthesis(text: &[u8]) -> Option<(usize, usize)> {
+    let mut lexer = Lexer::new(text);
+    loop {
+        let entry_offset = lexer.offset;
+        match lexer.next_item(&mut |_| {}) {
+            Item::Eof => {
+                return (lexer.parens > 0).then_some((entry_offset, lexer.open_paren_line))
+            }
+            Item::LineFeed => {}
+            Item::Token { .. } => {
+                lexer.skip_token();
+                lexer.skip_rest_of_entry();
+                if lexer.parens > 0 {
+                    return Some((entry_offset, lexer.open_paren_line));
+                }
             }
         }
     }
@@ -225,7 +260,7 @@ pub(super) fn error_site(text: &[u8], line: usize, col: usize, at_position: bool
     let target = offset_of(text, line, col);
     let mut lexer = Lexer::new(text);
     let mut nearest: Option<(Pos, usize)> = None;
-    let mut in_parens = false;
+    let mut open_paren_line = None;
     let before = |pos: Pos| pos.offset < target || (at_position && pos.offset == target);
     loop {
         let mut paren = None;
@@ -236,7 +271,7 @@ pub(super) fn error_site(text: &[u8], line: usize, col: usize, at_position: bool
         });
         if let Some(pos) = paren {
             nearest = Some((pos, pos.offset + 1));
-            in_parens = lexer.parens > 0;
+            open_paren_line = (lexer.parens > 0).then_some(lexer.open_paren_line);
         }
         match item {
             Item::Eof => break,
@@ -248,7 +283,7 @@ pub(super) fn error_site(text: &[u8], line: usize, col: usize, at_position: bool
                 }
                 lexer.skip_token();
                 nearest = Some((pos, lexer.offset));
-                in_parens = lexer.parens > 0;
+                open_paren_line = (lexer.parens > 0).then_some(lexer.open_paren_line);
             }
         }
     }
@@ -262,7 +297,7 @@ pub(super) fn error_site(text: &[u8], line: usize, col: usize, at_position: bool
             ErrorSite {
                 line: pos.line,
                 token: shown_token(token),
-                in_parens,
+                open_paren_line,
                 at_end,
                 unclosed_quote,
             }
@@ -270,7 +305,7 @@ pub(super) fn error_site(text: &[u8], line: usize, col: usize, at_position: bool
         None => ErrorSite {
             line: line.max(1),
             token: String::new(),
-            in_parens,
+            open_paren_line,
             at_end,
             unclosed_quote: false,
         },
