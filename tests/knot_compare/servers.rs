@@ -127,6 +127,8 @@ impl ServerProcess {
             if exchange_udp(self.addr, &probe, Duration::from_millis(200)).is_some() {
                 return Ok(self);
             }
+            // A refused port answers at once; do not spin.
+            std::thread::sleep(Duration::from_millis(20));
         }
         Err(format!(
             "{} did not answer within 15 s:\n{}",
