@@ -3,10 +3,19 @@
 //! name decompression that turns records into comparable values.
 //!
 //! Include it with `#[path = "common/dnsmsg.rs"] mod dnsmsg;`.
-#![allow(dead_code)]
+//! A test crate rarely uses every helper, hence the `allow` below.
+#![allow(dead_code, unused_imports)]
 
-use std::fmt;
-use std::net::{Ipv4Addr, Ipv6Addr};
+#[path = "dnsmsg/query.rs"]
+mod query;
+#[cfg(test)]
+#[path = "dnsmsg/self_check.rs"]
+mod self_check;
+#[path = "dnsmsg/text.rs"]
+mod text;
+
+pub use query::{EdnsSpec, QuerySpec};
+pub use text::{class_from_text, hex, name_to_text, name_to_wire, type_from_text, type_to_text};
 
 pub const TYPE_A: u16 = 1;
 pub const TYPE_NS: u16 = 2;
@@ -20,159 +29,7 @@ pub const TYPE_SRV: u16 = 33;
 pub const TYPE_DNAME: u16 = 39;
 pub const TYPE_OPT: u16 = 41;
 
-/// Record type mnemonics known to the helpers; anything else is written `TYPEnnn`.
-const TYPE_NAMES: &[(&str, u16)] = &[
-    ("A", 1),
-    ("NS", 2),
-    ("CNAME", 5),
-    ("SOA", 6),
-    ("NULL", 10),
-    ("PTR", 12),
-    ("HINFO", 13),
-    ("MX", 15),
-    ("TXT", 16),
-    ("AAAA", 28),
-    ("SRV", 33),
-    ("NAPTR", 35),
-    ("DNAME", 39),
-    ("OPT", 41),
-    ("DS", 43),
-    ("RRSIG", 46),
-    ("NSEC", 47),
-    ("DNSKEY", 48),
-    ("SVCB", 64),
-    ("HTTPS", 65),
-    ("IXFR", 251),
-    ("AXFR", 252),
-    ("MAILB", 253),
-    ("MAILA", 254),
-    ("ANY", 255),
-    ("CAA", 257),
-];
-
-/// Parses a type mnemonic or `TYPEnnn`, case-insensitively.
-pub fn type_from_text(text: &str) -> Option<u16> {
-    let upper = text.to_ascii_uppercase();
-    if let Some(number) = upper.strip_prefix("TYPE") {
-        return number.parse().ok();
-    }
-    TYPE_NAMES
-        .iter()
-        .find(|(name, _)| *name == upper)
-        .map(|&(_, value)| value)
-}
-
-/// The mnemonic of a type, or `TYPEnnn`.
-pub fn type_to_text(rtype: u16) -> String {
-    match TYPE_NAMES.iter().find(|&&(_, value)| value == rtype) {
-        Some((name, _)) => name.to_string(),
-        None => format!("TYPE{rtype}"),
-    }
-}
-
-/// Parses a class mnemonic (IN, CH, HS, NONE, ANY) or `CLASSnnn`.
-pub fn class_from_text(text: &str) -> Option<u16> {
-    match text.to_ascii_uppercase().as_str() {
-        "IN" => Some(1),
-        "CH" => Some(3),
-        "HS" => Some(4),
-        "NONE" => Some(254),
-        "ANY" => Some(255),
-        other => other.strip_prefix("CLASS")?.parse().ok(),
-    }
-}
-
-/// Encodes presentation form (`www.Example.test.`, final dot optional) into wire form,
-/// keeping the case as written. Supports `\.` and `\DDD` escapes.
-pub fn name_to_wire(text: &str) -> Option<Vec<u8>> {
-    let mut wire = Vec::new();
-    if text != "." {
-        let text = text.strip_suffix('.').unwrap_or(text);
-        let mut label = Vec::new();
-        let mut bytes = text.bytes();
-        while let Some(byte) = bytes.next() {
-            match byte {
-                b'.' => push_label(&mut wire, &mut label)?,
-                b'\\' => {
-                    let first = bytes.next()?;
-                    if first.is_ascii_digit() {
-                        let digits = [first, bytes.next()?, bytes.next()?];
-                        let value = std::str::from_utf8(&digits).ok()?.parse::<u8>().ok()?;
-                        label.push(value);
-                    } else {
-                        label.push(first);
-                    }
-                }
-                other => label.push(other),
-            }
-        }
-        push_label(&mut wire, &mut label)?;
-    }
-    wire.push(0);
-    (wire.len() <= 255).then_some(wire)
-}
-
-fn push_label(wire: &mut Vec<u8>, label: &mut Vec<u8>) -> Option<()> {
-    if label.is_empty() || label.len() > 63 {
-        return None;
-    }
-    wire.push(label.len() as u8);
-    wire.append(label);
-    Some(())
-}
-
-/// Presentation form of an uncompressed wire name, with escapes for odd bytes.
-pub fn name_to_text(wire: &[u8]) -> String {
-    let mut text = String::new();
-    let mut pos = 0;
-    while pos < wire.len() && wire[pos] != 0 {
-        let len = wire[pos] as usize;
-        for &byte in wire.get(pos + 1..pos + 1 + len).unwrap_or(&[]) {
-            match byte {
-                b'.' | b'\\' | b'"' | b'(' | b')' | b';' | b'@' | b'$' => {
-                    text.push('\\');
-                    text.push(byte as char);
-                }
-                0x21..=0x7e => text.push(byte as char),
-                _ => text.push_str(&format!("\\{byte:03}")),
-            }
-        }
-        text.push('.');
-        pos += 1 + len;
-    }
-    if text.is_empty() {
-        text.push('.');
-    }
-    text
-}
-
-/// One EDNS OPT record to put in a query.
-#[derive(Clone, Debug)]
-pub struct EdnsSpec {
-    pub udp_size: u16,
-    pub version: u8,
-    pub dnssec_ok: bool,
-    /// (code, data) pairs.
-    pub options: Vec<(u16, Vec<u8>)>,
-}
-
-/// A query as it will be put on the wire; every field may be set to odd values.
-#[derive(Clone, Debug)]
-pub struct QuerySpec {
-    pub id: u16,
-    /// The header flags word without opcode: QR, AA, TC, RD, RA, Z, AD, CD bits.
-    pub flags: u16,
-    pub opcode: u8,
-    /// Wire-form name, case as written.
-    pub qname: Vec<u8>,
-    pub qtype: u16,
-    pub qclass: u16,
-    /// How many times the question is written (0 means an empty question section).
-    pub qdcount: u16,
-    /// OPT records appended to the additional section (usually zero or one).
-    pub edns: Vec<EdnsSpec>,
-}
-
+/// Header flag bits.
 pub const FLAG_QR: u16 = 0x8000;
 pub const FLAG_AA: u16 = 0x0400;
 pub const FLAG_TC: u16 = 0x0200;
@@ -180,39 +37,6 @@ pub const FLAG_RD: u16 = 0x0100;
 pub const FLAG_RA: u16 = 0x0080;
 pub const FLAG_AD: u16 = 0x0020;
 pub const FLAG_CD: u16 = 0x0010;
-
-impl QuerySpec {
-    /// Serialises the query.
-    pub fn to_wire(&self) -> Vec<u8> {
-        let mut wire = Vec::with_capacity(64);
-        wire.extend_from_slice(&self.id.to_be_bytes());
-        let flags = (self.flags & !0x7800) | (u16::from(self.opcode & 0x0f) << 11);
-        wire.extend_from_slice(&flags.to_be_bytes());
-        for count in [self.qdcount, 0, 0, self.edns.len() as u16] {
-            wire.extend_from_slice(&count.to_be_bytes());
-        }
-        for _ in 0..self.qdcount {
-            wire.extend_from_slice(&self.qname);
-            wire.extend_from_slice(&self.qtype.to_be_bytes());
-            wire.extend_from_slice(&self.qclass.to_be_bytes());
-        }
-        for edns in &self.edns {
-            wire.push(0);
-            wire.extend_from_slice(&TYPE_OPT.to_be_bytes());
-            wire.extend_from_slice(&edns.udp_size.to_be_bytes());
-            let ttl = (u32::from(edns.version) << 16) | if edns.dnssec_ok { 0x8000 } else { 0 };
-            wire.extend_from_slice(&ttl.to_be_bytes());
-            let rdlen: usize = edns.options.iter().map(|(_, data)| 4 + data.len()).sum();
-            wire.extend_from_slice(&(rdlen as u16).to_be_bytes());
-            for (code, data) in &edns.options {
-                wire.extend_from_slice(&code.to_be_bytes());
-                wire.extend_from_slice(&(data.len() as u16).to_be_bytes());
-                wire.extend_from_slice(data);
-            }
-        }
-        wire
-    }
-}
 
 /// A resource record in comparable form: names lowercased and uncompressed.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -225,74 +49,6 @@ pub struct Record {
     /// RDATA with embedded names decompressed and lowercased for NS, CNAME, SOA, MX, PTR,
     /// SRV and DNAME; raw bytes for every other type.
     pub rdata: Vec<u8>,
-}
-
-impl fmt::Display for Record {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let class = match self.class {
-            1 => "IN".to_string(),
-            3 => "CH".to_string(),
-            other => format!("CLASS{other}"),
-        };
-        let owner = name_to_text(&self.owner);
-        let rtype = type_to_text(self.rtype);
-        write!(
-            f,
-            "{owner} {} {class} {rtype} {}",
-            self.ttl,
-            rdata_to_text(self.rtype, &self.rdata)
-        )
-    }
-}
-
-fn rdata_to_text(rtype: u16, rdata: &[u8]) -> String {
-    let names_after = |skip: usize| name_to_text(rdata.get(skip..).unwrap_or(&[]));
-    match (rtype, rdata.len()) {
-        (TYPE_A, 4) => Ipv4Addr::new(rdata[0], rdata[1], rdata[2], rdata[3]).to_string(),
-        (TYPE_AAAA, 16) => Ipv6Addr::from(<[u8; 16]>::try_from(rdata).unwrap()).to_string(),
-        (TYPE_NS | TYPE_CNAME | TYPE_PTR | TYPE_DNAME, _) => names_after(0),
-        (TYPE_MX, 3..) => format!(
-            "{} {}",
-            u16::from_be_bytes([rdata[0], rdata[1]]),
-            names_after(2)
-        ),
-        (TYPE_SRV, 7..) => {
-            let word = |at: usize| u16::from_be_bytes([rdata[at], rdata[at + 1]]);
-            format!("{} {} {} {}", word(0), word(2), word(4), names_after(6))
-        }
-        (TYPE_SOA, 22..) => soa_to_text(rdata),
-        (TYPE_TXT, _) => format!(
-            "({} bytes) {}",
-            rdata.len(),
-            String::from_utf8_lossy(&rdata[..rdata.len().min(40)])
-        ),
-        _ => format!("\\# {} {}", rdata.len(), hex(rdata)),
-    }
-}
-
-/// `MNAME RNAME SERIAL REFRESH RETRY EXPIRE MINIMUM` of normalised SOA RDATA.
-fn soa_to_text(rdata: &[u8]) -> String {
-    let (names, numbers) = rdata.split_at(rdata.len() - 20);
-    let mut mname_end = 0;
-    while mname_end < names.len() && names[mname_end] != 0 {
-        mname_end += 1 + usize::from(names[mname_end]);
-    }
-    let (mname, rname) = names.split_at((mname_end + 1).min(names.len()));
-    let values: Vec<String> = numbers
-        .chunks(4)
-        .map(|chunk| u32::from_be_bytes([chunk[0], chunk[1], chunk[2], chunk[3]]).to_string())
-        .collect();
-    format!(
-        "{} {} {}",
-        name_to_text(mname),
-        name_to_text(rname),
-        values.join(" ")
-    )
-}
-
-/// Lowercase hexadecimal.
-pub fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|byte| format!("{byte:02x}")).collect()
 }
 
 /// The EDNS OPT record of a reply.
@@ -503,84 +259,4 @@ fn normalize_rdata(wire: &[u8], start: usize, rtype: u16, raw: &[u8]) -> Result<
     }
     out.extend_from_slice(&wire[pos..end]);
     Ok(out)
-}
-
-#[cfg(test)]
-mod self_check {
-    use super::*;
-
-    /// A reply for `WWW.example.test. MX` with a compressed owner, MX target and SOA, and
-    /// an OPT record carrying extended rcode 1 (BADVERS with header rcode 0).
-    const REPLY: &[u8] = &[
-        0x12, 0x34, 0x84, 0x00, 0, 1, 0, 1, 0, 1, 0, 1, // header: QR AA, 1/1/1/1
-        3, b'W', b'W', b'W', 7, b'e', b'x', b'a', b'm', b'p', b'l', b'e', 4, b't', b'e', b's',
-        b't', 0, 0, 15, 0, 1, // question at 12: WWW.example.test. MX IN
-        0xc0, 12, 0, 15, 0, 1, 0, 0, 0x0e, 0x10, 0, 7, 0, 10, 2, b'M', b'x', 0xc0,
-        16, // MX 10 Mx.example.test.
-        0xc0, 16, 0, 6, 0, 1, 0, 0, 1, 44, 0, 27, 2, b'n', b's', 0xc0, 16, 0xc0,
-        16, // SOA ns. example.test.
-        0, 0, 0, 1, 0, 0, 0, 2, 0, 0, 0, 3, 0, 0, 0, 4, 0, 0, 0, 5, // SOA numbers
-        0, 0, 41, 4, 0xd0, 1, 0, 0x80, 0, 0, 4, 0, 10, 0,
-        0, // OPT 1232, ext 1, DO, cookie opt
-    ];
-
-    #[test]
-    fn parses_a_compressed_reply() {
-        let message = Message::parse(REPLY).expect("parses");
-        assert_eq!(message.id, 0x1234);
-        assert!(message.flag(FLAG_QR) && message.flag(FLAG_AA) && !message.flag(FLAG_TC));
-        assert_eq!(message.rcode(), 16);
-        assert_eq!(message.question_bytes, &REPLY[12..34]);
-        assert_eq!(name_to_text(&message.questions[0].0), "WWW.example.test.");
-        let mx = &message.answer[0];
-        assert_eq!(name_to_text(&mx.owner), "www.example.test.");
-        assert_eq!((mx.rtype, mx.class, mx.ttl), (TYPE_MX, 1, 3600));
-        let mut expected = vec![0, 10];
-        expected.extend(name_to_wire("mx.example.test.").unwrap());
-        assert_eq!(mx.rdata, expected);
-        let soa = &message.authority[0];
-        assert_eq!(&soa.rdata[..4], b"\x02ns\x07");
-        assert_eq!(soa.rdata.len(), 17 + 14 + 20);
-        let opt = &message.opts[0];
-        assert_eq!((opt.udp_size, opt.version, opt.dnssec_ok), (1232, 0, true));
-        assert_eq!(opt.options, vec![(10, Vec::new())]);
-        assert!(message.additional.is_empty());
-    }
-
-    #[test]
-    fn rejects_forward_pointers_and_truncation() {
-        let mut looping = REPLY[..34].to_vec();
-        looping[12] = 0xc0;
-        looping[13] = 12;
-        assert!(Message::parse(&looping).is_err());
-        assert!(Message::parse(&REPLY[..REPLY.len() - 1]).is_err());
-        assert!(Message::parse(&REPLY[..11]).is_err());
-    }
-
-    #[test]
-    fn builds_queries_with_odd_fields() {
-        let query = QuerySpec {
-            id: 7,
-            flags: FLAG_RD,
-            opcode: 5,
-            qname: name_to_wire("A.b.").unwrap(),
-            qtype: type_from_text("type65400").unwrap(),
-            qclass: class_from_text("CH").unwrap(),
-            qdcount: 2,
-            edns: vec![EdnsSpec {
-                udp_size: 4096,
-                version: 1,
-                dnssec_ok: true,
-                options: vec![(65001, vec![0xab])],
-            }],
-        };
-        let wire = query.to_wire();
-        assert_eq!(&wire[..12], &[0, 7, 0x29, 0, 0, 2, 0, 0, 0, 0, 0, 1]);
-        assert_eq!(&wire[12..21], &[1, b'A', 1, b'b', 0, 0xff, 0x78, 0, 3]);
-        let parsed = Message::parse(&wire).expect("own query parses");
-        assert_eq!(parsed.questions.len(), 2);
-        assert_eq!(parsed.opcode(), 5);
-        assert_eq!(parsed.opts[0].options, vec![(65001, vec![0xab])]);
-        assert_eq!(parsed.opts[0].version, 1);
-    }
 }
