@@ -48,7 +48,7 @@ pub struct Config {
 pub struct ServerConfig {
     /// Every address serves UDP and TCP.
     pub listen: Vec<SocketAddr>,
-    /// UDP workers; 0 means one per CPU core.
+    /// UDP workers per listen address; 0 means one per CPU core.
     pub workers: usize,
     pub tcp_idle_timeout: Duration,
     pub tcp_max_connections: usize,
