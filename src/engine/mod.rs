@@ -19,6 +19,8 @@ pub const TCP_REPLY_BUF: usize = 65535;
 const CLASSIC_UDP_SIZE: usize = 512;
 /// An OPT record with no options.
 const OPT_LEN: usize = 11;
+/// The query class ANY (RFC 1035 section 3.2.5).
+const CLASS_ANY: u16 = 255;
 
 /// How the query arrived; decides the size limit.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -72,15 +74,17 @@ pub fn answer(query: &[u8], table: &Table, transport: Transport, out: &mut [u8])
     if edns.is_some_and(|e| e.version > 0) {
         return error_reply(query, q.qname_len, edns, rcode::BADVERS, out);
     }
-    if q.qclass != CLASS_IN {
+    // Class ANY is answered as IN, like Knot DNS does; other classes are not served here.
+    if q.qclass != CLASS_IN && q.qclass != CLASS_ANY {
         return error_reply(query, q.qname_len, edns, rcode::REFUSED, out);
     }
-    if matches!(q.qtype, rtype::AXFR | rtype::IXFR) {
-        let code = if transport == Transport::Udp {
-            rcode::FORMERR
-        } else {
-            rcode::REFUSED
-        };
+    // Zone transfers are not offered: these are Knot DNS's answers to them without an ACL.
+    let refused_type = match (q.qtype, transport) {
+        (0, _) | (rtype::AXFR, Transport::Udp) => Some(rcode::NOTIMP),
+        (rtype::AXFR | rtype::IXFR, _) => Some(rcode::NOTAUTH),
+        _ => None,
+    };
+    if let Some(code) = refused_type {
         return error_reply(query, q.qname_len, edns, code, out);
     }
     let Some(found) = table.lookup(&qname[..q.qname_len], q.qtype) else {
@@ -140,11 +144,10 @@ fn size_limit(transport: Transport, edns: Option<Edns>, buffer: usize) -> usize 
     limit.min(buffer)
 }
 
-/// Header flags of a reply: QR, the query's opcode, RD and CD, and the rcode's low bits.
+/// Header flags of a reply: QR, the query's opcode and RD, and the rcode's low bits. CD is
+/// not copied: Swivel does not validate, and Knot DNS clears it too.
 fn reply_flags(query_flags: u16, code: u16) -> u16 {
-    header::QR
-        | (query_flags & (header::OPCODE_MASK | header::RD | header::CD))
-        | (code & header::RCODE_MASK)
+    header::QR | (query_flags & (header::OPCODE_MASK | header::RD)) | (code & header::RCODE_MASK)
 }
 
 /// A reply with no records: the header, the question if one was read, and OPT if the query

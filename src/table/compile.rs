@@ -37,8 +37,10 @@ struct ZoneView<'z> {
 enum Resolved<'a> {
     Data(&'a NodeData),
     NxDomain,
-    /// Out of the zone, in a child zone, or at or below a cut: a chain stops there.
+    /// Out of the zone or in a child zone: a chain stops there.
     Elsewhere,
+    /// At or below this cut: a chain ends with the referral.
+    Delegated(&'a Name),
 }
 
 /// What a chain of resolution produced.
@@ -114,11 +116,11 @@ impl<'z> ZoneView<'z> {
     }
 
     fn resolve(&self, name: &Name) -> Resolved<'_> {
-        if !name.is_below_or_at(self.origin)
-            || self.in_child_zone(name)
-            || self.cut_above(name).is_some()
-        {
+        if !name.is_below_or_at(self.origin) || self.in_child_zone(name) {
             return Resolved::Elsewhere;
+        }
+        if let Some(cut) = self.cut_above(name) {
+            return Resolved::Delegated(cut);
         }
         if let Some(data) = self.nodes.get(name) {
             return Resolved::Data(data);
@@ -187,6 +189,13 @@ impl<'z> ZoneView<'z> {
             let data = match self.resolve(&owner) {
                 Resolved::Data(data) => data,
                 Resolved::Elsewhere => break,
+                Resolved::Delegated(cut) => {
+                    let ns = &self.nodes[cut].rrsets[&rtype::NS];
+                    let rdatas = ns.rdatas.iter().map(Vec::as_slice);
+                    w.rrset(Section::Authority, cut, rtype::NS, ns.ttl, rdatas);
+                    targets.extend(ns.rdatas.iter().filter_map(|r| Name::from_wire(r)));
+                    break;
+                }
                 Resolved::NxDomain => {
                     code = rcode::NXDOMAIN;
                     self.put_negative(&mut w);
@@ -210,7 +219,8 @@ impl<'z> ZoneView<'z> {
                 continue;
             }
             let sets: Vec<(&u16, &RRset)> = match qtype {
-                rtype::ANY => data.rrsets.iter().collect(),
+                // RFC 8482: one RRset, the lowest type, as Knot DNS answers.
+                rtype::ANY => data.rrsets.iter().take(1).collect(),
                 _ => data.rrsets.get_key_value(&qtype).into_iter().collect(),
             };
             if sets.is_empty() {

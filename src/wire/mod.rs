@@ -34,6 +34,7 @@ pub mod rcode {
     pub const NXDOMAIN: u16 = 3;
     pub const NOTIMP: u16 = 4;
     pub const REFUSED: u16 = 5;
+    pub const NOTAUTH: u16 = 9;
     /// Extended: 16, carried as 1 in the OPT TTL's upper byte.
     pub const BADVERS: u16 = 16;
 }

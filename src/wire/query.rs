@@ -74,8 +74,16 @@ pub fn parse_query(
         qname_len,
         edns,
     };
-    if get_u16(packet, header::QDCOUNT.start) != 1 {
-        return Err(malformed(0, None));
+    match get_u16(packet, header::QDCOUNT.start) {
+        1 => {}
+        // No question, but a well-formed OPT record still shapes the FORMERR reply.
+        0 => {
+            return Err(malformed(
+                0,
+                read_records(packet, header::LEN).ok().flatten(),
+            ))
+        }
+        _ => return Err(malformed(0, None)),
     }
     let qname_len = read_question_name(packet, lower_qname).ok_or(malformed(0, None))?;
     let fixed = header::LEN + qname_len;
@@ -84,20 +92,31 @@ pub fn parse_query(
     }
     let qtype = get_u16(packet, fixed);
     let qclass = get_u16(packet, fixed + 2);
-    let records = get_u16(packet, header::ANCOUNT.start) as usize
-        + get_u16(packet, header::NSCOUNT.start) as usize
-        + get_u16(packet, header::ARCOUNT.start) as usize;
-    let additional_from = records - get_u16(packet, header::ARCOUNT.start) as usize;
-    let mut pos = fixed + 4;
+    let edns = read_records(packet, fixed + 4).map_err(|edns| malformed(qname_len, edns))?;
+    Ok(Query {
+        id,
+        flags,
+        qname_len,
+        qtype,
+        qclass,
+        edns,
+    })
+}
+
+/// Reads the answer, authority and additional records from `pos` to the end of the packet,
+/// returning the OPT record's parameters. On error, returns the OPT seen so far, unless the
+/// error is about OPT itself (misplaced, repeated or malformed: then no EDNS is usable).
+fn read_records(packet: &[u8], mut pos: usize) -> Result<Option<Edns>, Option<Edns>> {
+    let count = |field: core::ops::Range<usize>| get_u16(packet, field.start) as usize;
+    let records = count(header::ANCOUNT) + count(header::NSCOUNT) + count(header::ARCOUNT);
+    let additional_from = records - count(header::ARCOUNT);
     let mut edns = None;
     for index in 0..records {
-        let record = read_record(packet, pos).ok_or(malformed(qname_len, edns))?;
+        let record = read_record(packet, pos).ok_or(edns)?;
         if record.rtype == rtype::OPT {
-            if index < additional_from || edns.is_some() || !record.owner_is_root {
-                return Err(malformed(qname_len, edns));
-            }
-            if !options_well_formed(&packet[record.rdata_start..record.end]) {
-                return Err(malformed(qname_len, None));
+            let misplaced = index < additional_from || edns.is_some() || !record.owner_is_root;
+            if misplaced || !options_well_formed(&packet[record.rdata_start..record.end]) {
+                return Err(None);
             }
             edns = Some(Edns {
                 udp_size: record.class,
@@ -108,16 +127,9 @@ pub fn parse_query(
         pos = record.end;
     }
     if pos != packet.len() {
-        return Err(malformed(qname_len, edns));
+        return Err(edns);
     }
-    Ok(Query {
-        id,
-        flags,
-        qname_len,
-        qtype,
-        qclass,
-        edns,
-    })
+    Ok(edns)
 }
 
 /// Reads the uncompressed question name at offset 12; returns its wire length.
