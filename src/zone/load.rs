@@ -4,6 +4,8 @@
 //! [`super::validate`] then applies the zone-level rules. Every problem found is reported,
 //! except that a syntax error stops the scan there (the scanner cannot resume).
 
+#[cfg(test)]
+mod line_tests;
 mod lines;
 #[cfg(test)]
 mod tests;
