@@ -40,10 +40,25 @@ pub fn load_zone(origin: &Name, path: &Path) -> Result<Zone, Diagnostics> {
     parse_zone(origin, path, &text)
 }
 
-/// Parses and validates master-file text; `path` is used in diagnostics only.
+/// Parses and validates master-file text; `path` is used in diagnostics only. Warnings
+/// (records dropped or changed) are logged.
 pub fn parse_zone(origin: &Name, path: &Path, text: &[u8]) -> Result<Zone, Diagnostics> {
+    let (result, warnings) = parse_zone_with_warnings(origin, path, text);
+    for warning in warnings {
+        tracing::warn!("{warning}");
+    }
+    result
+}
+
+/// [`parse_zone`], returning the warnings instead of logging them.
+pub(super) fn parse_zone_with_warnings(
+    origin: &Name,
+    path: &Path,
+    text: &[u8],
+) -> (Result<Zone, Diagnostics>, Vec<Diagnostic>) {
     let scanned = scan(origin, path, text);
     let mut diagnostics = scanned.diagnostics;
+    let mut warnings = Vec::new();
     let records = if scanned.complete && scanned.entries == 0 && diagnostics.is_empty() {
         diagnostics.push(Diagnostic::new(
             path,
@@ -52,24 +67,27 @@ pub fn parse_zone(origin: &Name, path: &Path, text: &[u8]) -> Result<Zone, Diagn
         ));
         Vec::new()
     } else {
+        let records = scanned.records;
         validate::validate(
             origin,
             path,
-            scanned.records,
+            records,
             scanned.complete,
             &mut diagnostics,
+            &mut warnings,
         )
     };
     if diagnostics.is_empty() {
-        return Ok(Zone {
+        let zone = Zone {
             origin: origin.clone(),
             file: path.to_path_buf(),
             records,
-        });
+        };
+        return (Ok(zone), warnings);
     }
     // By line, problems with the file as a whole (line 0) last.
     diagnostics.sort_by_key(|d| if d.line == 0 { usize::MAX } else { d.line });
-    Err(Diagnostics(diagnostics))
+    (Err(Diagnostics(diagnostics)), warnings)
 }
 
 /// What scanning a file produced.
@@ -85,6 +103,8 @@ struct Scanned {
 
 /// Runs the scanner over the whole text, converting each record.
 fn scan(origin: &Name, path: &Path, text: &[u8]) -> Scanned {
+    // A UTF-8 byte order mark, as some editors write, is not part of the first owner.
+    let text = text.strip_prefix(b"\xef\xbb\xbf").unwrap_or(text);
     // The scanner wants every entry to end with a line feed, the last one too.
     let text: Cow<[u8]> = if text.is_empty() || text.ends_with(b"\n") {
         Cow::Borrowed(text)

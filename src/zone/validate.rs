@@ -12,19 +12,21 @@ use domain::base::iana::Rtype;
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
 
-/// Applies the zone rules to `records` (in file order), adding a diagnostic for each
-/// problem, and returns the records to keep. `complete` says whether the whole file was
-/// read; checks for records that are missing are only made then.
+/// Applies the zone rules to `records` (in file order), adding a diagnostic to `diagnostics`
+/// for each problem and to `warnings` for each record dropped or changed, and returns the
+/// records to keep. `complete` says whether the whole file was read; checks for records that
+/// are missing are only made then.
 pub(super) fn validate(
     origin: &Name,
     path: &Path,
     records: Vec<Record>,
     complete: bool,
     diagnostics: &mut Vec<Diagnostic>,
+    warnings: &mut Vec<Diagnostic>,
 ) -> Vec<Record> {
     let records = keep_zone_data(origin, path, records, diagnostics);
-    let mut records = drop_duplicates(path, records);
-    unify_rrset_ttls(path, &mut records);
+    let mut records = drop_duplicates(path, records, warnings);
+    unify_rrset_ttls(path, &mut records, warnings);
     check_soa(origin, path, &records, complete, diagnostics);
     if complete
         && !records
@@ -86,20 +88,26 @@ fn is_meta_type(rtype: u16) -> bool {
 }
 
 /// Keeps the first of records with the same owner, type and RDATA, warning about the others.
-fn drop_duplicates(path: &Path, records: Vec<Record>) -> Vec<Record> {
+fn drop_duplicates(
+    path: &Path,
+    records: Vec<Record>,
+    warnings: &mut Vec<Diagnostic>,
+) -> Vec<Record> {
     let mut first_lines: HashMap<(&Name, u16, &[u8]), usize> =
         HashMap::with_capacity(records.len());
     let mut duplicates = HashSet::new();
     for (index, record) in records.iter().enumerate() {
         let key = (&record.owner, record.rtype, record.rdata.as_slice());
         if let Some(&first_line) = first_lines.get(&key) {
-            tracing::warn!(
-                "{}:{}: {} {} repeats the record at line {first_line}; keeping it once",
-                path.display(),
+            warnings.push(Diagnostic::new(
+                path,
                 record.line,
-                record.owner,
-                type_name(record.rtype),
-            );
+                format!(
+                    "{} {} repeats the record at line {first_line}; keeping it once",
+                    record.owner,
+                    type_name(record.rtype)
+                ),
+            ));
             duplicates.insert(index);
         } else {
             first_lines.insert(key, record.line);
@@ -118,7 +126,7 @@ fn drop_duplicates(path: &Path, records: Vec<Record>) -> Vec<Record> {
 
 /// Gives every record of an RRset the TTL of its first record, warning about each change.
 /// RRSIGs are left alone: one name's RRSIGs cover several RRsets with TTLs of their own.
-fn unify_rrset_ttls(path: &Path, records: &mut [Record]) {
+fn unify_rrset_ttls(path: &Path, records: &mut [Record], warnings: &mut Vec<Diagnostic>) {
     let mut first: HashMap<(&Name, u16), (u32, usize)> = HashMap::new();
     let mut changes = Vec::new();
     for (index, record) in records.iter().enumerate() {
@@ -129,14 +137,16 @@ fn unify_rrset_ttls(path: &Path, records: &mut [Record]) {
             .entry((&record.owner, record.rtype))
             .or_insert((record.ttl, record.line));
         if record.ttl != ttl {
-            tracing::warn!(
-                "{}:{}: TTL {} of {} {} differs from TTL {ttl} of the same RRset at line {line}; using {ttl}",
-                path.display(),
+            warnings.push(Diagnostic::new(
+                path,
                 record.line,
-                record.ttl,
-                record.owner,
-                type_name(record.rtype),
-            );
+                format!(
+                    "TTL {} of {} {} differs from TTL {ttl} of the same RRset at line {line}; using {ttl}",
+                    record.ttl,
+                    record.owner,
+                    type_name(record.rtype)
+                ),
+            ));
             changes.push((index, ttl));
         }
     }

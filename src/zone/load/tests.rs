@@ -240,6 +240,13 @@ fn the_last_line_needs_no_line_feed() {
 }
 
 #[test]
+fn a_byte_order_mark_is_skipped() {
+    let zone = zone(&format!("\u{feff}{HEAD}www A 192.0.2.1\n"));
+    assert_eq!(record(&zone, "example.test.", rtype::SOA).line, 1);
+    assert_eq!(record(&zone, "www.example.test.", rtype::A).line, 3);
+}
+
+#[test]
 fn include_is_refused_and_scanning_goes_on() {
     let text = format!("{HEAD}$INCLUDE other.zone sub\nwww A 192.0.2.1\nx CH A 192.0.2.1\n");
     assert_eq!(
