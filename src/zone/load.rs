@@ -305,7 +305,7 @@ fn scanner_diagnostic(path: &Path, text: &[u8], error: &str) -> Diagnostic {
     let line = site.line;
     let plain = |text: String| (line, text);
     let (line, explained) = match (message, site.open_paren_line) {
-        _ if site.unclosed_quote => plain(format!("quoted string {token} is not closed")),
+        _ if site.unclosed_quote => plain(format!("quoted string {token} is not closed on its line")),
         ("trailing tokens" | "short buffer", Some(open)) if site.at_end => (
             open,
             "parenthesis opened here is not closed by the end of the file".to_string(),

@@ -109,8 +109,22 @@ fn scanner_errors_name_the_right_line() {
             3,
             "bad symbol: illegal escape sequence at \"x\\\\u{1}\"",
         ),
-        ("x TXT \"abc\n\n", 3, "quoted string \"abc... is not closed"),
+        (
+            "x TXT \"abc\n\n",
+            3,
+            "quoted string \"abc... is not closed on its line",
+        ),
         ("x CNAME .a\n", 3, "bad name at \".a\""),
+        (
+            "x TXT \"a\nb\"\n",
+            3,
+            "quoted string \"a... is not closed on its line",
+        ),
+        (
+            "x TXT \"a\\\"\n",
+            3,
+            "quoted string \"a\\\"... is not closed on its line",
+        ),
         (
             "x CNAME a..b\n",
             3,

@@ -63,6 +63,8 @@ struct Lexer<'a> {
     parens: usize,
     /// Line of the outermost open parenthesis.
     open_paren_line: usize,
+    /// Whether the last quoted token skipped had its closing quote.
+    quote_closed: bool,
 }
 
 impl<'a> Lexer<'a> {
@@ -73,6 +75,7 @@ impl<'a> Lexer<'a> {
             line: 1,
             parens: 0,
             open_paren_line: 0,
+            quote_closed: true,
         }
     }
 
@@ -147,8 +150,12 @@ impl<'a> Lexer<'a> {
             let start = self.offset;
             loop {
                 match text.get(self.offset) {
-                    None => return &text[start..],
+                    None => {
+                        self.quote_closed = false;
+                        return &text[start..];
+                    }
                     Some(b'"') => {
+                        self.quote_closed = true;
                         self.offset += 1;
                         return &text[start..self.offset - 1];
                     }
@@ -260,6 +267,7 @@ pub(super) fn error_site(text: &[u8], line: usize, col: usize, at_position: bool
     let target = offset_of(text, line, col);
     let mut lexer = Lexer::new(text);
     let mut nearest: Option<(Pos, usize)> = None;
+    let mut closed = true;
     let mut open_paren_line = None;
     let before = |pos: Pos| pos.offset < target || (at_position && pos.offset == target);
     loop {
@@ -271,6 +279,7 @@ pub(super) fn error_site(text: &[u8], line: usize, col: usize, at_position: bool
         });
         if let Some(pos) = paren {
             nearest = Some((pos, pos.offset + 1));
+            closed = true;
             open_paren_line = (lexer.parens > 0).then_some(lexer.open_paren_line);
         }
         match item {
@@ -283,6 +292,7 @@ pub(super) fn error_site(text: &[u8], line: usize, col: usize, at_position: bool
                 }
                 lexer.skip_token();
                 nearest = Some((pos, lexer.offset));
+                closed = lexer.quote_closed;
                 open_paren_line = (lexer.parens > 0).then_some(lexer.open_paren_line);
             }
         }
@@ -293,7 +303,8 @@ pub(super) fn error_site(text: &[u8], line: usize, col: usize, at_position: bool
     match nearest {
         Some((pos, end)) => {
             let token = &text[pos.offset..end];
-            let unclosed_quote = token[0] == b'"' && (token.len() == 1 || !token.ends_with(b"\""));
+            // The scanner takes a line feed in a quoted string for an error, too.
+            let unclosed_quote = token[0] == b'"' && (!closed || token.contains(&b'\n'));
             ErrorSite {
                 line: pos.line,
                 token: shown_token(token),
