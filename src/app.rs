@@ -126,7 +126,7 @@ pub fn load(source: &Source) -> Result<Loaded, Diagnostics> {
     if !errors.is_empty() {
         return Err(Diagnostics(errors));
     }
-    let table = Table::compile(&zones);
+    let table = Table::compile(&zones, &[]);
     Ok(Loaded {
         config,
         zones,

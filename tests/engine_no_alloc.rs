@@ -2,11 +2,12 @@
 //! over every kind of answer, after the table is built.
 
 use std::alloc::{GlobalAlloc, Layout, System};
+use std::net::Ipv4Addr;
 use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use swivel::engine::{answer, Outcome, Transport, TCP_REPLY_BUF};
 use swivel::name::Name;
-use swivel::table::Table;
+use swivel::table::{PoolAnswer, PoolDef, Served, Spread, Table};
 
 struct Counting;
 static ALLOCATIONS: AtomicUsize = AtomicUsize::new(0);
@@ -41,6 +42,7 @@ ns1    A   192.0.2.53
 mail   A   192.0.2.25
 www    A   192.0.2.1
 alias  CNAME www
+lb     CNAME pool
 *.wild A   192.0.2.3
 sub    NS  ns.sub
 ns.sub A   192.0.2.99
@@ -62,13 +64,30 @@ fn query(qname: &str, qtype: u16, flags: u8, edns: bool) -> Vec<u8> {
 #[test]
 fn answering_allocates_nothing() {
     let origin = Name::from_text("example.test.").unwrap();
-    let zone = swivel::zone::parse_zone(&origin, Path::new("example.test.zone"), ZONE.as_bytes()).unwrap();
-    let table = Table::compile(&[zone]);
+    let zone =
+        swivel::zone::parse_zone(&origin, Path::new("example.test.zone"), ZONE.as_bytes()).unwrap();
+    // A weighted pool behind a CNAME: variant choice must not allocate either.
+    let served = |last: u8, weight: u32| Served {
+        address: Ipv4Addr::new(192, 0, 2, last),
+        weight,
+    };
+    let pool = PoolDef {
+        name: Name::from_text("pool.example.test.").unwrap(),
+        answer: PoolAnswer {
+            ttl: 30,
+            spread: Spread::Weighted,
+            v4: vec![served(1, 3), served(2, 1)],
+            v6: vec![],
+        },
+    };
+    let table = Table::compile(&[zone], &[pool]);
     let mut packets = Vec::new();
     for (qname, qtype) in [
         ("www.example.test", 1),
         ("WWW.EXAMPLE.TEST", 28),
         ("alias.example.test", 1),
+        ("lb.example.test", 1),
+        ("pool.example.test", 1),
         ("nope.example.test", 1),
         ("a.b.wild.example.test", 1),
         ("x.sub.example.test", 1),
@@ -90,7 +109,7 @@ fn answering_allocates_nothing() {
     for _ in 0..1000 {
         for packet in &packets {
             for transport in [Transport::Udp, Transport::Tcp] {
-                if let Outcome::Reply { .. } = answer(packet, &table, transport, &mut out) {
+                if let Outcome::Reply { .. } = answer(packet, &table, transport, 7, &mut out) {
                     replies += 1;
                 }
             }
@@ -99,5 +118,9 @@ fn answering_allocates_nothing() {
     COUNTING.with(|c| c.set(false));
     let after = ALLOCATIONS.load(Ordering::Relaxed);
     assert_eq!(after - before, 0, "the engine allocated while answering");
-    assert_eq!(replies, 1000 * 2 * (packets.len() - 2), "every query but the two dropped got a reply");
+    assert_eq!(
+        replies,
+        1000 * 2 * (packets.len() - 2),
+        "every query but the two dropped got a reply"
+    );
 }

@@ -52,7 +52,15 @@ pub enum Outcome {
 
 /// Answers one query from `table` into `out`, which must hold at least [`UDP_REPLY_BUF`]
 /// bytes for UDP and [`TCP_REPLY_BUF`] for TCP (a smaller buffer lowers the size limit).
-pub fn answer(query: &[u8], table: &Table, transport: Transport, out: &mut [u8]) -> Outcome {
+/// `spin` picks among the variants of a pool's answer: callers pass a counter they step
+/// once per query, so rotation and weighted choice need no shared state.
+pub fn answer(
+    query: &[u8],
+    table: &Table,
+    transport: Transport,
+    spin: u32,
+    out: &mut [u8],
+) -> Outcome {
     let mut qname = [0u8; MAX_NAME_LEN];
     let q = match parse_query(query, &mut qname) {
         Ok(q) => q,
@@ -87,14 +95,14 @@ pub fn answer(query: &[u8], table: &Table, transport: Transport, out: &mut [u8])
     if let Some(code) = refused_type {
         return error_reply(query, q.qname_len, edns, code, out);
     }
-    let Some(found) = table.lookup(&qname[..q.qname_len], q.qtype) else {
+    let Some(found) = table.lookup(&qname[..q.qname_len], q.qtype, spin) else {
         return error_reply(query, q.qname_len, edns, rcode::REFUSED, out);
     };
 
     let question_end = q.question_end();
     let limit = size_limit(transport, edns, out.len());
     let room = limit.saturating_sub(question_end + if edns.is_some() { OPT_LEN } else { 0 });
-    let cuts = table.cuts(found);
+    let cuts = found.cuts();
     let whole = cuts.last().copied().unwrap_or_default();
     let (cut, truncated) = if whole.len as usize <= room {
         (whole, false)
@@ -110,23 +118,23 @@ pub fn answer(query: &[u8], table: &Table, transport: Transport, out: &mut [u8])
 
     out[..question_end].copy_from_slice(&query[..question_end]);
     let body = &mut out[question_end..question_end + cut.len as usize];
-    body.copy_from_slice(&table.bytes(found)[..cut.len as usize]);
-    for reloc in table.relocs(found).iter().take_while(|r| r.at < cut.len) {
+    body.copy_from_slice(&found.bytes()[..cut.len as usize]);
+    for reloc in found.relocs().iter().take_while(|r| r.at < cut.len) {
         let target = (reloc.base as i32 + q.qname_len as i32) as u16;
         put_u16(body, reloc.at as usize, 0xc000 | target);
     }
-    let mut flags = reply_flags(q.flags, found.rcode);
-    if found.authoritative {
+    let mut flags = reply_flags(q.flags, found.rcode());
+    if found.authoritative() {
         flags |= header::AA;
     }
     if truncated {
         flags |= header::TC;
     }
     let len = question_end + cut.len as usize;
-    let len = finish(out, len, flags, 1, cut, edns, found.rcode);
+    let len = finish(out, len, flags, 1, cut, edns, found.rcode());
     Outcome::Reply {
         len,
-        rcode: found.rcode,
+        rcode: found.rcode(),
         truncated,
     }
 }
@@ -214,5 +222,7 @@ fn finish(
     len + OPT_LEN
 }
 
+#[cfg(test)]
+mod pool_tests;
 #[cfg(test)]
 mod tests;

@@ -40,10 +40,10 @@ fn table() -> Table {
     let origin = Name::from_text("example.test.").unwrap();
     let zone =
         crate::zone::parse_zone(&origin, Path::new("example.test.zone"), ZONE.as_bytes()).unwrap();
-    Table::compile(&[zone])
+    Table::compile(&[zone], &[])
 }
 
-fn query(id: u16, qname: &str, qtype: u16, edns: Option<u16>) -> Vec<u8> {
+pub(super) fn query(id: u16, qname: &str, qtype: u16, edns: Option<u16>) -> Vec<u8> {
     let mut q = id.to_be_bytes().to_vec();
     q.extend_from_slice(&[0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, u8::from(edns.is_some())]);
     for label in qname.trim_end_matches('.').split('.') {
@@ -62,21 +62,30 @@ fn query(id: u16, qname: &str, qtype: u16, edns: Option<u16>) -> Vec<u8> {
 }
 
 /// A parsed reply: flags word, and each section as "owner TTL TYPE RDATA" lines.
-struct Reply {
-    bytes: Vec<u8>,
-    flags: u16,
-    rcode: u16,
-    sections: [Vec<String>; 3],
+pub(super) struct Reply {
+    pub bytes: Vec<u8>,
+    pub flags: u16,
+    pub rcode: u16,
+    pub sections: [Vec<String>; 3],
 }
 
 fn ask(table: &Table, packet: &[u8], transport: Transport) -> Option<Reply> {
+    ask_spin(table, packet, transport, 0)
+}
+
+pub(super) fn ask_spin(
+    table: &Table,
+    packet: &[u8],
+    transport: Transport,
+    spin: u32,
+) -> Option<Reply> {
     let mut out = vec![0u8; TCP_REPLY_BUF];
     let out_len = if transport == Transport::Udp {
         UDP_REPLY_BUF
     } else {
         TCP_REPLY_BUF
     };
-    match answer(packet, table, transport, &mut out[..out_len]) {
+    match answer(packet, table, transport, spin, &mut out[..out_len]) {
         Outcome::Drop(_) => None,
         Outcome::Reply { len, rcode, .. } => {
             let bytes = out[..len].to_vec();
@@ -266,7 +275,7 @@ fn errors_and_drops() {
     two[5] = 2;
     let mut out = [0u8; UDP_REPLY_BUF];
     assert!(matches!(
-        answer(&two, &t, Transport::Udp, &mut out),
+        answer(&two, &t, Transport::Udp, 0, &mut out),
         Outcome::Reply {
             rcode: rcode::FORMERR,
             len: 12,
@@ -276,11 +285,11 @@ fn errors_and_drops() {
     let mut response = query(1, "example.test", rtype::SOA, None);
     response[2] |= 0x80;
     assert_eq!(
-        answer(&response, &t, Transport::Udp, &mut out),
+        answer(&response, &t, Transport::Udp, 0, &mut out),
         Outcome::Drop(DropReason::Response)
     );
     assert_eq!(
-        answer(&response[..5], &t, Transport::Udp, &mut out),
+        answer(&response[..5], &t, Transport::Udp, 0, &mut out),
         Outcome::Drop(DropReason::Malformed)
     );
     let mut v1 = query(1, "example.test", rtype::SOA, Some(1232));
@@ -288,7 +297,7 @@ fn errors_and_drops() {
     v1[opt_ttl] = 1; // EDNS version 1
     let Outcome::Reply {
         len, rcode: code, ..
-    } = answer(&v1, &t, Transport::Udp, &mut out)
+    } = answer(&v1, &t, Transport::Udp, 0, &mut out)
     else {
         panic!()
     };

@@ -141,6 +141,9 @@ async fn serve_connection(
     let mut reader = BufReader::new(reader);
     let mut query = vec![0; MAX_MESSAGE];
     let mut reply = vec![0; LENGTH_PREFIX + engine::TCP_REPLY_BUF];
+    // Picks among the variants of pool answers; starts from the first query's ID so that
+    // connections do not all begin with the same variant.
+    let mut spin: Option<u32> = None;
     loop {
         let len =
             match tokio::time::timeout(idle_timeout, read_message(&mut reader, &mut query)).await {
@@ -149,10 +152,18 @@ async fn serve_connection(
                 Ok(Ok(None)) => return Ok(()),
                 Ok(Err(error)) => return Err(error),
             };
+        let next = match spin {
+            Some(previous) => previous.wrapping_add(1),
+            None => query
+                .first_chunk::<2>()
+                .map_or(0, |id| u16::from_be_bytes(*id) as u32),
+        };
+        spin = Some(next);
         let outcome = engine::answer(
             &query[..len],
             &table.load(),
             Transport::Tcp,
+            next,
             &mut reply[LENGTH_PREFIX..],
         );
         let Outcome::Reply { len, .. } = outcome else {

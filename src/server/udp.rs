@@ -108,6 +108,8 @@ pub(super) fn spawn_workers(
 /// Serves forever: receive a batch, answer it against one table snapshot, send the replies.
 fn run_worker(socket: &Socket, table: &SharedTable, wildcard: bool) {
     let mut batch = DatagramBatch::new(BATCH_SIZE, QUERY_BUF, engine::UDP_REPLY_BUF, wildcard);
+    // Steps once per query: picks among the variants of pool answers (rotation, weights).
+    let mut spin: u32 = 0;
     loop {
         let count = match batch.receive(socket.as_fd()) {
             Ok(count) => count,
@@ -124,8 +126,9 @@ fn run_worker(socket: &Socket, table: &SharedTable, wildcard: bool) {
             let Some((query, reply)) = batch.query_and_reply_buffer(slot) else {
                 continue;
             };
+            spin = spin.wrapping_add(1);
             if let Outcome::Reply { len, .. } =
-                engine::answer(query, &snapshot, Transport::Udp, reply)
+                engine::answer(query, &snapshot, Transport::Udp, spin, reply)
             {
                 batch.set_reply_len(slot, len);
             }

@@ -3,17 +3,28 @@
 //! Names map to nodes; a node maps query types to precompiled answers. An answer is the
 //! record sections that follow the echoed question, plus the relocations and cut points the
 //! engine needs to copy it behind a question of any length and into any size limit.
+//!
+//! Answers that use a health-checked pool's addresses live apart, one small arena per pool,
+//! so a health change rebuilds only that pool's answers and a new table shares everything
+//! else with the old one ([`Table::with_pool`]).
 
+mod arena;
 mod compile;
 mod fxhash;
+pub mod pool;
 mod writer;
+mod zone_view;
 
+pub use arena::Answer;
+pub use pool::{check_pools, PoolAnswer, PoolDef, PoolProblem, Served, Spread};
 pub use writer::{Cut, Reloc};
 
 use crate::name::Name;
 use crate::zone::{rtype, Zone};
 use arc_swap::ArcSwap;
-use std::collections::HashMap;
+use arena::Arena;
+use compile::Compiled;
+use pool::PoolAnswers;
 use std::ops::Range;
 use std::sync::Arc;
 
@@ -22,33 +33,24 @@ pub type SharedTable = Arc<ArcSwap<Table>>;
 
 /// Marks "none" in index fields.
 const NONE: u32 = u32::MAX;
-
-/// One precompiled answer.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Answer {
-    /// Whether the reply is authoritative (clear for referrals).
-    pub authoritative: bool,
-    pub rcode: u16,
-    bytes: Range<u32>,
-    relocs: Range<u32>,
-    cuts: Range<u32>,
-}
+/// Marks an answer index that names a pool site rather than a static answer.
+const DYNAMIC: u32 = 1 << 31;
 
 /// One name of a zone: the answers to each query type there.
 #[derive(Clone, Debug)]
-struct Node {
-    /// Query types with an answer of their own, into `Table::by_type`.
-    types: Range<u32>,
+pub(crate) struct Node {
+    /// Query types with an answer of their own, into `Compiled::by_type`.
+    pub types: Range<u32>,
     /// The answer to every other query type.
-    default: u32,
+    pub default: u32,
     /// The referral, when the name is at or below a zone cut.
-    referral: u32,
+    pub referral: u32,
     /// Whether the name is the cut itself (a DS query there is answered by the parent).
-    at_cut: bool,
+    pub at_cut: bool,
     /// The node of `*.<this name>`, if the zone has one.
-    wildcard: u32,
+    pub wildcard: u32,
     /// The zone's NXDOMAIN answer.
-    nxdomain: u32,
+    pub nxdomain: u32,
 }
 
 /// What a zone contributed, for `swivel check` and logs.
@@ -59,23 +61,71 @@ pub struct ZoneSummary {
     pub names: usize,
 }
 
-/// Precompiled answers for a set of zones.
-#[derive(Default)]
+/// Precompiled answers for a set of zones and pools.
 pub struct Table {
-    names: HashMap<Box<[u8]>, u32, fxhash::BuildFxHasher>,
-    nodes: Vec<Node>,
-    by_type: Vec<(u16, u32)>,
-    answers: Vec<Answer>,
-    bytes: Vec<u8>,
-    relocs: Vec<Reloc>,
-    cuts: Vec<Cut>,
-    zones: Vec<ZoneSummary>,
+    compiled: Arc<Compiled>,
+    pools: Vec<Arc<PoolAnswers>>,
+}
+
+/// An answer found by a lookup, with the arena its bytes live in.
+#[derive(Clone, Copy)]
+pub struct AnswerRef<'t> {
+    answer: &'t Answer,
+    arena: &'t Arena,
+}
+
+impl<'t> AnswerRef<'t> {
+    /// Whether the reply is authoritative (clear for referrals).
+    pub fn authoritative(&self) -> bool {
+        self.answer.authoritative
+    }
+
+    pub fn rcode(&self) -> u16 {
+        self.answer.rcode
+    }
+
+    /// The record bytes.
+    #[inline]
+    pub fn bytes(&self) -> &'t [u8] {
+        self.arena.bytes(self.answer)
+    }
+
+    /// The pointers to adjust by the question name's length, in ascending position.
+    #[inline]
+    pub fn relocs(&self) -> &'t [Reloc] {
+        self.arena.relocs(self.answer)
+    }
+
+    /// Where the answer may be cut, ascending; the last is the whole answer. Empty when the
+    /// answer has no records.
+    #[inline]
+    pub fn cuts(&self) -> &'t [Cut] {
+        self.arena.cuts(self.answer)
+    }
+}
+
+impl Default for Table {
+    fn default() -> Self {
+        Table::compile(&[], &[])
+    }
 }
 
 impl Table {
-    /// Compiles validated zones into a table.
-    pub fn compile(zones: &[Zone]) -> Table {
-        compile::compile(zones)
+    /// Compiles validated zones and the pools' current answers into a table. Pools should
+    /// have passed [`check_pools`]; a pool in no zone is ignored.
+    pub fn compile(zones: &[Zone], pools: &[PoolDef]) -> Table {
+        compile::compile(zones, pools)
+    }
+
+    /// A table equal to this one but for pool `pool`, which now serves `answer`. Shares all
+    /// zone data and every other pool's answers with `self`.
+    pub fn with_pool(&self, pool: usize, answer: &PoolAnswer) -> Table {
+        let mut pools = self.pools.clone();
+        pools[pool] = Arc::new(PoolAnswers::build(&self.compiled, pool as u32, answer));
+        Table {
+            compiled: self.compiled.clone(),
+            pools,
+        }
     }
 
     /// Wraps a table for sharing with workers.
@@ -85,64 +135,66 @@ impl Table {
 
     /// The zones in this table.
     pub fn zones(&self) -> &[ZoneSummary] {
-        &self.zones
+        &self.compiled.zones
     }
 
     /// Finds the answer for a lowercase wire-form question name; `None` when no zone here
-    /// is authoritative for it.
+    /// is authoritative for it. `spin` picks among the variants of a pool's answer (a
+    /// per-worker counter: rotation and weighted choice without shared state).
     #[inline]
-    pub fn lookup(&self, qname: &[u8], qtype: u16) -> Option<&Answer> {
-        if let Some(&index) = self.names.get(qname) {
-            let node = &self.nodes[index as usize];
+    pub fn lookup(&self, qname: &[u8], qtype: u16, spin: u32) -> Option<AnswerRef<'_>> {
+        let c = &*self.compiled;
+        if let Some(&index) = c.names.get(qname) {
+            let node = &c.nodes[index as usize];
             if node.referral != NONE && !(node.at_cut && qtype == rtype::DS) {
-                return Some(&self.answers[node.referral as usize]);
+                return Some(self.answer(node.referral, spin));
             }
-            return Some(self.answer_at(node, qtype));
+            return Some(self.answer(self.index_at(node, qtype), spin));
         }
         // Not an existing name: find the closest encloser (RFC 4592).
         let mut rest = qname;
         while rest.len() > 1 {
             rest = &rest[1 + rest[0] as usize..];
-            if let Some(&index) = self.names.get(rest) {
-                let encloser = &self.nodes[index as usize];
+            if let Some(&index) = c.names.get(rest) {
+                let encloser = &c.nodes[index as usize];
                 if encloser.referral != NONE {
-                    return Some(&self.answers[encloser.referral as usize]);
+                    return Some(self.answer(encloser.referral, spin));
                 }
                 if encloser.wildcard != NONE {
-                    return Some(self.answer_at(&self.nodes[encloser.wildcard as usize], qtype));
+                    let wildcard = &c.nodes[encloser.wildcard as usize];
+                    return Some(self.answer(self.index_at(wildcard, qtype), spin));
                 }
-                return Some(&self.answers[encloser.nxdomain as usize]);
+                return Some(self.answer(encloser.nxdomain, spin));
             }
         }
         None
     }
 
     #[inline]
-    fn answer_at(&self, node: &Node, qtype: u16) -> &Answer {
-        let types = &self.by_type[node.types.start as usize..node.types.end as usize];
-        let index = types
+    fn index_at(&self, node: &Node, qtype: u16) -> u32 {
+        let types = &self.compiled.by_type[node.types.start as usize..node.types.end as usize];
+        types
             .iter()
             .find(|(t, _)| *t == qtype)
-            .map_or(node.default, |&(_, a)| a);
-        &self.answers[index as usize]
+            .map_or(node.default, |&(_, a)| a)
     }
 
-    /// The record bytes of an answer.
     #[inline]
-    pub fn bytes(&self, answer: &Answer) -> &[u8] {
-        &self.bytes[answer.bytes.start as usize..answer.bytes.end as usize]
-    }
-
-    /// The pointers to adjust by the question name's length, in ascending position.
-    #[inline]
-    pub fn relocs(&self, answer: &Answer) -> &[Reloc] {
-        &self.relocs[answer.relocs.start as usize..answer.relocs.end as usize]
-    }
-
-    /// Where the answer may be cut, ascending; the last is the whole answer. Empty when
-    /// the answer has no records.
-    #[inline]
-    pub fn cuts(&self, answer: &Answer) -> &[Cut] {
-        &self.cuts[answer.cuts.start as usize..answer.cuts.end as usize]
+    fn answer(&self, index: u32, spin: u32) -> AnswerRef<'_> {
+        if index & DYNAMIC == 0 {
+            let arena = &self.compiled.arena;
+            return AnswerRef {
+                answer: &arena.answers[index as usize],
+                arena,
+            };
+        }
+        let site = self.compiled.sites[(index & !DYNAMIC) as usize];
+        let pool = &*self.pools[site.pool as usize];
+        let (variants, pick) = &pool.sites[site.slot as usize];
+        let chosen = variants.start + pool.arena.pick(pick, spin);
+        AnswerRef {
+            answer: &pool.arena.answers[chosen as usize],
+            arena: &pool.arena,
+        }
     }
 }

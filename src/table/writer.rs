@@ -129,6 +129,7 @@ impl Writer {
         ttl: u32,
         rdatas: impl IntoIterator<Item = &'r [u8]>,
     ) {
+        let before = self.out.bytes.len();
         for rdata in rdatas {
             self.name(owner.as_wire());
             self.put(&rtype.to_be_bytes());
@@ -145,9 +146,11 @@ impl Writer {
                 Section::Additional => self.current.ar += 1,
             }
         }
-        // An answer beyond 64 KiB cannot be sent at all; such cuts are never chosen.
-        self.current.len = self.out.bytes.len().min(u16::MAX as usize) as u16;
-        self.out.cuts.push(self.current);
+        if self.out.bytes.len() > before {
+            // An answer beyond 64 KiB cannot be sent at all; such cuts are never chosen.
+            self.current.len = self.out.bytes.len().min(u16::MAX as usize) as u16;
+            self.out.cuts.push(self.current);
+        }
     }
 
     pub fn finish(self) -> Sections {

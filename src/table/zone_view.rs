@@ -1,0 +1,366 @@
+//! One zone arranged for resolution at compile time: CNAME chains, wildcards, cuts and
+//! negative answers are worked out here and written as answer sections.
+//!
+//! Names owned by a health-checked pool carry placeholder A and AAAA RRsets; their records
+//! come from a [`PoolRecords`] source at build time, and a build reports whether it used
+//! one, so the compiler knows which answers must be rebuilt when the pool changes.
+
+use super::writer::{QuestionName, Section, Sections, Writer};
+use crate::name::Name;
+use crate::wire::rcode;
+use crate::zone::{rtype, Zone};
+use std::borrow::Cow;
+use std::collections::{BTreeMap, HashMap};
+
+/// Longest CNAME chain followed inside a zone.
+const MAX_CHAIN: usize = 20;
+
+#[derive(Debug)]
+pub struct RRset {
+    pub ttl: u32,
+    pub rdatas: Vec<Vec<u8>>,
+    /// Set for a pool's A or AAAA placeholder: the records come from the pool.
+    pub pool: Option<u32>,
+}
+
+#[derive(Debug, Default)]
+pub struct NodeData {
+    pub rrsets: BTreeMap<u16, RRset>,
+}
+
+/// Supplies the current records of pool-owned RRsets during a build.
+pub trait PoolRecords {
+    /// TTL and RDATAs of `pool`'s RRset of type `rtype`; no RDATAs means none.
+    fn rrset(&self, pool: u32, rtype: u16) -> (u32, Vec<Vec<u8>>);
+}
+
+/// One zone, owning what later pool rebuilds need.
+pub struct ZoneView {
+    pub origin: Name,
+    pub nodes: HashMap<Name, NodeData>,
+    /// Names strictly below the origin that carry NS: the zone cuts.
+    cuts: Vec<Name>,
+    /// Origins of other configured zones below this one: their names are theirs.
+    children: Vec<Name>,
+}
+
+pub enum Resolved<'a> {
+    Data(&'a NodeData),
+    NxDomain,
+    /// Out of the zone or in a child zone: a chain stops there.
+    Elsewhere,
+    /// At or below this cut: a chain ends with the referral.
+    Delegated(&'a Name),
+}
+
+/// What one resolution produced.
+pub struct Built {
+    pub sections: Sections,
+    pub rcode: u16,
+    /// The pool RRset the answer used, if any: (pool, type).
+    pub pool: Option<(u32, u16)>,
+}
+
+impl ZoneView {
+    /// Arranges `zone`; `pools` are the (index, name) of pools whose names lie in it.
+    pub fn new(zone: &Zone, children: Vec<Name>, pools: &[(u32, &Name)]) -> ZoneView {
+        let mut nodes: HashMap<Name, NodeData> = HashMap::new();
+        for record in &zone.records {
+            let node = nodes.entry(record.owner.clone()).or_default();
+            let set = node.rrsets.entry(record.rtype).or_insert_with(|| RRset {
+                ttl: record.ttl,
+                rdatas: Vec::new(),
+                pool: None,
+            });
+            set.rdatas.push(record.rdata.clone());
+        }
+        for &(pool, name) in pools {
+            let node = nodes.entry(name.clone()).or_default();
+            for t in [rtype::A, rtype::AAAA] {
+                node.rrsets.insert(
+                    t,
+                    RRset {
+                        ttl: 0,
+                        rdatas: Vec::new(),
+                        pool: Some(pool),
+                    },
+                );
+            }
+        }
+        // Empty non-terminals exist too (RFC 4592 section 2.2.2).
+        let owners: Vec<Name> = nodes.keys().cloned().collect();
+        for owner in owners {
+            let mut name = owner.parent();
+            while let Some(parent) = name {
+                if !parent.is_below_or_at(&zone.origin) || nodes.contains_key(&parent) {
+                    break;
+                }
+                name = parent.parent();
+                nodes.insert(parent, NodeData::default());
+            }
+        }
+        let cuts = nodes
+            .iter()
+            .filter(|(name, data)| *name != &zone.origin && data.rrsets.contains_key(&rtype::NS))
+            .map(|(name, _)| name.clone())
+            .collect();
+        ZoneView {
+            origin: zone.origin.clone(),
+            nodes,
+            cuts,
+            children,
+        }
+    }
+
+    pub fn in_child_zone(&self, name: &Name) -> bool {
+        self.children.iter().any(|c| name.is_below_or_at(c))
+    }
+
+    /// The highest cut at or above `name`, if any.
+    pub fn cut_above(&self, name: &Name) -> Option<&Name> {
+        if self.cuts.is_empty() {
+            return None;
+        }
+        self.cuts
+            .iter()
+            .filter(|cut| name.is_below_or_at(cut))
+            .min_by_key(|cut| cut.len())
+    }
+
+    pub fn resolve(&self, name: &Name) -> Resolved<'_> {
+        if !name.is_below_or_at(&self.origin) || self.in_child_zone(name) {
+            return Resolved::Elsewhere;
+        }
+        if let Some(cut) = self.cut_above(name) {
+            return Resolved::Delegated(cut);
+        }
+        if let Some(data) = self.nodes.get(name) {
+            return Resolved::Data(data);
+        }
+        let mut ancestor = name.parent();
+        while let Some(encloser) = ancestor {
+            if self.nodes.contains_key(&encloser) {
+                let wildcard = encloser.wildcard_child().and_then(|w| self.nodes.get(&w));
+                return wildcard.map_or(Resolved::NxDomain, Resolved::Data);
+            }
+            ancestor = encloser.parent();
+        }
+        Resolved::NxDomain
+    }
+
+    /// SOA for negative answers: TTL the smaller of the SOA's TTL and MINIMUM (RFC 2308).
+    fn negative_soa(&self) -> (u32, &[u8]) {
+        let soa = &self.nodes[&self.origin].rrsets[&rtype::SOA];
+        let rdata = &soa.rdatas[0][..];
+        let minimum = rdata[rdata.len() - 4..].try_into().map(u32::from_be_bytes);
+        (
+            soa.ttl.min(minimum.expect("SOA RDATA ends with MINIMUM")),
+            rdata,
+        )
+    }
+
+    pub fn put_negative(&self, w: &mut Writer) {
+        let (ttl, rdata) = self.negative_soa();
+        w.rrset(Section::Authority, &self.origin, rtype::SOA, ttl, [rdata]);
+    }
+
+    /// A/AAAA of in-zone targets of NS, MX and SRV records (glue included). Pool names
+    /// are left out: their addresses change with health and are asked for directly.
+    fn put_additional(&self, w: &mut Writer, targets: &[Name]) {
+        for (i, target) in targets.iter().enumerate() {
+            let outside = !target.is_below_or_at(&self.origin) || self.in_child_zone(target);
+            if targets[..i].contains(target) || outside {
+                continue;
+            }
+            let Some(data) = self.nodes.get(target) else {
+                continue;
+            };
+            for t in [rtype::A, rtype::AAAA] {
+                if let Some(set) = data.rrsets.get(&t).filter(|s| s.pool.is_none()) {
+                    let rdatas = set.rdatas.iter().map(Vec::as_slice);
+                    w.rrset(Section::Additional, target, t, set.ttl, rdatas);
+                }
+            }
+        }
+    }
+
+    /// Resolves `qtype` at `start` (following CNAMEs) into answer sections, taking pool
+    /// records from `pools`.
+    pub fn build(
+        &self,
+        question: QuestionName<'_>,
+        start: &Name,
+        qtype: u16,
+        pools: &dyn PoolRecords,
+    ) -> Built {
+        let mut w = Writer::new(question);
+        let mut owner = start.clone();
+        let mut chain: Vec<Name> = Vec::new();
+        let mut targets = Vec::new();
+        let mut code = rcode::NOERROR;
+        let mut used_pool = None;
+        loop {
+            let data = match self.resolve(&owner) {
+                Resolved::Data(data) => data,
+                Resolved::Elsewhere => break,
+                Resolved::Delegated(cut) => {
+                    let ns = &self.nodes[cut].rrsets[&rtype::NS];
+                    let rdatas = ns.rdatas.iter().map(Vec::as_slice);
+                    w.rrset(Section::Authority, cut, rtype::NS, ns.ttl, rdatas);
+                    targets.extend(ns.rdatas.iter().filter_map(|r| Name::from_wire(r)));
+                    break;
+                }
+                Resolved::NxDomain => {
+                    code = rcode::NXDOMAIN;
+                    self.put_negative(&mut w);
+                    break;
+                }
+            };
+            if let (Some(cname), false) = (data.rrsets.get(&rtype::CNAME), qtype == rtype::CNAME) {
+                let rdatas = cname.rdatas.iter().map(Vec::as_slice);
+                w.rrset(Section::Answer, &owner, rtype::CNAME, cname.ttl, rdatas);
+                chain.push(owner.clone());
+                let target = Name::from_wire(&cname.rdatas[0]).expect("CNAME RDATA is a name");
+                if qtype == rtype::ANY || chain.contains(&target) || chain.len() >= MAX_CHAIN {
+                    break;
+                }
+                owner = target;
+                continue;
+            }
+            let current = |t: u16, set| current_records(t, set, pools);
+            let found = match qtype {
+                // RFC 8482: one RRset, the lowest type, as Knot DNS answers.
+                rtype::ANY => data
+                    .rrsets
+                    .iter()
+                    .find_map(|(&t, set)| Some((t, set, current(t, set)?))),
+                _ => data
+                    .rrsets
+                    .get(&qtype)
+                    .and_then(|set| Some((qtype, set, current(qtype, set)?))),
+            };
+            match found {
+                None => self.put_negative(&mut w),
+                Some((t, set, (ttl, rdatas))) => {
+                    if let Some(pool) = set.pool {
+                        used_pool = Some((pool, t));
+                    }
+                    w.rrset(
+                        Section::Answer,
+                        &owner,
+                        t,
+                        ttl,
+                        rdatas.iter().map(Vec::as_slice),
+                    );
+                    targets.extend(rdatas.iter().filter_map(|r| additional_target(t, r)));
+                }
+            }
+            // A pool's placeholders count as used even when empty: the answer changes with it.
+            if let Some(set) = data.rrsets.get(&qtype).filter(|s| s.pool.is_some()) {
+                used_pool = used_pool.or(set.pool.map(|p| (p, qtype)));
+            }
+            if qtype == rtype::ANY && used_pool.is_none() {
+                used_pool = data
+                    .rrsets
+                    .iter()
+                    .find_map(|(&t, s)| s.pool.map(|p| (p, t)));
+            }
+            break;
+        }
+        self.put_additional(&mut w, &targets);
+        Built {
+            sections: w.finish(),
+            rcode: code,
+            pool: used_pool,
+        }
+    }
+
+    /// The query types that need an answer of their own at a name: its own types, and when
+    /// it is a CNAME, the types at the end of the chain.
+    pub fn distinct_types(&self, name: &Name) -> Vec<u16> {
+        let mut types: Vec<u16> = vec![rtype::ANY];
+        let mut owner = name.clone();
+        let mut seen = Vec::new();
+        while let Resolved::Data(data) = self.resolve(&owner) {
+            types.extend(data.rrsets.keys());
+            let Some(cname) = data.rrsets.get(&rtype::CNAME) else {
+                break;
+            };
+            seen.push(owner.clone());
+            let target = Name::from_wire(&cname.rdatas[0]).expect("CNAME RDATA is a name");
+            if seen.contains(&target) || seen.len() >= MAX_CHAIN {
+                break;
+            }
+            owner = target;
+        }
+        types.sort_unstable();
+        types.dedup();
+        types
+    }
+
+    /// The referral for a cut: its NS set in authority, glue in additional.
+    pub fn referral(&self, cut: &Name) -> Sections {
+        let mut w = Writer::new(QuestionName::EndsWith {
+            suffix: cut,
+            alias: None,
+        });
+        let ns = &self.nodes[cut].rrsets[&rtype::NS];
+        w.rrset(
+            Section::Authority,
+            cut,
+            rtype::NS,
+            ns.ttl,
+            ns.rdatas.iter().map(Vec::as_slice),
+        );
+        let targets: Vec<Name> = ns
+            .rdatas
+            .iter()
+            .filter_map(|r| Name::from_wire(r))
+            .collect();
+        self.put_additional(&mut w, &targets);
+        w.finish()
+    }
+
+    /// DS at a cut, answered by the parent: the DS RRset or NODATA.
+    pub fn ds_at_cut(&self, cut: &Name) -> Sections {
+        let mut w = Writer::new(QuestionName::Exact(cut));
+        match self.nodes[cut].rrsets.get(&rtype::DS) {
+            Some(ds) => w.rrset(
+                Section::Answer,
+                cut,
+                rtype::DS,
+                ds.ttl,
+                ds.rdatas.iter().map(Vec::as_slice),
+            ),
+            None => self.put_negative(&mut w),
+        }
+        w.finish()
+    }
+}
+
+/// The records of an RRset as served now: a pool placeholder resolves to the pool's
+/// current records; an empty RRset counts as absent.
+fn current_records<'s>(
+    rtype_: u16,
+    set: &'s RRset,
+    pools: &dyn PoolRecords,
+) -> Option<(u32, Cow<'s, [Vec<u8>]>)> {
+    let (ttl, rdatas) = match set.pool {
+        Some(pool) => {
+            let (ttl, rdatas) = pools.rrset(pool, rtype_);
+            (ttl, Cow::Owned(rdatas))
+        }
+        None => (set.ttl, Cow::Borrowed(&set.rdatas[..])),
+    };
+    (!rdatas.is_empty()).then_some((ttl, rdatas))
+}
+
+/// The name whose addresses go in the additional section for a record, if any.
+fn additional_target(rtype_: u16, rdata: &[u8]) -> Option<Name> {
+    match rtype_ {
+        rtype::NS => Name::from_wire(rdata),
+        rtype::MX => Name::from_wire(rdata.get(2..)?),
+        rtype::SRV => Name::from_wire(rdata.get(6..)?),
+        _ => None,
+    }
+}
