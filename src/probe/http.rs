@@ -2,8 +2,8 @@
 //! configured Host header (and TLS server name), no redirects followed, the status compared
 //! with the expected ones and the first [`MAX_BODY_READ`] bytes searched for the expected text.
 
-use super::USER_AGENT;
-use super::{tcp, tls, CheckFailure, FailureKind, HttpCheck, Progress, Stage, MAX_BODY_READ};
+use super::{tcp, tls, CheckFailure, FailureKind, HttpCheck, Progress, Stage};
+use super::{MAX_BODY_READ, USER_AGENT};
 use hyper::body::{Body, Incoming};
 use hyper::header::{HeaderValue, CONNECTION, HOST, USER_AGENT as USER_AGENT_HEADER};
 use hyper::{Request, StatusCode};
@@ -26,7 +26,14 @@ pub(super) async fn check(
     progress: &Progress,
 ) -> Result<(), CheckFailure> {
     let request = build_request(http, address, port)?;
-    let read_body = http.expect_body.is_some();
+    let expected = if http.expect_status.is_empty() {
+        DEFAULT_EXPECT_STATUS
+    } else {
+        &http.expect_status
+    };
+    // The body matters only when its text is checked and the status already passed.
+    let read_body =
+        |status: StatusCode| http.expect_body.is_some() && expected.contains(&status.as_u16());
 
     progress.set(Stage::Connecting);
     let stream = tcp::connect(address, port).await?;
@@ -40,11 +47,6 @@ pub(super) async fn check(
         None => exchange(stream, request, read_body, progress).await?,
     };
 
-    let expected = if http.expect_status.is_empty() {
-        DEFAULT_EXPECT_STATUS
-    } else {
-        &http.expect_status
-    };
     if !expected.contains(&status.as_u16()) {
         return Err(CheckFailure::new(
             FailureKind::Status,
@@ -109,11 +111,12 @@ fn default_host(address: IpAddr, port: u16, https: bool) -> String {
     }
 }
 
-/// Sends the request over `io` and reads the status, and the body when it is needed.
+/// Sends the request over `io` and reads the status, and the body when `read_body` says
+/// that this status needs it.
 async fn exchange<S>(
     io: S,
     request: Request<String>,
-    read_body: bool,
+    read_body: impl FnOnce(StatusCode) -> bool,
     progress: &Progress,
 ) -> Result<(StatusCode, Option<Vec<u8>>), CheckFailure>
 where
@@ -130,7 +133,7 @@ where
             .await
             .map_err(|error| describe_http_error(&error))?;
         let status = response.status();
-        if !read_body {
+        if !read_body(status) {
             return Ok((status, None));
         }
         progress.set(Stage::ReadingBody);

@@ -18,6 +18,8 @@ pub enum Behaviour {
         body: Vec<u8>,
         headers: Vec<(String, String)>,
     },
+    /// These bytes instead of a response (none: just close), then the connection is closed.
+    Raw(Vec<u8>),
     /// Reads the request and never answers; holds the connection until the client leaves.
     Hang,
     /// Sends a status line and headers announcing a body, then stalls.
@@ -164,6 +166,10 @@ async fn serve<S: AsyncRead + AsyncWrite + Unpin>(
             let mut bytes = response.into_bytes();
             bytes.extend_from_slice(body);
             let _ = stream.write_all(&bytes).await;
+            let _ = stream.shutdown().await;
+        }
+        Behaviour::Raw(bytes) => {
+            let _ = stream.write_all(bytes).await;
             let _ = stream.shutdown().await;
         }
         Behaviour::Hang => wait_for_close(&mut stream).await,

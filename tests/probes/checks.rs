@@ -197,6 +197,22 @@ async fn an_endless_body_is_read_only_up_to_the_limit() {
 }
 
 #[tokio::test]
+async fn a_closed_connection_or_a_garbled_response_is_unhealthy() {
+    let cases = [
+        (Vec::new(), "connection closed before a complete response"),
+        (b"SSH-2.0-OpenSSH_9.6\r\n".to_vec(), "invalid HTTP response"),
+    ];
+    for (reply, expected) in cases {
+        let backend = Backend::http("127.0.0.2", Behaviour::Raw(reply)).await;
+        let spec = http_spec(http_check(), backend.port(), SECOND);
+        let outcome = run_check(&spec, &target("127.0.0.2")).await;
+        assert_eq!(outcome.reason, Some(FailureKind::Other), "{outcome:?}");
+        let error = outcome.error.unwrap();
+        assert!(error.starts_with(expected), "{error}");
+    }
+}
+
+#[tokio::test]
 async fn a_closed_port_is_refused() {
     let port = closed_port("127.0.0.2").await;
     let outcome = run_check(&http_spec(http_check(), port, SECOND), &target("127.0.0.2")).await;
