@@ -2,13 +2,12 @@
 //! reloading it into a running server; shared by `swivel serve`, `swivel check`, SIGHUP
 //! and (later) the control API.
 
-use crate::config::{self, Config, ControlConfig, ServerConfig};
+use crate::config::{self, Config};
 use crate::diag::{Diagnostic, Diagnostics};
 use crate::name::Name;
-use crate::table::{SharedTable, Table};
+use crate::table::check_pools;
 use crate::zone::{self, Zone};
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
 
 /// The built-in demo configuration (examples/demo/swivel.toml).
 pub const DEMO_CONFIG: &str = include_str!("../examples/demo/swivel.toml");
@@ -28,11 +27,10 @@ pub enum Source {
     BuiltInDemo,
 }
 
-/// A configuration with every zone loaded and compiled.
+/// A configuration with every zone loaded and every pool checked against the zones.
 pub struct Loaded {
     pub config: Config,
     pub zones: Vec<Zone>,
-    pub table: Table,
 }
 
 /// What a load found, for printing and logging.
@@ -126,12 +124,15 @@ pub fn load(source: &Source) -> Result<Loaded, Diagnostics> {
     if !errors.is_empty() {
         return Err(Diagnostics(errors));
     }
-    let table = Table::compile(&zones, &[]);
-    Ok(Loaded {
-        config,
-        zones,
-        table,
-    })
+    let names: Vec<Name> = config.pools.iter().filter_map(|p| p.owner()).collect();
+    for problem in check_pools(&zones, &names) {
+        let line = config.pool_lines[problem.pool];
+        errors.push(Diagnostic::new(&config.file, line, problem.message));
+    }
+    if !errors.is_empty() {
+        return Err(Diagnostics(errors));
+    }
+    Ok(Loaded { config, zones })
 }
 
 /// What a successful reload did.
@@ -143,72 +144,33 @@ pub struct ReloadReport {
     pub restart_needed: Vec<&'static str>,
 }
 
-/// Rebuilds the table from the configuration source and swaps it into the running server.
-/// Reloads are serialised; a failed reload leaves the running table untouched.
-pub struct Reloader {
-    source: Source,
-    table: SharedTable,
-    running_server: ServerConfig,
-    running_control: ControlConfig,
-    one_at_a_time: Mutex<()>,
-}
-
-impl Reloader {
-    /// `server` and `control` are the settings the process started with.
-    pub fn new(
-        source: Source,
-        table: SharedTable,
-        server: ServerConfig,
-        control: ControlConfig,
-    ) -> Reloader {
-        Reloader {
-            source,
-            table,
-            running_server: server,
-            running_control: control,
-            one_at_a_time: Mutex::new(()),
-        }
+/// Settings changed between two configurations that only take effect on restart; the
+/// running values stay.
+pub fn changes_needing_restart(old: &Config, new: &Config) -> Vec<&'static str> {
+    let (a, b) = (&old.server, &new.server);
+    let mut changed = Vec::new();
+    if a.listen != b.listen {
+        changed.push("server.listen");
     }
-
-    /// Loads everything anew and, when all of it is valid, swaps the new table in.
-    pub fn reload(&self) -> Result<ReloadReport, Diagnostics> {
-        let _serialised = self
-            .one_at_a_time
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        let loaded = load(&self.source)?;
-        let summary = loaded.summary();
-        let restart_needed = self.changes_needing_restart(&loaded.config);
-        self.table.store(Arc::new(loaded.table));
-        Ok(ReloadReport {
-            summary,
-            restart_needed,
-        })
+    if a.workers != b.workers {
+        changed.push("server.workers");
     }
-
-    fn changes_needing_restart(&self, new: &Config) -> Vec<&'static str> {
-        let (old, new_server) = (&self.running_server, &new.server);
-        let mut changed = Vec::new();
-        if old.listen != new_server.listen {
-            changed.push("server.listen");
-        }
-        if old.workers != new_server.workers {
-            changed.push("server.workers");
-        }
-        if old.tcp_idle_timeout != new_server.tcp_idle_timeout {
-            changed.push("server.tcp_idle_timeout");
-        }
-        if old.tcp_max_connections != new_server.tcp_max_connections {
-            changed.push("server.tcp_max_connections");
-        }
-        if old.tcp_max_per_client != new_server.tcp_max_per_client {
-            changed.push("server.tcp_max_per_client");
-        }
-        if self.running_control != new.control {
-            changed.push("control.listen");
-        }
-        changed
+    if a.tcp_idle_timeout != b.tcp_idle_timeout {
+        changed.push("server.tcp_idle_timeout");
     }
+    if a.tcp_max_connections != b.tcp_max_connections {
+        changed.push("server.tcp_max_connections");
+    }
+    if a.tcp_max_per_client != b.tcp_max_per_client {
+        changed.push("server.tcp_max_per_client");
+    }
+    if a.state_dir != b.state_dir {
+        changed.push("server.state_dir");
+    }
+    if old.control != new.control {
+        changed.push("control.listen");
+    }
+    changed
 }
 
 #[cfg(test)]

@@ -9,6 +9,7 @@ mod duration;
 pub use duration::parse_duration;
 
 use crate::diag::{Diagnostic, Diagnostics};
+use crate::health::config::{validate_pools, PoolConfig};
 use crate::name::Name;
 use serde::Deserialize;
 use std::collections::HashMap;
@@ -41,6 +42,10 @@ pub struct Config {
     pub control: ControlConfig,
     /// In file order; origins are unique.
     pub zones: Vec<ZoneConfig>,
+    /// Health-checked pools, in file order; names are unique.
+    pub pools: Vec<PoolConfig>,
+    /// The line of each pool's table, for errors found later against the zones.
+    pub pool_lines: Vec<usize>,
 }
 
 /// The `[server]` table.
@@ -53,6 +58,9 @@ pub struct ServerConfig {
     pub tcp_idle_timeout: Duration,
     pub tcp_max_connections: usize,
     pub tcp_max_per_client: usize,
+    /// Where latches and overrides persist; resolved against the configuration's folder.
+    /// None: nothing persists (the built-in demo, or a configuration without pools).
+    pub state_dir: Option<PathBuf>,
 }
 
 /// The `[control]` table.
@@ -114,9 +122,10 @@ pub fn parse(text: &str, file: &Path, base_dir: &Path) -> Result<Config, Diagnos
         file,
         errors: Vec::new(),
     };
-    let server = checker.server(raw.server);
+    let server = checker.server(raw.server, base_dir);
     let control = checker.control(raw.control, &server);
     let zones = checker.zones(raw.zones, base_dir);
+    let (pools, pool_lines) = checker.pools(raw.pools);
     if !checker.errors.is_empty() {
         return Err(Diagnostics(checker.errors));
     }
@@ -125,6 +134,8 @@ pub fn parse(text: &str, file: &Path, base_dir: &Path) -> Result<Config, Diagnos
         server,
         control,
         zones,
+        pools,
+        pool_lines,
     })
 }
 
@@ -137,6 +148,8 @@ struct RawConfig {
     control: RawControl,
     #[serde(default, rename = "zone")]
     zones: Vec<RawZone>,
+    #[serde(default, rename = "pool")]
+    pools: Vec<Spanned<PoolConfig>>,
 }
 
 #[derive(Deserialize, Default)]
@@ -147,6 +160,7 @@ struct RawServer {
     tcp_idle_timeout: Option<Spanned<String>>,
     tcp_max_connections: Option<Spanned<usize>>,
     tcp_max_per_client: Option<Spanned<usize>>,
+    state_dir: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize, Default)]
@@ -193,7 +207,7 @@ impl Checker<'_> {
         }
     }
 
-    fn server(&mut self, raw: RawServer) -> ServerConfig {
+    fn server(&mut self, raw: RawServer, base_dir: &Path) -> ServerConfig {
         let listen = match raw.listen {
             None => vec![DEFAULT_LISTEN
                 .parse()
@@ -261,13 +275,35 @@ impl Checker<'_> {
             raw.tcp_max_per_client,
             DEFAULT_TCP_MAX_PER_CLIENT,
         );
+        let state_dir = raw.state_dir.and_then(|dir| {
+            if dir.get_ref().is_empty() {
+                self.error(&dir, "server.state_dir: give a folder path".to_string());
+                return None;
+            }
+            Some(base_dir.join(dir.get_ref()))
+        });
         ServerConfig {
             listen,
             workers,
             tcp_idle_timeout,
             tcp_max_connections,
             tcp_max_per_client,
+            state_dir,
         }
+    }
+
+    /// Pools with their lines; every problem is reported at its pool's line.
+    fn pools(&mut self, raw: Vec<Spanned<PoolConfig>>) -> (Vec<PoolConfig>, Vec<usize>) {
+        let lines: Vec<usize> = raw.iter().map(|p| self.line(p)).collect();
+        let pools: Vec<PoolConfig> = raw.into_iter().map(Spanned::into_inner).collect();
+        for problem in validate_pools(&pools) {
+            self.errors.push(Diagnostic::new(
+                self.file,
+                lines[problem.pool],
+                problem.message,
+            ));
+        }
+        (pools, lines)
     }
 
     fn at_least_one(&mut self, key: &str, value: Option<Spanned<usize>>, default: usize) -> usize {

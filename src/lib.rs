@@ -8,6 +8,7 @@ pub mod app;
 pub mod config;
 pub mod diag;
 pub mod engine;
+pub mod failover;
 pub mod health;
 pub mod name;
 pub mod probe;

@@ -4,8 +4,9 @@ use clap::{Parser, Subcommand};
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use swivel::app::{self, Reloader, Source};
+use swivel::app::{self, Source};
 use swivel::diag::Diagnostics;
+use swivel::failover::runtime::{self as failover, Handle};
 use tokio::signal::unix::{signal, SignalKind};
 use tracing::{error, info, warn};
 
@@ -129,18 +130,26 @@ fn serve(config: Option<PathBuf>) -> ExitCode {
         error!("cannot install signal handlers");
         return ExitCode::FAILURE;
     };
-    let app::Loaded { config, table, .. } = loaded;
-    let shared = table.shared();
-    let server =
-        match swivel::server::start(&config.server.settings(), shared.clone(), runtime.handle()) {
-            Ok(server) => server,
-            Err(e) => {
-                let addrs: Vec<String> =
-                    config.server.listen.iter().map(|a| a.to_string()).collect();
-                error!("cannot listen on {}: {e}", addrs.join(", "));
-                return ExitCode::FAILURE;
-            }
-        };
+    let config = loaded.config.clone();
+    let started = match runtime.block_on(failover::start(loaded, source.clone())) {
+        Ok(started) => started,
+        Err(message) => {
+            error!("refusing to start: {message}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let server = match swivel::server::start(
+        &config.server.settings(),
+        started.table.clone(),
+        runtime.handle(),
+    ) {
+        Ok(server) => server,
+        Err(e) => {
+            let addrs: Vec<String> = config.server.listen.iter().map(|a| a.to_string()).collect();
+            error!("cannot listen on {}: {e}", addrs.join(", "));
+            return ExitCode::FAILURE;
+        }
+    };
     for addr in &server.local_addrs {
         info!("listening on {addr} (UDP and TCP)");
     }
@@ -154,11 +163,11 @@ fn serve(config: Option<PathBuf>) -> ExitCode {
         }
     }
     info!("ready; send SIGHUP to reload the configuration and zones");
-    let reloader = Reloader::new(source, shared, config.server, config.control);
+    let handle = started.handle;
     runtime.block_on(async {
         loop {
             tokio::select! {
-                _ = hangup.recv() => reload(&reloader),
+                _ = hangup.recv() => reload(&handle).await,
                 _ = terminate.recv() => break,
                 _ = interrupt.recv() => break,
             }
@@ -168,10 +177,10 @@ fn serve(config: Option<PathBuf>) -> ExitCode {
     ExitCode::SUCCESS
 }
 
-/// Runs one reload on the main thread (the runtime's workers keep serving TCP meanwhile).
-fn reload(reloader: &Reloader) {
+/// Reloads through the failover runtime, which owns the table (workers keep serving).
+async fn reload(handle: &Handle) {
     info!("SIGHUP: reloading the configuration and zones");
-    match reloader.reload() {
+    match handle.reload().await {
         Ok(report) => {
             log_summary(&report.summary);
             for key in &report.restart_needed {

@@ -1,0 +1,81 @@
+//! A snapshot of what the failover runtime decided and why: served as JSON by the control
+//! API, rendered by `swivel ctl status` and the status page, and read for metrics.
+
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::net::IpAddr;
+
+/// Upper bounds (seconds) of the check duration histogram buckets.
+pub const CHECK_DURATION_BUCKETS: [f64; 10] =
+    [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0];
+
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct Status {
+    pub pools: Vec<PoolStatus>,
+    /// New answer tables swapped in since start (health changes and reloads).
+    pub table_swaps: u64,
+    /// Seconds the last table build took.
+    pub table_build_seconds: f64,
+    /// Reloads by result ("ok", "error").
+    pub reloads: BTreeMap<String, u64>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct PoolStatus {
+    pub name: String,
+    pub policy: &'static str,
+    pub failback: &'static str,
+    pub when_all_down: &'static str,
+    /// The priority tier served now; none when every endpoint is down.
+    pub active_tier: Option<u32>,
+    /// The tier a manual-failback pool is held on until released.
+    pub latched_tier: Option<u32>,
+    /// The TTL of the pool's answers now.
+    pub ttl: u32,
+    pub degraded: bool,
+    pub all_down: bool,
+    /// The addresses in the pool's answers now.
+    pub serving: Vec<IpAddr>,
+    /// Times the active tier changed since start.
+    pub failovers: u64,
+    pub endpoints: Vec<EndpointStatus>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct EndpointStatus {
+    pub address: IpAddr,
+    pub check_address: IpAddr,
+    pub priority: u32,
+    pub weight: u32,
+    /// "up", "down" or "unknown": the override if set, else what the checks say.
+    pub state: &'static str,
+    /// What the checks say, ignoring the override.
+    pub checked_state: &'static str,
+    /// "up" or "down" when an operator forced it.
+    #[serde(rename = "override")]
+    pub override_state: Option<&'static str>,
+    /// Why it is in its state.
+    pub reason: String,
+    /// When it entered its checked state (Unix seconds).
+    pub since: f64,
+    pub serving: bool,
+    pub consecutive_successes: u32,
+    pub consecutive_failures: u32,
+    pub last_check: Option<LastCheckStatus>,
+    /// Checks since start, and failures by reason.
+    pub checks: u64,
+    pub failures: BTreeMap<&'static str, u64>,
+    /// Check durations: counts per bucket of [`CHECK_DURATION_BUCKETS`] (not cumulative),
+    /// then the count above the last bound.
+    pub duration_buckets: Vec<u64>,
+    pub duration_sum_seconds: f64,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct LastCheckStatus {
+    pub ok: bool,
+    pub latency_ms: f64,
+    pub error: Option<String>,
+    /// When it finished (Unix seconds).
+    pub at: f64,
+}
