@@ -64,10 +64,23 @@ pub struct ServerConfig {
 }
 
 /// The `[control]` table.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct ControlConfig {
-    /// Where the control plane (HTTP API) will listen.
+    /// Where the control plane (HTTP API, metrics, status page) listens.
     pub listen: SocketAddr,
+    /// When set, every mutating call (POST) must carry `Authorization: Bearer <token>`.
+    /// Required when `listen` is not a loopback address.
+    pub token: Option<String>,
+}
+
+/// Never prints the token itself.
+impl std::fmt::Debug for ControlConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ControlConfig")
+            .field("listen", &self.listen)
+            .field("token", &self.token.as_ref().map(|_| "<set>"))
+            .finish()
+    }
 }
 
 /// One `[[zone]]` entry.
@@ -167,6 +180,7 @@ struct RawServer {
 #[serde(deny_unknown_fields)]
 struct RawControl {
     listen: Option<Spanned<String>>,
+    token: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize)]
@@ -320,8 +334,27 @@ impl Checker<'_> {
                 .parse()
                 .expect("default control address parses")
         };
+        let token = raw.token.and_then(|token| {
+            let text = token.get_ref();
+            if text.is_empty() {
+                self.error(&token, "control.token: give a token, or leave the key out".to_string());
+                return None;
+            }
+            if !text.bytes().all(|b| b.is_ascii_graphic()) {
+                self.error(
+                    &token,
+                    "control.token: use printable ASCII without spaces (it is sent in an HTTP header)"
+                        .to_string(),
+                );
+                return None;
+            }
+            Some(token.into_inner())
+        });
         let Some(text) = raw.listen else {
-            return ControlConfig { listen: default() };
+            return ControlConfig {
+                listen: default(),
+                token,
+            };
         };
         let listen = self
             .address("control.listen", &text)
@@ -332,7 +365,17 @@ impl Checker<'_> {
                 format!("control.listen: {listen} is also a server.listen address"),
             );
         }
-        ControlConfig { listen }
+        if !listen.ip().is_loopback() && token.is_none() {
+            self.error(
+                &text,
+                format!(
+                    "control.listen: {listen} is not a loopback address, so control.token is required \
+                     (anyone who can reach it could drain endpoints and reload); set a token or \
+                     listen on 127.0.0.1 or [::1]"
+                ),
+            );
+        }
+        ControlConfig { listen, token }
     }
 
     fn zones(&mut self, raw: Vec<RawZone>, base_dir: &Path) -> Vec<ZoneConfig> {

@@ -181,3 +181,47 @@ fn missing_file_is_a_diagnostic() {
     assert_eq!(errors[0].file, PathBuf::from("/nonexistent/swivel.toml"));
     assert!(errors[0].message.contains("cannot read"));
 }
+
+#[test]
+fn control_token_is_read_and_never_printed() {
+    let config = parse_text(&format!(
+        "[control]\nlisten = \"127.0.0.1:9000\"\ntoken = \"s3cret-token\"\n{ONE_ZONE}"
+    ))
+    .unwrap();
+    assert_eq!(config.control.token.as_deref(), Some("s3cret-token"));
+    let printed = format!("{:?}", config.control);
+    assert!(!printed.contains("s3cret"), "{printed}");
+    let without = parse_text(ONE_ZONE).unwrap();
+    assert_eq!(without.control.token, None);
+}
+
+#[test]
+fn non_loopback_control_listener_needs_a_token() {
+    let errors = errors(&format!(
+        "[server]\nlisten = [\"127.0.0.1:53\"]\n[control]\n\nlisten = \"0.0.0.0:8053\"\n{ONE_ZONE}"
+    ));
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert_eq!(errors[0].line, 5);
+    assert!(
+        errors[0].message.contains("control.token is required"),
+        "{}",
+        errors[0].message
+    );
+    for listen in ["0.0.0.0:8053", "[2001:db8::1]:8053", "192.0.2.1:8053"] {
+        let text = format!("[control]\nlisten = \"{listen}\"\ntoken = \"abc\"\n{ONE_ZONE}");
+        assert!(parse_text(&text).is_ok(), "{listen} with a token");
+    }
+    for listen in ["127.0.0.2:8053", "[::1]:8053"] {
+        let text = format!("[control]\nlisten = \"{listen}\"\n{ONE_ZONE}");
+        assert!(parse_text(&text).is_ok(), "{listen} is loopback");
+    }
+}
+
+#[test]
+fn empty_or_spaced_tokens_are_refused() {
+    for (token, wanted) in [("", "give a token"), ("two words", "printable ASCII")] {
+        let errors = errors(&format!("[control]\ntoken = \"{token}\"\n{ONE_ZONE}"));
+        assert_eq!(errors[0].line, 2);
+        assert!(errors[0].message.contains(wanted), "{}", errors[0].message);
+    }
+}

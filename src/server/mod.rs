@@ -3,6 +3,7 @@
 //! Every listen address gets UDP (see [`udp`]) and TCP (see [`tcp`]) on the same port.
 //! Everything is bound before anything starts, so a failed bind leaves nothing running.
 
+pub mod stats;
 mod tcp;
 mod udp;
 

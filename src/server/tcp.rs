@@ -166,6 +166,7 @@ async fn serve_connection(
             next,
             &mut reply[LENGTH_PREFIX..],
         );
+        super::stats::count_tcp(&outcome);
         let Outcome::Reply { len, .. } = outcome else {
             return Ok(());
         };

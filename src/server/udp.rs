@@ -1,6 +1,7 @@
 //! UDP serving: per listen address a group of worker threads, each pinned to a core with its
 //! own SO_REUSEPORT socket, receiving, answering and replying a batch at a time.
 
+use super::stats::QueryCounters;
 use crate::engine::{self, Outcome, Transport};
 use crate::sys::{self, DatagramBatch};
 use crate::table::SharedTable;
@@ -93,20 +94,22 @@ pub(super) fn spawn_workers(
         let cpu = (!cpus.is_empty()).then(|| cpus[index % cpus.len()]);
         let wildcard = group.wildcard;
         let local_addr = group.local_addr;
+        let counters = QueryCounters::register(Transport::Udp);
         std::thread::Builder::new().name(format!("udp-{index}-{local_addr}")).spawn(move || {
             if let Some(cpu) = cpu {
                 if let Err(error) = sys::pin_current_thread(cpu) {
                     tracing::warn!(%local_addr, cpu, %error, "cannot pin UDP worker to its core");
                 }
             }
-            run_worker(&socket, &table, wildcard);
+            run_worker(&socket, &table, wildcard, &counters);
         })?;
     }
     Ok(())
 }
 
 /// Serves forever: receive a batch, answer it against one table snapshot, send the replies.
-fn run_worker(socket: &Socket, table: &SharedTable, wildcard: bool) {
+/// Every outcome is counted in the worker's own `counters`.
+fn run_worker(socket: &Socket, table: &SharedTable, wildcard: bool, counters: &QueryCounters) {
     let mut batch = DatagramBatch::new(BATCH_SIZE, QUERY_BUF, engine::UDP_REPLY_BUF, wildcard);
     // Steps once per query: picks among the variants of pool answers (rotation, weights).
     let mut spin: u32 = 0;
@@ -124,12 +127,13 @@ fn run_worker(socket: &Socket, table: &SharedTable, wildcard: bool) {
         let snapshot = table.load();
         for slot in 0..count {
             let Some((query, reply)) = batch.query_and_reply_buffer(slot) else {
+                counters.count_oversized();
                 continue;
             };
             spin = spin.wrapping_add(1);
-            if let Outcome::Reply { len, .. } =
-                engine::answer(query, &snapshot, Transport::Udp, spin, reply)
-            {
+            let outcome = engine::answer(query, &snapshot, Transport::Udp, spin, reply);
+            counters.count(&outcome);
+            if let Outcome::Reply { len, .. } = outcome {
                 batch.set_reply_len(slot, len);
             }
         }
