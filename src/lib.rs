@@ -6,6 +6,7 @@
 
 pub mod app;
 pub mod config;
+pub mod control;
 pub mod diag;
 pub mod engine;
 pub mod failover;

@@ -1,14 +1,16 @@
-//! The `swivel` command: `serve` runs the DNS server, `check` validates a configuration.
+//! The `swivel` command: `serve` runs the DNS server, `check` validates a configuration,
+//! `ctl` talks to a running server's control API.
 
 use clap::{Parser, Subcommand};
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use swivel::app::{self, Source};
+use swivel::control::{self, count_errors, ctl};
 use swivel::diag::Diagnostics;
-use swivel::failover::runtime::{self as failover, Handle};
+use swivel::failover::runtime as failover;
 use tokio::signal::unix::{signal, SignalKind};
-use tracing::{error, info, warn};
+use tracing::{error, info};
 
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
@@ -17,7 +19,10 @@ const EXAMPLES: &str = "Examples:
   swivel serve                                   run the built-in demo on 127.0.0.1:5353
   dig @127.0.0.1 -p 5353 www.example.test A      query it
   swivel check --config /etc/swivel/swivel.toml  validate a configuration and its zones
-  swivel serve --config /etc/swivel/swivel.toml  serve it; `kill -HUP <pid>` reloads it";
+  swivel serve --config /etc/swivel/swivel.toml  serve it; `kill -HUP <pid>` reloads it
+  swivel ctl status                              pools, endpoints and health of a running server
+  swivel ctl override www.example.test. 192.0.2.1 down   drain an endpoint (survives restarts)
+  swivel ctl reload                              reload like SIGHUP, printing any errors";
 
 /// An authoritative DNS server with health checks and DNS failover built in, built for speed.
 #[derive(Parser)]
@@ -39,6 +44,9 @@ enum Command {
         /// The configuration file (TOML); see docs/CONFIGURATION.md.
         #[arg(short, long, value_name = "FILE")]
         config: Option<PathBuf>,
+        /// Log lines as human-readable text or as one JSON object per line.
+        #[arg(long, value_name = "FORMAT", default_value = "text", value_parser = ["text", "json"])]
+        log_format: String,
     },
     /// Check a configuration and every zone it names, then exit.
     ///
@@ -49,12 +57,19 @@ enum Command {
         #[arg(short, long, value_name = "FILE")]
         config: PathBuf,
     },
+    /// Talk to a running server over its control API.
+    ///
+    /// Shows status, drains or forces endpoints, releases manual failback and reloads. The
+    /// address is --control, else `[control] listen` from --config, else 127.0.0.1:8053;
+    /// changes need the token when the server has `[control] token`. Exits 1 on any error.
+    Ctl(ctl::CtlArgs),
 }
 
 fn main() -> ExitCode {
     match Cli::parse().command {
-        Command::Serve { config } => serve(config),
+        Command::Serve { config, log_format } => serve(config, log_format == "json"),
         Command::Check { config } => check(&config),
+        Command::Ctl(args) => ctl::run(args),
     }
 }
 
@@ -91,8 +106,8 @@ fn check(path: &Path) -> ExitCode {
     }
 }
 
-fn serve(config: Option<PathBuf>) -> ExitCode {
-    init_logging();
+fn serve(config: Option<PathBuf>, json_logs: bool) -> ExitCode {
+    init_logging(json_logs);
     let source = match config {
         Some(path) => Source::File(path),
         None => {
@@ -131,6 +146,17 @@ fn serve(config: Option<PathBuf>) -> ExitCode {
         return ExitCode::FAILURE;
     };
     let config = loaded.config.clone();
+    // Bound before the first round of checks, so that a taken address stops start-up at once.
+    let control_listener = match control::bind(config.control.listen) {
+        Ok(listener) => listener,
+        Err(e) => {
+            error!(
+                "cannot listen on the control address {} ([control] listen): {e}",
+                config.control.listen
+            );
+            return ExitCode::FAILURE;
+        }
+    };
     let started = match runtime.block_on(failover::start(loaded, source.clone())) {
         Ok(started) => started,
         Err(message) => {
@@ -153,6 +179,25 @@ fn serve(config: Option<PathBuf>) -> ExitCode {
     for addr in &server.local_addrs {
         info!("listening on {addr} (UDP and TCP)");
     }
+    let handle = started.handle;
+    match control::serve(
+        control_listener,
+        handle.clone(),
+        config.control.token.clone(),
+    ) {
+        Ok(addr) => info!(
+            "control API on http://{addr}/ (status page, /v1/status, /metrics){}",
+            if config.control.token.is_some() {
+                "; changes need the [control] token"
+            } else {
+                ""
+            }
+        ),
+        Err(e) => {
+            error!("cannot serve the control API: {e}");
+            return ExitCode::FAILURE;
+        }
+    }
     if source == Source::BuiltInDemo {
         if let Some(addr) = server.local_addrs.first() {
             info!(
@@ -162,12 +207,13 @@ fn serve(config: Option<PathBuf>) -> ExitCode {
             );
         }
     }
-    info!("ready; send SIGHUP to reload the configuration and zones");
-    let handle = started.handle;
+    info!("ready; send SIGHUP (or POST /v1/reload) to reload the configuration and zones");
     runtime.block_on(async {
         loop {
             tokio::select! {
-                _ = hangup.recv() => reload(&handle).await,
+                _ = hangup.recv() => {
+                    let _ = control::reload_and_log(&handle, "SIGHUP").await;
+                }
                 _ = terminate.recv() => break,
                 _ = interrupt.recv() => break,
             }
@@ -177,28 +223,7 @@ fn serve(config: Option<PathBuf>) -> ExitCode {
     ExitCode::SUCCESS
 }
 
-/// Reloads through the failover runtime, which owns the table (workers keep serving).
-async fn reload(handle: &Handle) {
-    info!("SIGHUP: reloading the configuration and zones");
-    match handle.reload().await {
-        Ok(report) => {
-            log_summary(&report.summary);
-            for key in &report.restart_needed {
-                warn!("{key} changed in the configuration; restart swivel to apply it (still using the old value)");
-            }
-            info!("reload done: now serving the new data");
-        }
-        Err(diagnostics) => {
-            log_diagnostics(&diagnostics);
-            error!(
-                "reload refused: {}; still serving the previous data",
-                count_errors(&diagnostics)
-            );
-        }
-    }
-}
-
-/// TCP and (later) the control plane run here; UDP workers are OS threads of their own.
+/// TCP and the control plane run here; UDP workers are OS threads of their own.
 fn build_runtime() -> std::io::Result<tokio::runtime::Runtime> {
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     tokio::runtime::Builder::new_multi_thread()
@@ -208,15 +233,19 @@ fn build_runtime() -> std::io::Result<tokio::runtime::Runtime> {
         .build()
 }
 
-fn init_logging() {
+/// Logs to stderr: readable text, or one JSON object per line (`--log-format json`).
+fn init_logging(json: bool) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    tracing_subscriber::fmt()
+    let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
-        .with_ansi(std::io::stderr().is_terminal())
-        .with_target(false)
-        .init();
+        .with_target(false);
+    if json {
+        builder.json().with_current_span(false).init();
+    } else {
+        builder.with_ansi(std::io::stderr().is_terminal()).init();
+    }
 }
 
 fn log_summary(summary: &app::Summary) {
@@ -234,12 +263,5 @@ fn log_summary(summary: &app::Summary) {
 fn log_diagnostics(diagnostics: &Diagnostics) {
     for diagnostic in &diagnostics.0 {
         error!("{diagnostic}");
-    }
-}
-
-fn count_errors(diagnostics: &Diagnostics) -> String {
-    match diagnostics.0.len() {
-        1 => "1 error".to_string(),
-        n => format!("{n} errors"),
     }
 }

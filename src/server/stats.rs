@@ -177,7 +177,7 @@ mod tests {
         b.count(&reply(3, false));
         b.count(&reply(4000, false));
         b.count(&Outcome::Drop(DropReason::Malformed));
-        std::thread::spawn(|| {
+        std::thread::spawn(move || {
             count_tcp(&reply(5, false));
             count_tcp(&Outcome::Drop(DropReason::Response));
         })

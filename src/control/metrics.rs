@@ -1,0 +1,247 @@
+//! `GET /metrics` in the Prometheus text format (0.0.4): query counters summed over every
+//! worker's block at scrape time, and endpoint, pool and runtime metrics read from one
+//! failover status snapshot.
+
+use crate::failover::status::{Status, CHECK_DURATION_BUCKETS};
+use crate::server::stats::{self, QueryTotals, RCODE_SLOTS};
+use prometheus_client::collector::Collector;
+use prometheus_client::encoding::{
+    DescriptorEncoder, EncodeCounterValue, EncodeGaugeValue, EncodeLabelSet, NoLabelSet,
+};
+use prometheus_client::metrics::MetricType;
+use prometheus_client::registry::Registry;
+use std::fmt;
+
+/// The `Content-Type` of the reply.
+pub(super) const CONTENT_TYPE: &str = prometheus_client::encoding::prometheus_text::CONTENT_TYPE;
+
+/// Everything one scrape shows.
+#[derive(Debug)]
+struct Scrape {
+    status: Status,
+    udp: QueryTotals,
+    tcp: QueryTotals,
+}
+
+/// Renders the metrics for one scrape.
+pub(super) fn render(status: Status) -> String {
+    let (udp, tcp) = stats::totals();
+    let mut registry = Registry::default();
+    registry.register_collector(Box::new(Scrape { status, udp, tcp }));
+    let mut text = String::new();
+    prometheus_client::encoding::prometheus_text::encode(&mut text, &registry)
+        .expect("writing metrics into a String cannot fail");
+    text
+}
+
+impl Scrape {
+    fn transports(&self) -> [(&'static str, &QueryTotals); 2] {
+        [("udp", &self.udp), ("tcp", &self.tcp)]
+    }
+}
+
+/// A counter or gauge with one value per label set (counts are u64, measures f64).
+fn family<L, V>(
+    encoder: &mut DescriptorEncoder,
+    name: &str,
+    help: &str,
+    kind: MetricType,
+    series: impl IntoIterator<Item = (L, V)>,
+) -> fmt::Result
+where
+    L: EncodeLabelSet,
+    V: EncodeCounterValue + EncodeGaugeValue,
+{
+    let mut metric = encoder.encode_descriptor(name, help, None, kind)?;
+    for (labels, value) in series {
+        let mut one = metric.encode_family(&labels)?;
+        match kind {
+            MetricType::Counter => one.encode_counter::<NoLabelSet, V, f64>(&value, None)?,
+            _ => one.encode_gauge(&value)?,
+        }
+    }
+    Ok(())
+}
+
+/// 1 for true, 0 for false.
+fn flag(value: bool) -> u64 {
+    u64::from(value)
+}
+
+impl Collector for Scrape {
+    fn encode(&self, mut encoder: DescriptorEncoder) -> fmt::Result {
+        let mut queries = Vec::new();
+        for (transport, totals) in self.transports() {
+            for slot in 0..RCODE_SLOTS {
+                let value = totals.replies[slot];
+                if value > 0 || stats::rcode_always_shown(slot) {
+                    let rcode = stats::rcode_name(slot).into_owned();
+                    queries.push((
+                        [("transport", transport.to_string()), ("rcode", rcode)],
+                        value,
+                    ));
+                }
+            }
+        }
+        family(
+            &mut encoder,
+            "swivel_queries",
+            "DNS replies sent, by transport and response code.",
+            MetricType::Counter,
+            queries,
+        )?;
+        family(
+            &mut encoder,
+            "swivel_truncated",
+            "Replies cut to fit the size limit (TC set), by transport.",
+            MetricType::Counter,
+            self.transports()
+                .map(|(transport, totals)| ([("transport", transport)], totals.truncated)),
+        )?;
+        let mut dropped = Vec::new();
+        for (transport, totals) in self.transports() {
+            dropped.push((
+                [("transport", transport), ("reason", "malformed")],
+                totals.dropped_malformed,
+            ));
+            dropped.push((
+                [("transport", transport), ("reason", "response")],
+                totals.dropped_response,
+            ));
+        }
+        dropped.push((
+            [("transport", "udp"), ("reason", "oversized")],
+            self.udp.dropped_oversized,
+        ));
+        family(
+            &mut encoder,
+            "swivel_dropped",
+            "Packets not answered, by transport and reason: malformed (shorter than a header), \
+             response (QR set), oversized (UDP datagram larger than the receive buffer).",
+            MetricType::Counter,
+            dropped,
+        )?;
+        self.encode_endpoints(&mut encoder)?;
+        self.encode_runtime(&mut encoder)
+    }
+}
+
+impl Scrape {
+    fn encode_endpoints(&self, encoder: &mut DescriptorEncoder) -> fmt::Result {
+        let endpoints = || {
+            self.status.pools.iter().flat_map(|pool| {
+                pool.endpoints.iter().map(move |endpoint| {
+                    (
+                        pool,
+                        endpoint,
+                        [
+                            ("pool", pool.name.clone()),
+                            ("address", endpoint.address.to_string()),
+                        ],
+                    )
+                })
+            })
+        };
+        family(
+            encoder,
+            "swivel_endpoint_up",
+            "1 when the endpoint counts as up (its checks or an override), else 0.",
+            MetricType::Gauge,
+            endpoints().map(|(_, e, labels)| (labels, flag(e.state == "up"))),
+        )?;
+        family(
+            encoder,
+            "swivel_endpoint_serving",
+            "1 when the endpoint's address is in its pool's answers now, else 0.",
+            MetricType::Gauge,
+            endpoints().map(|(_, e, labels)| (labels, flag(e.serving))),
+        )?;
+        {
+            let mut metric = encoder.encode_descriptor(
+                "swivel_check_duration_seconds",
+                "How long health checks took, by pool and endpoint address.",
+                None,
+                MetricType::Histogram,
+            )?;
+            for (_, endpoint, labels) in endpoints() {
+                let buckets: Vec<(f64, u64)> = CHECK_DURATION_BUCKETS
+                    .iter()
+                    .copied()
+                    .zip(endpoint.duration_buckets.iter().copied())
+                    .collect();
+                let total: u64 = endpoint.duration_buckets.iter().sum();
+                metric
+                    .encode_family(&labels)?
+                    .encode_histogram::<NoLabelSet>(
+                        endpoint.duration_sum_seconds,
+                        total,
+                        &buckets,
+                        None,
+                    )?;
+            }
+        }
+        let mut failures = Vec::new();
+        for (_, endpoint, labels) in endpoints() {
+            for (reason, &value) in &endpoint.failures {
+                let [pool, address] = labels.clone();
+                failures.push(([pool, address, ("reason", reason.to_string())], value));
+            }
+        }
+        family(
+            encoder,
+            "swivel_check_failures",
+            "Failed health checks, by pool, endpoint address and reason.",
+            MetricType::Counter,
+            failures,
+        )?;
+        family(
+            encoder,
+            "swivel_failovers",
+            "Times a pool's active priority tier changed.",
+            MetricType::Counter,
+            self.status
+                .pools
+                .iter()
+                .map(|p| ([("pool", p.name.clone())], p.failovers)),
+        )?;
+        family(
+            encoder,
+            "swivel_pool_ttl_seconds",
+            "The TTL of a pool's answers now.",
+            MetricType::Gauge,
+            self.status
+                .pools
+                .iter()
+                .map(|p| ([("pool", p.name.clone())], u64::from(p.ttl))),
+        )
+    }
+
+    fn encode_runtime(&self, encoder: &mut DescriptorEncoder) -> fmt::Result {
+        let none: [(&str, &str); 0] = [];
+        family(
+            encoder,
+            "swivel_table_swaps",
+            "New answer tables swapped in since start (health changes and reloads).",
+            MetricType::Counter,
+            [(none, self.status.table_swaps)],
+        )?;
+        family(
+            encoder,
+            "swivel_table_build_seconds",
+            "Seconds the last answer table build took.",
+            MetricType::Gauge,
+            [(none, self.status.table_build_seconds)],
+        )?;
+        let reloads = ["ok", "error"].map(|result| {
+            let value = self.status.reloads.get(result).copied().unwrap_or(0);
+            ([("result", result)], value)
+        });
+        family(
+            encoder,
+            "swivel_config_reloads",
+            "Configuration reloads (SIGHUP or the control API), by result.",
+            MetricType::Counter,
+            reloads,
+        )
+    }
+}

@@ -1,0 +1,188 @@
+//! `GET /`: a small self-contained HTML page for people: every pool with what it serves,
+//! every endpoint coloured by health with its last check, reloaded by itself every few
+//! seconds. No scripts and no external assets.
+
+use crate::failover::status::{EndpointStatus, PoolStatus, Status};
+use std::fmt::Write;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+/// Seconds between the page's own reloads.
+pub(super) const REFRESH_SECONDS: u32 = 5;
+
+const STYLE: &str = "
+body { font: 14px/1.4 system-ui, sans-serif; margin: 1.5em; color: #222; background: #fafafa; }
+h1 { font-size: 1.3em; margin: 0 0 .2em; }
+.note { color: #666; margin: 0 0 1em; }
+section.pool { background: #fff; border: 1px solid #ddd; border-radius: 6px; padding: .6em 1em; margin: 0 0 1em; }
+h2 { font-size: 1.1em; margin: .2em 0; font-family: ui-monospace, monospace; }
+.facts span { margin-right: 1.2em; }
+table { border-collapse: collapse; margin-top: .5em; width: 100%; }
+th, td { text-align: left; padding: .25em .6em; border-bottom: 1px solid #eee; font-size: .95em; }
+td.address { font-family: ui-monospace, monospace; }
+tr.up td.state { background: #d9f2d9; color: #135e13; font-weight: bold; }
+tr.down td.state { background: #f8d4d4; color: #8a1313; font-weight: bold; }
+tr.unknown td.state { background: #eee; color: #555; font-weight: bold; }
+.pool.degraded h2::after { content: ' (degraded)'; color: #a06000; }
+.pool.all-down h2::after { content: ' (all down)'; color: #8a1313; }
+";
+
+/// The whole page for one snapshot.
+pub(super) fn render(status: &Status) -> String {
+    let now = unix_now();
+    let mut html = String::with_capacity(4096);
+    let _ = write!(
+        html,
+        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
+         <meta http-equiv=\"refresh\" content=\"{REFRESH_SECONDS}\">\
+         <title>Swivel status</title><style>{STYLE}</style></head><body>\
+         <h1>Swivel</h1><p class=\"note\">{} pool{}; refreshed every {REFRESH_SECONDS} s; \
+         JSON at <a href=\"/v1/status\">/v1/status</a>, metrics at <a href=\"/metrics\">/metrics</a></p>",
+        status.pools.len(),
+        if status.pools.len() == 1 { "" } else { "s" },
+    );
+    if status.pools.is_empty() {
+        html.push_str("<p>No health-checked pools are configured.</p>");
+    }
+    for pool in &status.pools {
+        render_pool(&mut html, pool, now);
+    }
+    html.push_str("</body></html>\n");
+    html
+}
+
+fn render_pool(html: &mut String, pool: &PoolStatus, now: f64) {
+    let mut classes = String::from("pool");
+    if pool.all_down {
+        classes.push_str(" all-down");
+    } else if pool.degraded {
+        classes.push_str(" degraded");
+    }
+    let serving = if pool.serving.is_empty() {
+        "nothing".to_string()
+    } else {
+        pool.serving
+            .iter()
+            .map(|a| a.to_string())
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let tier = pool
+        .active_tier
+        .map_or("none".to_string(), |tier| tier.to_string());
+    let _ = write!(
+        html,
+        "<section class=\"{classes}\" data-pool=\"{name}\"><h2>{name}</h2><p class=\"facts\">\
+         <span>policy {}</span><span>failback {}</span><span>tier {}</span>{}<span>TTL {}</span>\
+         <span>serving <b class=\"serving\">{}</b></span></p>",
+        pool.policy,
+        pool.failback,
+        escape(&tier),
+        pool.latched_tier
+            .map_or(String::new(), |t| format!("<span>held on tier {t}</span>")),
+        pool.ttl,
+        escape(&serving),
+        name = escape(&pool.name),
+    );
+    html.push_str(
+        "<table><thead><tr><th>address</th><th>priority</th><th>state</th><th>override</th>\
+         <th>serving</th><th>last check</th><th>in state for</th><th>reason</th></tr></thead><tbody>",
+    );
+    for endpoint in &pool.endpoints {
+        render_endpoint(html, endpoint, now);
+    }
+    html.push_str("</tbody></table></section>");
+}
+
+fn render_endpoint(html: &mut String, endpoint: &EndpointStatus, now: f64) {
+    let last_check = match &endpoint.last_check {
+        None => "none yet".to_string(),
+        Some(check) => {
+            let result = match (&check.error, check.ok) {
+                (_, true) => "ok".to_string(),
+                (Some(error), false) => format!("failed: {error}"),
+                (None, false) => "failed".to_string(),
+            };
+            format!(
+                "{result}, {:.1} ms, {} ago",
+                check.latency_ms,
+                ago(now - check.at)
+            )
+        }
+    };
+    let _ = write!(
+        html,
+        "<tr class=\"endpoint {state}\" data-address=\"{address}\"><td class=\"address\">{address}</td>\
+         <td>{}</td><td class=\"state\">{state}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+        endpoint.priority,
+        endpoint.override_state.unwrap_or("-"),
+        if endpoint.serving { "yes" } else { "no" },
+        escape(&last_check),
+        ago(now - endpoint.since),
+        escape(&endpoint.reason),
+        state = endpoint.state,
+        address = endpoint.address,
+    );
+}
+
+/// A duration in seconds as "3s", "4m05s", "2h10m".
+pub fn ago(seconds: f64) -> String {
+    let seconds = seconds.max(0.0) as u64;
+    match seconds {
+        0..60 => format!("{seconds}s"),
+        60..3600 => format!("{}m{:02}s", seconds / 60, seconds % 60),
+        3600..86400 => format!("{}h{:02}m", seconds / 3600, seconds % 3600 / 60),
+        _ => format!("{}d{:02}h", seconds / 86400, seconds % 86400 / 3600),
+    }
+}
+
+pub fn unix_now() -> f64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0.0, |d| d.as_secs_f64())
+}
+
+/// Text safe inside HTML elements and quoted attributes.
+fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escapes_markup() {
+        assert_eq!(
+            escape("<b a=\"x\">&'"),
+            "&lt;b a=&quot;x&quot;&gt;&amp;&#39;"
+        );
+    }
+
+    #[test]
+    fn durations_read_well() {
+        assert_eq!(ago(-1.0), "0s");
+        assert_eq!(ago(59.9), "59s");
+        assert_eq!(ago(65.0), "1m05s");
+        assert_eq!(ago(7260.0), "2h01m");
+        assert_eq!(ago(90000.0), "1d01h");
+    }
+
+    #[test]
+    fn empty_status_renders_a_page() {
+        let html = render(&Status::default());
+        assert!(html.starts_with("<!DOCTYPE html>"));
+        assert!(html.contains("No health-checked pools"));
+        assert!(html.contains("http-equiv=\"refresh\""));
+    }
+}
