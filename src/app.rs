@@ -167,8 +167,11 @@ pub fn changes_needing_restart(old: &Config, new: &Config) -> Vec<&'static str> 
     if a.state_dir != b.state_dir {
         changed.push("server.state_dir");
     }
-    if old.control != new.control {
+    if old.control.listen != new.control.listen {
         changed.push("control.listen");
+    }
+    if old.control.token != new.control.token {
+        changed.push("control.token");
     }
     changed
 }
