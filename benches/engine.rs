@@ -2,10 +2,11 @@
 //! and table compilation for a large zone.
 
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
+use std::net::Ipv4Addr;
 use std::path::Path;
 use swivel::engine::{answer, Outcome, Transport, UDP_REPLY_BUF};
 use swivel::name::Name;
-use swivel::table::Table;
+use swivel::table::{PoolAnswer, PoolDef, Served, Spread, Table};
 
 const ZONE: &str = "\
 $ORIGIN bench.test.
@@ -102,5 +103,38 @@ fn compile(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, queries, compile);
+/// A health change reaching answers: one pool's answers rebuilt in a table of 100k records
+/// and 1,000 pools, and the new table stored where workers load it.
+fn pool_change(c: &mut Criterion) {
+    let text = large_zone(100_000);
+    let origin = Name::from_text("big.test.").unwrap();
+    let zone = swivel::zone::parse_zone(&origin, Path::new("big.zone"), text.as_bytes()).unwrap();
+    let answer = |last: u8| PoolAnswer {
+        ttl: 30,
+        spread: Spread::All,
+        v4: vec![Served {
+            address: Ipv4Addr::new(192, 0, 2, last),
+            weight: 1,
+        }],
+        v6: vec![],
+    };
+    let pools: Vec<PoolDef> = (0..1000)
+        .map(|i| PoolDef {
+            name: Name::from_text(&format!("pool{i}.big.test.")).unwrap(),
+            answer: answer(1),
+        })
+        .collect();
+    let shared = Table::compile(&[zone], &pools).shared();
+    let (up, down) = (answer(1), answer(2));
+    let mut flip = false;
+    c.bench_function("health_change/100k_records_1000_pools", |b| {
+        b.iter(|| {
+            flip = !flip;
+            let next = shared.load().with_pool(500, if flip { &down } else { &up });
+            shared.store(std::sync::Arc::new(next));
+        })
+    });
+}
+
+criterion_group!(benches, queries, compile, pool_change);
 criterion_main!(benches);
