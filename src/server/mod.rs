@@ -8,6 +8,8 @@ mod tcp;
 mod udp;
 
 pub use udp::{BATCH_SIZE, QUERY_BUF, SOCKET_BUFFER_BYTES};
+/// The TCP framing, for the fuzz targets in [`crate::fuzzing`].
+pub(crate) use tcp::{frame_reply, read_message};
 
 use crate::table::SharedTable;
 use std::io;

@@ -180,7 +180,8 @@ async fn serve_connection(
 
 /// Reads one length-prefixed message into `buf` and returns its length; `None` when the
 /// stream ends cleanly before a new message. A stream ending inside a message is an error.
-async fn read_message<R: AsyncRead + Unpin>(
+/// Crate-visible so that the fuzz targets drive this very reader.
+pub(crate) async fn read_message<R: AsyncRead + Unpin>(
     reader: &mut R,
     buf: &mut [u8],
 ) -> io::Result<Option<usize>> {
@@ -197,7 +198,7 @@ async fn read_message<R: AsyncRead + Unpin>(
 
 /// Writes the length prefix in front of the `len`-byte reply that starts at
 /// `buf[LENGTH_PREFIX..]`; returns the framed bytes.
-fn frame_reply(buf: &mut [u8], len: usize) -> &[u8] {
+pub(crate) fn frame_reply(buf: &mut [u8], len: usize) -> &[u8] {
     let prefix = u16::try_from(len).expect("a DNS message fits in 65535 bytes");
     buf[..LENGTH_PREFIX].copy_from_slice(&prefix.to_be_bytes());
     &buf[..LENGTH_PREFIX + len]
