@@ -10,6 +10,7 @@ pub mod control;
 pub mod diag;
 pub mod engine;
 pub mod failover;
+pub mod fuzzing;
 pub mod health;
 pub mod name;
 pub mod probe;
