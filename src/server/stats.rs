@@ -186,7 +186,7 @@ mod tests {
         let (udp, tcp) = totals();
         // Other tests in this process may count too; these blocks add exactly this much.
         assert!(udp.replies[0] >= before.0.replies[0] + 2);
-        assert!(udp.replies[3] >= before.0.replies[3] + 1);
+        assert!(udp.replies[3] > before.0.replies[3]);
         assert!(udp.replies[OTHER_RCODE] > before.0.replies[OTHER_RCODE]);
         assert!(udp.truncated > before.0.truncated);
         assert!(udp.dropped_malformed > before.0.dropped_malformed);
