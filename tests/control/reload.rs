@@ -74,3 +74,49 @@ fn reload_of_a_broken_zone_is_refused_naming_file_and_line() {
     assert_eq!(server.status()["reloads"]["error"], 1);
     assert!(server.log().contains("reload refused"), "{}", server.log());
 }
+
+#[test]
+fn reloads_over_the_api_lose_no_query() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::Arc;
+    let server = Server::start();
+    let zone = server.dir.join("example.test.zone");
+    let done = Arc::new(AtomicBool::new(false));
+    let dns = server.dns;
+    let asker = {
+        let done = done.clone();
+        std::thread::spawn(move || {
+            let socket = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+            socket
+                .set_read_timeout(Some(std::time::Duration::from_secs(1)))
+                .unwrap();
+            let (mut sent, mut lost, mut wrong) = (0u32, 0u32, 0u32);
+            let mut buf = [0u8; 512];
+            while !done.load(Ordering::Relaxed) || sent < 500 {
+                let id = (sent % 65536) as u16;
+                let query = super::common::build_query(id, "www.example.test.", 1);
+                socket.send_to(&query, dns).unwrap();
+                sent += 1;
+                match socket.recv_from(&mut buf) {
+                    Ok((len, _)) => match super::common::parse_reply(&buf[..len]) {
+                        Some(reply) if reply.id == id && reply.a_addresses().len() == 2 => {}
+                        _ => wrong += 1,
+                    },
+                    Err(_) => lost += 1,
+                }
+            }
+            (sent, lost, wrong)
+        })
+    };
+    for round in 0..10 {
+        let text = format!("{}r{round}  A  192.0.2.{round}\n", zone_text());
+        std::fs::write(&zone, text).unwrap();
+        let reply = server.post("/v1/reload", "");
+        assert_eq!(reply.status, 200, "{}", reply.body);
+    }
+    done.store(true, Ordering::Relaxed);
+    let (sent, lost, wrong) = asker.join().unwrap();
+    assert_eq!((lost, wrong), (0, 0), "of {sent} queries during 10 reloads");
+    assert_eq!(server.answers("r9.example.test."), ips(&["192.0.2.9"]));
+    assert_eq!(server.status()["reloads"]["ok"], 10);
+}
