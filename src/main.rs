@@ -89,6 +89,18 @@ fn check(path: &Path) -> ExitCode {
                     zone.records
                 );
             }
+            for pool in &loaded.config.pools {
+                let check = &pool.check;
+                println!(
+                    "pool {}: policy {}, failback {}, {} endpoints, {} check every {:?}",
+                    pool.name,
+                    format!("{:?}", pool.policy).to_lowercase(),
+                    format!("{:?}", pool.failback).to_lowercase(),
+                    pool.endpoints.len(),
+                    check.kind.as_str(),
+                    check.interval
+                );
+            }
             println!("total: {summary}");
             ExitCode::SUCCESS
         }
