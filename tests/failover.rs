@@ -25,24 +25,24 @@ web  CNAME www
 struct Server {
     swivel: Swivel,
     dns: SocketAddr,
+    control: SocketAddr,
     dir: PathBuf,
     _temp: tempfile::TempDir,
 }
 
-fn write_config(dir: &Path, dns: SocketAddr, pools: &str) -> PathBuf {
+fn write_config(dir: &Path, dns: SocketAddr, control: SocketAddr, pools: &str) -> PathBuf {
     std::fs::write(dir.join("example.test.zone"), ZONE).unwrap();
     let config = format!(
         "[server]\nlisten = [\"{dns}\"]\nworkers = 1\nstate_dir = \"state\"\n\
-         [control]\nlisten = \"127.0.0.1:{}\"\n\
-         [[zone]]\norigin = \"example.test.\"\nfile = \"example.test.zone\"\n{pools}",
-        free_port()
+         [control]\nlisten = \"{control}\"\n\
+         [[zone]]\norigin = \"example.test.\"\nfile = \"example.test.zone\"\n{pools}"
     );
     let path = dir.join("swivel.toml");
     std::fs::write(&path, config).unwrap();
     path
 }
 
-fn start_in(dir: &Path, temp: tempfile::TempDir, dns: SocketAddr) -> Server {
+fn start_in(dir: &Path, temp: tempfile::TempDir, dns: SocketAddr, control: SocketAddr) -> Server {
     let config = dir.join("swivel.toml");
     let swivel = Swivel::start(
         &["serve", "--config", config.to_str().unwrap()],
@@ -52,6 +52,7 @@ fn start_in(dir: &Path, temp: tempfile::TempDir, dns: SocketAddr) -> Server {
     Server {
         swivel,
         dns,
+        control,
         dir: dir.to_path_buf(),
         _temp: temp,
     }
@@ -60,9 +61,10 @@ fn start_in(dir: &Path, temp: tempfile::TempDir, dns: SocketAddr) -> Server {
 fn serve(pools: &str) -> Server {
     let temp = tempfile::tempdir().unwrap();
     let dns: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
-    write_config(temp.path(), dns, pools);
+    let control: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
+    write_config(temp.path(), dns, control, pools);
     let dir = temp.path().to_path_buf();
-    start_in(&dir, temp, dns)
+    start_in(&dir, temp, dns, control)
 }
 
 impl Server {
@@ -98,11 +100,12 @@ impl Server {
         let Server {
             swivel,
             dns,
+            control,
             dir,
             _temp,
         } = self;
         drop(swivel);
-        start_in(&dir, _temp, dns)
+        start_in(&dir, _temp, dns, control)
     }
 }
 
@@ -232,6 +235,30 @@ fn manual_failback_holds_across_a_restart() {
         server.addresses("www.example.test"),
         [ip("127.0.0.3")],
         "the latch survives a restart"
+    );
+    // The operator releases it: answers return to the primary at once.
+    let control = server.control.to_string();
+    let ctl = std::process::Command::new(env!("CARGO_BIN_EXE_swivel"))
+        .args([
+            "ctl",
+            "--control",
+            &control,
+            "failback",
+            "www.example.test.",
+        ])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&ctl.stderr);
+    assert!(ctl.status.success(), "swivel ctl failback: {stderr}");
+    assert_eq!(
+        server.addresses("www.example.test"),
+        [ip("127.0.0.2")],
+        "released"
+    );
+    let state = std::fs::read_to_string(server.dir.join("state/swivel-state.json")).unwrap();
+    assert!(
+        !state.contains("\"www.example.test.\": 2"),
+        "the release is persisted: {state}"
     );
 }
 
