@@ -14,6 +14,7 @@ pub mod fuzzing;
 pub mod health;
 pub mod name;
 pub mod probe;
+pub mod rrl;
 pub mod server;
 pub mod sys;
 pub mod table;

@@ -19,6 +19,8 @@ pub const TCP_REPLY_BUF: usize = 65535;
 const CLASSIC_UDP_SIZE: usize = 512;
 /// An OPT record with no options.
 const OPT_LEN: usize = 11;
+/// Marks the answer identity of replies without records (errors), by rcode.
+const ERROR_ANSWER: u64 = 1 << 63;
 /// The query class ANY (RFC 1035 section 3.2.5).
 const CLASS_ANY: u16 = 255;
 
@@ -46,6 +48,9 @@ pub enum Outcome {
         len: usize,
         rcode: u16,
         truncated: bool,
+        /// Identifies the answer given (the same for every query that got the same
+        /// precompiled answer, or the same error), for rate limiting per answer.
+        answer: u64,
     },
     Drop(DropReason),
 }
@@ -136,6 +141,7 @@ pub fn answer(
         len,
         rcode: found.rcode(),
         truncated,
+        answer: found.identity(),
     }
 }
 
@@ -188,6 +194,7 @@ fn error_reply(
         len,
         rcode: code,
         truncated: false,
+        answer: ERROR_ANSWER | u64::from(code),
     }
 }
 
@@ -220,6 +227,33 @@ fn finish(
     put_u16(opt, 7, if edns.dnssec_ok { 0x8000 } else { 0 });
     put_u16(opt, 9, 0);
     len + OPT_LEN
+}
+
+/// Turns the reply in `out[..len]` into its truncated form: header (with TC) and question,
+/// and the OPT record if the reply had one; no other records. Used for the replies that
+/// rate limiting lets "slip" through, so that a real client retries over TCP. Returns the
+/// new length.
+pub fn slip(out: &mut [u8], len: usize) -> usize {
+    if len < header::LEN {
+        return len;
+    }
+    let mut end = header::LEN;
+    if crate::wire::get_u16(out, header::QDCOUNT.start) == 1 {
+        match crate::name::wire_name_len(&out[header::LEN..len]) {
+            Some(name) if header::LEN + name + 4 <= len => end += name + 4,
+            _ => return len,
+        }
+    }
+    let had_opt = len >= end + OPT_LEN && out[len - OPT_LEN..len - OPT_LEN + 3] == [0, 0, 41];
+    if had_opt {
+        out.copy_within(len - OPT_LEN..len, end);
+    }
+    let flags = crate::wire::get_u16(out, header::FLAGS.start) | header::TC;
+    put_u16(out, header::FLAGS.start, flags);
+    put_u16(out, header::ANCOUNT.start, 0);
+    put_u16(out, header::NSCOUNT.start, 0);
+    put_u16(out, header::ARCOUNT.start, u16::from(had_opt));
+    end + if had_opt { OPT_LEN } else { 0 }
 }
 
 #[cfg(test)]

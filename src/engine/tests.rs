@@ -342,3 +342,29 @@ fn edns_is_echoed_with_our_size() {
     let opt = &r.bytes[r.bytes.len() - 11..];
     assert_eq!(opt, [0, 0, 41, 0x04, 0xd0, 0, 0, 0, 0, 0, 0]);
 }
+
+#[test]
+fn slipped_replies_keep_header_question_and_opt_only() {
+    let t = table();
+    for edns in [None, Some(1232)] {
+        let q = query(5, "WWW.example.test", rtype::A, edns);
+        let mut out = [0u8; UDP_REPLY_BUF];
+        let Outcome::Reply { len, .. } = answer(&q, &t, Transport::Udp, 0, &mut out) else {
+            panic!()
+        };
+        let short = slip(&mut out, len);
+        let question_end = q.len() - if edns.is_some() { 11 } else { 0 };
+        assert_eq!(short, question_end + if edns.is_some() { 11 } else { 0 });
+        assert_eq!(
+            &out[12..question_end],
+            &q[12..question_end],
+            "question kept"
+        );
+        let flags = crate::wire::get_u16(&out, 2);
+        assert_eq!(flags & header::TC, header::TC);
+        assert_eq!(&out[6..12], [0, 0, 0, 0, 0, u8::from(edns.is_some())]);
+        let msg = Message::from_octets(out[..short].to_vec()).expect("a well-formed message");
+        assert_eq!(msg.header().id(), 5);
+        assert_eq!(msg.opt().is_some(), edns.is_some());
+    }
+}

@@ -49,6 +49,7 @@ pub(super) fn check_reply<'a>(
             len,
             rcode,
             truncated,
+            ..
         } => (len, rcode, truncated),
     };
     assert!(readable, "answered a packet shorter than a header");

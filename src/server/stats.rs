@@ -171,6 +171,7 @@ mod tests {
             len: 12,
             rcode,
             truncated,
+            answer: 0,
         };
         a.count(&reply(0, false));
         a.count(&reply(0, true));

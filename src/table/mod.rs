@@ -16,6 +16,7 @@ mod writer;
 mod zone_view;
 
 pub use arena::Answer;
+pub use fxhash::FxHasher;
 pub use pool::{check_pools, PoolAnswer, PoolDef, PoolProblem, Served, Spread};
 pub use writer::{Cut, Reloc};
 
@@ -82,6 +83,12 @@ impl<'t> AnswerRef<'t> {
 
     pub fn rcode(&self) -> u16 {
         self.answer.rcode
+    }
+
+    /// Identifies this answer while the table lives (for rate limiting per answer).
+    #[inline]
+    pub fn identity(&self) -> u64 {
+        std::ptr::from_ref(self.answer) as usize as u64
     }
 
     /// The record bytes.

@@ -24,10 +24,6 @@ impl Backend {
         backend
     }
 
-    pub fn addr(&self) -> SocketAddr {
-        self.addr
-    }
-
     /// Starts serving again (after [`Backend::stop`]).
     pub fn restart(&mut self) {
         assert!(
