@@ -11,6 +11,7 @@ pub use duration::parse_duration;
 use crate::diag::{Diagnostic, Diagnostics};
 use crate::health::config::{validate_pools, PoolConfig};
 use crate::name::Name;
+use crate::rrl::RrlConfig;
 use serde::Deserialize;
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -61,6 +62,8 @@ pub struct ServerConfig {
     /// Where latches and overrides persist; resolved against the configuration's folder.
     /// None: nothing persists (the built-in demo, or a configuration without pools).
     pub state_dir: Option<PathBuf>,
+    /// Response rate limiting of UDP replies; `None` (no `[server.rrl]` table) is off.
+    pub rrl: Option<RrlConfig>,
 }
 
 /// The `[control]` table.
@@ -102,6 +105,7 @@ impl ServerConfig {
             tcp_idle_timeout: self.tcp_idle_timeout,
             tcp_max_connections: self.tcp_max_connections,
             tcp_max_per_client: self.tcp_max_per_client,
+            rrl: self.rrl.clone(),
         }
     }
 }
@@ -174,6 +178,19 @@ struct RawServer {
     tcp_max_connections: Option<Spanned<usize>>,
     tcp_max_per_client: Option<Spanned<usize>>,
     state_dir: Option<Spanned<String>>,
+    rrl: Option<RawRrl>,
+}
+
+/// `[server.rrl]`: present means on.
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawRrl {
+    responses_per_second: Option<Spanned<u32>>,
+    slip: Option<Spanned<u32>>,
+    window: Option<Spanned<String>>,
+    ipv4_prefix: Option<Spanned<u8>>,
+    ipv6_prefix: Option<Spanned<u8>>,
+    table_size: Option<Spanned<usize>>,
 }
 
 #[derive(Deserialize, Default)]
@@ -296,6 +313,7 @@ impl Checker<'_> {
             }
             Some(base_dir.join(dir.get_ref()))
         });
+        let rrl = raw.rrl.map(|raw| self.rrl(raw));
         ServerConfig {
             listen,
             workers,
@@ -303,6 +321,69 @@ impl Checker<'_> {
             tcp_max_connections,
             tcp_max_per_client,
             state_dir,
+            rrl,
+        }
+    }
+
+    /// `[server.rrl]`, each value checked against its range.
+    fn rrl(&mut self, raw: RawRrl) -> RrlConfig {
+        let defaults = RrlConfig::default();
+        let mut ranged =
+            |key: &str, value: Option<Spanned<u32>>, low: u32, high: u32, default: u32| {
+                let Some(value) = value else { return default };
+                if !(low..=high).contains(value.get_ref()) {
+                    self.error(
+                        &value,
+                        format!("server.rrl.{key}: must be from {low} to {high}"),
+                    );
+                }
+                value.into_inner()
+            };
+        let responses_per_second = ranged(
+            "responses_per_second",
+            raw.responses_per_second,
+            1,
+            1_000_000,
+            defaults.responses_per_second,
+        );
+        let slip = ranged("slip", raw.slip, 0, 10, defaults.slip);
+        let widen = |v: Option<Spanned<u8>>| {
+            v.map(|v| {
+                let span = v.span();
+                Spanned::new(span, u32::from(v.into_inner()))
+            })
+        };
+        let ipv4_prefix = ranged("ipv4_prefix", widen(raw.ipv4_prefix), 8, 32, 24) as u8;
+        let ipv6_prefix = ranged("ipv6_prefix", widen(raw.ipv6_prefix), 16, 128, 56) as u8;
+        let table_size = raw.table_size.map_or(defaults.table_size, |size| {
+            if !(1024..=1 << 24).contains(size.get_ref()) {
+                self.error(
+                    &size,
+                    "server.rrl.table_size: must be from 1024 to 16777216".to_string(),
+                );
+            }
+            size.into_inner()
+        });
+        let window = raw
+            .window
+            .map_or(defaults.window, |w| match parse_duration(w.get_ref()) {
+                Ok(d) if (Duration::from_secs(1)..=Duration::from_secs(3600)).contains(&d) => d,
+                Ok(_) => {
+                    self.error(&w, "server.rrl.window: must be from 1s to 1h".to_string());
+                    defaults.window
+                }
+                Err(message) => {
+                    self.error(&w, format!("server.rrl.window: {message}"));
+                    defaults.window
+                }
+            });
+        RrlConfig {
+            responses_per_second,
+            slip,
+            window,
+            ipv4_prefix,
+            ipv6_prefix,
+            table_size,
         }
     }
 

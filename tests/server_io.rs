@@ -42,6 +42,7 @@ fn settings(listen: &[&str]) -> Settings {
         tcp_idle_timeout: Duration::from_secs(10),
         tcp_max_connections: 64,
         tcp_max_per_client: 16,
+        rrl: None,
     }
 }
 
@@ -49,7 +50,7 @@ fn start(settings: &Settings) -> io::Result<Running> {
     let origin = Name::from_text("example.test.").unwrap();
     let zone = swivel::zone::parse_zone(&origin, Path::new("test.zone"), ZONE.as_bytes())
         .expect("test zone parses");
-    let table = Table::compile(&[zone]).shared();
+    let table = Table::compile(&[zone], &[]).shared();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
         .enable_all()

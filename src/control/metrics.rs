@@ -113,13 +113,35 @@ impl Collector for Scrape {
             [("transport", "udp"), ("reason", "oversized")],
             self.udp.dropped_oversized,
         ));
+        dropped.push((
+            [("transport", "udp"), ("reason", "rate_limited")],
+            self.udp.rrl_dropped,
+        ));
         family(
             &mut encoder,
             "swivel_dropped",
             "Packets not answered, by transport and reason: malformed (shorter than a header), \
-             response (QR set), oversized (UDP datagram larger than the receive buffer).",
+             response (QR set), oversized (UDP datagram larger than the receive buffer), \
+             rate_limited (over the response rate limit).",
             MetricType::Counter,
             dropped,
+        )?;
+        family(
+            &mut encoder,
+            "swivel_rrl_limited",
+            "UDP replies over the response rate limit: dropped or sent truncated (slipped).",
+            MetricType::Counter,
+            [(
+                [("transport", "udp")],
+                self.udp.rrl_dropped + self.udp.rrl_slipped,
+            )],
+        )?;
+        family(
+            &mut encoder,
+            "swivel_rrl_slipped",
+            "UDP replies over the response rate limit sent truncated so that clients retry over TCP.",
+            MetricType::Counter,
+            [([("transport", "udp")], self.udp.rrl_slipped)],
         )?;
         self.encode_endpoints(&mut encoder)?;
         self.encode_runtime(&mut encoder)

@@ -29,6 +29,8 @@ pub struct Settings {
     pub tcp_max_connections: usize,
     /// Open TCP connections at most from one client address.
     pub tcp_max_per_client: usize,
+    /// Response rate limiting of UDP replies, when on (see [`crate::rrl`]).
+    pub rrl: Option<crate::rrl::RrlConfig>,
 }
 
 /// Running listeners; dropping it does not stop them.
@@ -70,7 +72,7 @@ pub fn start(
     for (udp_group, tcp_listener) in bound {
         let local_addr = udp_group.local_addr;
         let listener = tokio::net::TcpListener::from_std(tcp_listener)?;
-        udp::spawn_workers(udp_group, &table, &cpus)?;
+        udp::spawn_workers(udp_group, &table, &cpus, settings.rrl.as_ref())?;
         runtime.spawn(tcp::accept_loop(
             listener,
             table.clone(),

@@ -28,6 +28,10 @@ pub struct QueryCounters {
     dropped_response: AtomicU64,
     /// Datagrams not answered: larger than the receive buffer, so cut by the kernel.
     dropped_oversized: AtomicU64,
+    /// UDP replies not sent: over the response rate limit.
+    rrl_dropped: AtomicU64,
+    /// UDP replies over the rate limit sent truncated instead (slip).
+    rrl_slipped: AtomicU64,
 }
 
 /// Adds one to a counter that only the calling thread writes.
@@ -66,6 +70,18 @@ impl QueryCounters {
     pub fn count_oversized(&self) {
         bump(&self.dropped_oversized);
     }
+
+    /// Counts a reply withheld by response rate limiting.
+    #[inline]
+    pub fn count_rate_limited(&self) {
+        bump(&self.rrl_dropped);
+    }
+
+    /// Counts a reply over the rate limit that was sent truncated (also count the reply).
+    #[inline]
+    pub fn count_slipped(&self) {
+        bump(&self.rrl_slipped);
+    }
 }
 
 fn registry() -> std::sync::MutexGuard<'static, Vec<(Transport, Arc<QueryCounters>)>> {
@@ -96,6 +112,8 @@ pub struct QueryTotals {
     pub dropped_malformed: u64,
     pub dropped_response: u64,
     pub dropped_oversized: u64,
+    pub rrl_dropped: u64,
+    pub rrl_slipped: u64,
 }
 
 /// Sums every registered block: (UDP, TCP).
@@ -114,6 +132,8 @@ pub fn totals() -> (QueryTotals, QueryTotals) {
         sum.dropped_malformed += counters.dropped_malformed.load(Ordering::Relaxed);
         sum.dropped_response += counters.dropped_response.load(Ordering::Relaxed);
         sum.dropped_oversized += counters.dropped_oversized.load(Ordering::Relaxed);
+        sum.rrl_dropped += counters.rrl_dropped.load(Ordering::Relaxed);
+        sum.rrl_slipped += counters.rrl_slipped.load(Ordering::Relaxed);
     }
     (udp, tcp)
 }

@@ -3,13 +3,14 @@
 
 use super::stats::QueryCounters;
 use crate::engine::{self, Outcome, Transport};
+use crate::rrl::{RateLimiter, RrlConfig, Verdict};
 use crate::sys::{self, DatagramBatch};
 use crate::table::SharedTable;
 use socket2::{Domain, Protocol, SockAddr, Socket, Type};
 use std::io;
 use std::net::SocketAddr;
 use std::os::fd::AsFd;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// Datagrams taken per `recvmmsg` and replies sent per `sendmmsg`. Chosen provisionally;
 /// the performance work will measure it.
@@ -88,6 +89,7 @@ pub(super) fn spawn_workers(
     group: UdpGroup,
     table: &SharedTable,
     cpus: &[usize],
+    rrl: Option<&RrlConfig>,
 ) -> io::Result<()> {
     for (index, socket) in group.sockets.into_iter().enumerate() {
         let table = table.clone();
@@ -95,13 +97,14 @@ pub(super) fn spawn_workers(
         let wildcard = group.wildcard;
         let local_addr = group.local_addr;
         let counters = QueryCounters::register(Transport::Udp);
+        let rrl = rrl.cloned();
         std::thread::Builder::new().name(format!("udp-{index}-{local_addr}")).spawn(move || {
             if let Some(cpu) = cpu {
                 if let Err(error) = sys::pin_current_thread(cpu) {
                     tracing::warn!(%local_addr, cpu, %error, "cannot pin UDP worker to its core");
                 }
             }
-            run_worker(&socket, &table, wildcard, &counters);
+            run_worker(&socket, &table, wildcard, &counters, rrl.as_ref());
         })?;
     }
     Ok(())
@@ -109,8 +112,16 @@ pub(super) fn spawn_workers(
 
 /// Serves forever: receive a batch, answer it against one table snapshot, send the replies.
 /// Every outcome is counted in the worker's own `counters`.
-fn run_worker(socket: &Socket, table: &SharedTable, wildcard: bool, counters: &QueryCounters) {
+fn run_worker(
+    socket: &Socket,
+    table: &SharedTable,
+    wildcard: bool,
+    counters: &QueryCounters,
+    rrl: Option<&RrlConfig>,
+) {
     let mut batch = DatagramBatch::new(BATCH_SIZE, QUERY_BUF, engine::UDP_REPLY_BUF, wildcard);
+    let mut limiter = rrl.map(RateLimiter::new);
+    let started = Instant::now();
     // Steps once per query: picks among the variants of pool answers (rotation, weights).
     let mut spin: u32 = 0;
     loop {
@@ -125,17 +136,37 @@ fn run_worker(socket: &Socket, table: &SharedTable, wildcard: bool, counters: &Q
             }
         };
         let snapshot = table.load();
+        // One clock read per batch (vDSO, no syscall) serves the rate limiter.
+        let now_ms = started.elapsed().as_millis() as u64;
         for slot in 0..count {
+            let peer = limiter.as_ref().and_then(|_| batch.peer(slot));
             let Some((query, reply)) = batch.query_and_reply_buffer(slot) else {
                 counters.count_oversized();
                 continue;
             };
             spin = spin.wrapping_add(1);
             let outcome = engine::answer(query, &snapshot, Transport::Udp, spin, reply);
+            let Outcome::Reply { len, answer, .. } = outcome else {
+                counters.count(&outcome);
+                continue;
+            };
+            let verdict = match (&mut limiter, peer) {
+                (Some(limiter), Some(peer)) => limiter.check(peer, answer, now_ms),
+                _ => Verdict::Send,
+            };
+            let len = match verdict {
+                Verdict::Send => len,
+                Verdict::Drop => {
+                    counters.count_rate_limited();
+                    continue;
+                }
+                Verdict::Slip => {
+                    counters.count_slipped();
+                    engine::slip(reply, len)
+                }
+            };
             counters.count(&outcome);
-            if let Outcome::Reply { len, .. } = outcome {
-                batch.set_reply_len(slot, len);
-            }
+            batch.set_reply_len(slot, len);
         }
         drop(snapshot);
         let report = batch.send(socket.as_fd());

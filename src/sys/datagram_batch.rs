@@ -166,6 +166,27 @@ impl DatagramBatch {
         Some((query, reply))
     }
 
+    /// The IP address the datagram in `slot` came from.
+    pub fn peer(&self, slot: usize) -> Option<std::net::IpAddr> {
+        assert!(slot < self.received, "slot {slot} holds no datagram");
+        let storage = &self.peers[slot];
+        let len = self.peer_lens[slot] as usize;
+        match i32::from(storage.ss_family) {
+            libc::AF_INET if len >= size_of::<libc::sockaddr_in>() => {
+                // SAFETY: the kernel wrote a sockaddr_in (family AF_INET, length checked) at
+                // the start of this sockaddr_storage, which is aligned for any sockaddr.
+                let v4 = unsafe { &*ptr::from_ref(storage).cast::<libc::sockaddr_in>() };
+                Some(std::net::Ipv4Addr::from(u32::from_be(v4.sin_addr.s_addr)).into())
+            }
+            libc::AF_INET6 if len >= size_of::<libc::sockaddr_in6>() => {
+                // SAFETY: as above, for a sockaddr_in6 (family AF_INET6, length checked).
+                let v6 = unsafe { &*ptr::from_ref(storage).cast::<libc::sockaddr_in6>() };
+                Some(std::net::Ipv6Addr::from(v6.sin6_addr.s6_addr).into())
+            }
+            _ => None,
+        }
+    }
+
     /// Marks `slot` to be answered with the first `len` bytes of its reply buffer.
     pub fn set_reply_len(&mut self, slot: usize, len: usize) {
         assert!(slot < self.received && len <= self.reply_capacity);

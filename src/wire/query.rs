@@ -199,9 +199,11 @@ fn skip_name(packet: &[u8], mut pos: usize) -> Option<usize> {
                 }
                 pos += 1 + label;
             }
+            // A pointer must refer to a prior occurrence (RFC 1035 section 4.1.4): one that
+            // goes strictly backwards cannot loop, so it need not be followed to skip it.
             0xc0..=0xff => {
-                packet.get(pos + 1)?;
-                return Some(pos + 2);
+                let target = (label & 0x3f) << 8 | *packet.get(pos + 1)? as usize;
+                return (target < pos).then_some(pos + 2);
             }
             _ => return None,
         }
@@ -298,6 +300,24 @@ mod tests {
                 &[b"\x00\x00\x29\x04\xd0\x00\x00\x00\x00\x00\x02\x00\x01"]
             )),
             "broken option"
+        );
+        for owner in [b"\xc0\x22", b"\xc0\xff"] {
+            let mut record = with_opt(A_QUERY, &[]);
+            record[11] = 1;
+            record.extend_from_slice(owner);
+            record.extend_from_slice(b"\x00\x01\x00\x01\x00\x00\x00\x00\x00\x04\x00\x00\x00\x00");
+            assert!(
+                formerr(&record),
+                "a pointer to itself or forward: {owner:?}"
+            );
+        }
+        let mut backward = with_opt(A_QUERY, &[]);
+        backward[11] = 1;
+        backward
+            .extend_from_slice(b"\xc0\x0c\x00\x01\x00\x01\x00\x00\x00\x00\x00\x04\x00\x00\x00\x00");
+        assert!(
+            parse_query(&backward, &mut lower).is_ok(),
+            "a backward pointer is fine"
         );
         let mut trailing = A_QUERY.to_vec();
         trailing.push(0);
