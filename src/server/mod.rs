@@ -7,9 +7,9 @@ pub mod stats;
 mod tcp;
 mod udp;
 
-pub use udp::{BATCH_SIZE, QUERY_BUF, SOCKET_BUFFER_BYTES};
 /// The TCP framing, for the fuzz targets in [`crate::fuzzing`].
 pub(crate) use tcp::{frame_reply, read_message};
+pub use udp::{BATCH_SIZE, QUERY_BUF, SOCKET_BUFFER_BYTES};
 
 use crate::table::SharedTable;
 use std::io;
