@@ -9,6 +9,7 @@ use super::{auth, metrics, page, ControlState};
 use crate::failover::status::{PoolStatus, Status};
 use crate::health::state::Override;
 use axum::body::Bytes;
+use axum::extract::rejection::PathRejection;
 use axum::extract::{ConnectInfo, Path, State};
 use axum::http::{header, StatusCode};
 use axum::middleware::from_fn_with_state;
@@ -71,9 +72,10 @@ async fn healthz() -> &'static str {
 async fn set_override(
     State(state): State<ControlState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    Path((pool, address)): Path<(String, String)>,
+    path: Result<Path<(String, String)>, PathRejection>,
     body: Bytes,
 ) -> Result<Json<OverrideReply>, ApiError> {
+    let Path((pool, address)) = path.map_err(bad_path)?;
     let address = parse_address(&address).map_err(ApiError::bad_request)?;
     let request: OverrideRequest = serde_json::from_slice(&body).map_err(|e| {
         ApiError::bad_request(format!(
@@ -106,8 +108,9 @@ async fn set_override(
 async fn failback(
     State(state): State<ControlState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    Path(pool): Path<String>,
+    path: Result<Path<String>, PathRejection>,
 ) -> Result<Json<FailbackReply>, ApiError> {
+    let Path(pool) = path.map_err(bad_path)?;
     let released_tier = state.handle.failback(&pool).await?;
     tracing::info!(%pool, ?released_tier, %peer, "failback requested over the control API");
     let pool_status = find_pool(&state, &pool).await?;
@@ -167,6 +170,11 @@ async fn find_pool(state: &ControlState, name: &str) -> Result<PoolStatus, ApiEr
         .into_iter()
         .find(|pool| crate::name::Name::from_text(&pool.name) == wanted)
         .ok_or_else(|| ApiError::not_found(format!("no pool named {name}")))
+}
+
+/// A path segment that cannot be read (e.g. percent-encoding that is not UTF-8).
+fn bad_path(rejection: PathRejection) -> ApiError {
+    ApiError::bad_request(rejection.body_text())
 }
 
 async fn not_found(uri: axum::http::Uri) -> ApiError {

@@ -160,6 +160,7 @@ fn bad_requests_get_json_errors() {
             "no pool named",
         ),
         ("/v1/nothing", "", 404, "no such path"),
+        ("/v1/pools/www%FF/failback", "", 400, "UTF-8"),
     ];
     for (path, body, status, message) in cases {
         let reply = server.post(path, body);
