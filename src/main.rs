@@ -241,6 +241,7 @@ fn build_runtime() -> std::io::Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_multi_thread()
         .worker_threads(cores.clamp(1, 2))
         .thread_name("swivel-async")
+        .on_thread_start(swivel::server::stats::prepare_tcp_thread)
         .enable_all()
         .build()
 }

@@ -97,6 +97,12 @@ thread_local! {
     static TCP_COUNTERS: Arc<QueryCounters> = QueryCounters::register(Transport::Tcp);
 }
 
+/// Registers the calling thread's TCP block now, so that the first TCP query it serves
+/// allocates nothing: the server's runtime calls it as each of its threads starts.
+pub fn prepare_tcp_thread() {
+    TCP_COUNTERS.with(|_| ());
+}
+
 /// Counts a TCP outcome into the calling thread's block.
 #[inline]
 pub fn count_tcp(outcome: &Outcome) {
