@@ -10,6 +10,7 @@ mod reply;
 
 pub use engine::{engine_answer, fuzz_table};
 pub use framing::tcp_framing;
+pub use reply::check_received_reply;
 
 use crate::name::{Name, MAX_NAME_LEN};
 use crate::wire::{self, header, QueryError};

@@ -52,8 +52,35 @@ pub(super) fn check_reply<'a>(
             ..
         } => (len, rcode, truncated),
     };
+    assert!(len <= out.len(), "reply longer than its buffer");
+    check_reply_bytes(query, transport, &out[..len], rcode, truncated);
+    Some(&out[..len])
+}
+
+/// Checks a reply that a running server sent over `transport` for `query`, with the same
+/// invariants as [`check_reply`]: its rcode (extended through OPT when there is one) and
+/// truncation are read from the reply itself.
+pub fn check_received_reply(query: &[u8], transport: Transport, reply: &[u8]) {
+    assert!(reply.len() >= header::LEN, "reply shorter than a header");
+    let message = Message::from_octets(reply).expect("a reply has a header");
+    let rcode = message.opt_rcode().to_int();
+    let truncated = wire::get_u16(reply, header::FLAGS.start) & header::TC != 0;
+    check_reply_bytes(query, transport, reply, rcode, truncated);
+}
+
+/// The invariants of a reply to a query that had to be answered.
+fn check_reply_bytes(
+    query: &[u8],
+    transport: Transport,
+    reply: &[u8],
+    rcode: u16,
+    truncated: bool,
+) {
+    let readable = query.len() >= header::LEN;
     assert!(readable, "answered a packet shorter than a header");
+    let query_flags = wire::get_u16(query, header::FLAGS.start);
     assert_eq!(query_flags & header::QR, 0, "answered a response");
+    let len = reply.len();
 
     let (qname_len, edns) = expected_question_and_edns(query);
     let limit = match (transport, edns) {
@@ -67,8 +94,6 @@ pub(super) fn check_reply<'a>(
         len <= limit,
         "reply of {len} bytes over the limit of {limit}"
     );
-    assert!(len <= out.len(), "reply longer than its buffer");
-    let reply = &out[..len];
     assert!(len >= header::LEN, "reply shorter than a header");
 
     assert_eq!(reply[..2], query[..2], "ID echoed");
@@ -88,7 +113,6 @@ pub(super) fn check_reply<'a>(
         assert_eq!(qdcount, 0, "no question when none was read");
     }
     check_message(reply, rcode, edns.is_some());
-    Some(reply)
 }
 
 /// The question length (0 when none is well-formed) and EDNS as the parser sees them.
