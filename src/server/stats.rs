@@ -44,7 +44,7 @@ impl QueryCounters {
     /// A new block, registered for `transport` so that scrapes include it.
     pub fn register(transport: Transport) -> Arc<QueryCounters> {
         let counters = Arc::new(QueryCounters::default());
-        registry().push((transport, counters.clone()));
+        registry().blocks.push((transport, counters.clone()));
         counters
     }
 
@@ -84,17 +84,40 @@ impl QueryCounters {
     }
 }
 
-fn registry() -> std::sync::MutexGuard<'static, Vec<(Transport, Arc<QueryCounters>)>> {
-    static REGISTRY: Mutex<Vec<(Transport, Arc<QueryCounters>)>> = Mutex::new(Vec::new());
+/// Every live block, and what the blocks of finished threads counted.
+struct Registry {
+    blocks: Vec<(Transport, Arc<QueryCounters>)>,
+    retired_tcp: QueryTotals,
+}
+
+fn registry() -> std::sync::MutexGuard<'static, Registry> {
+    static REGISTRY: Mutex<Registry> = Mutex::new(Registry {
+        blocks: Vec::new(),
+        retired_tcp: QueryTotals::ZERO,
+    });
     REGISTRY
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
+/// A thread's TCP block; when the thread ends, its counts move to the registry's retired
+/// totals and the block leaves the list, so threads that come and go leave nothing behind.
+struct ThreadBlock(Arc<QueryCounters>);
+
+impl Drop for ThreadBlock {
+    fn drop(&mut self) {
+        let mut registry = registry();
+        registry
+            .blocks
+            .retain(|(_, block)| !Arc::ptr_eq(block, &self.0));
+        registry.retired_tcp.add(&self.0);
+    }
+}
+
 thread_local! {
     /// The TCP counters of the calling thread, registered on first use. TCP connection
     /// tasks count here between awaits, so each block has one writer: its thread.
-    static TCP_COUNTERS: Arc<QueryCounters> = QueryCounters::register(Transport::Tcp);
+    static TCP_COUNTERS: ThreadBlock = ThreadBlock(QueryCounters::register(Transport::Tcp));
 }
 
 /// Registers the calling thread's TCP block now, so that the first TCP query it serves
@@ -106,7 +129,7 @@ pub fn prepare_tcp_thread() {
 /// Counts a TCP outcome into the calling thread's block.
 #[inline]
 pub fn count_tcp(outcome: &Outcome) {
-    TCP_COUNTERS.with(|counters| counters.count(outcome));
+    TCP_COUNTERS.with(|block| block.0.count(outcome));
 }
 
 /// The sum over every block of one transport.
@@ -122,24 +145,40 @@ pub struct QueryTotals {
     pub rrl_slipped: u64,
 }
 
-/// Sums every registered block: (UDP, TCP).
-pub fn totals() -> (QueryTotals, QueryTotals) {
-    let mut udp = QueryTotals::default();
-    let mut tcp = QueryTotals::default();
-    for (transport, counters) in registry().iter() {
-        let sum = match transport {
-            Transport::Udp => &mut udp,
-            Transport::Tcp => &mut tcp,
-        };
-        for (total, counter) in sum.replies.iter_mut().zip(&counters.replies) {
+impl QueryTotals {
+    const ZERO: QueryTotals = QueryTotals {
+        replies: [0; RCODE_SLOTS],
+        truncated: 0,
+        dropped_malformed: 0,
+        dropped_response: 0,
+        dropped_oversized: 0,
+        rrl_dropped: 0,
+        rrl_slipped: 0,
+    };
+
+    fn add(&mut self, counters: &QueryCounters) {
+        for (total, counter) in self.replies.iter_mut().zip(&counters.replies) {
             *total += counter.load(Ordering::Relaxed);
         }
-        sum.truncated += counters.truncated.load(Ordering::Relaxed);
-        sum.dropped_malformed += counters.dropped_malformed.load(Ordering::Relaxed);
-        sum.dropped_response += counters.dropped_response.load(Ordering::Relaxed);
-        sum.dropped_oversized += counters.dropped_oversized.load(Ordering::Relaxed);
-        sum.rrl_dropped += counters.rrl_dropped.load(Ordering::Relaxed);
-        sum.rrl_slipped += counters.rrl_slipped.load(Ordering::Relaxed);
+        self.truncated += counters.truncated.load(Ordering::Relaxed);
+        self.dropped_malformed += counters.dropped_malformed.load(Ordering::Relaxed);
+        self.dropped_response += counters.dropped_response.load(Ordering::Relaxed);
+        self.dropped_oversized += counters.dropped_oversized.load(Ordering::Relaxed);
+        self.rrl_dropped += counters.rrl_dropped.load(Ordering::Relaxed);
+        self.rrl_slipped += counters.rrl_slipped.load(Ordering::Relaxed);
+    }
+}
+
+/// Sums every registered block: (UDP, TCP).
+pub fn totals() -> (QueryTotals, QueryTotals) {
+    let registry = registry();
+    let mut udp = QueryTotals::default();
+    let mut tcp = registry.retired_tcp.clone();
+    for (transport, counters) in &registry.blocks {
+        match transport {
+            Transport::Udp => udp.add(counters),
+            Transport::Tcp => tcp.add(counters),
+        }
     }
     (udp, tcp)
 }
@@ -221,6 +260,23 @@ mod tests {
         assert!(tcp.dropped_response > before.1.dropped_response);
         assert_eq!(a.replies[0].load(Ordering::Relaxed), 2);
         assert_eq!(b.replies[OTHER_RCODE].load(Ordering::Relaxed), 1);
+    }
+
+    #[test]
+    fn a_finished_thread_leaves_its_counts_but_not_its_block() {
+        let before = totals().1;
+        let block = std::thread::spawn(|| {
+            count_tcp(&Outcome::Drop(DropReason::Malformed));
+            TCP_COUNTERS.with(|block| Arc::as_ptr(&block.0) as usize)
+        })
+        .join()
+        .unwrap();
+        assert!(totals().1.dropped_malformed > before.dropped_malformed);
+        let listed = registry()
+            .blocks
+            .iter()
+            .any(|(_, b)| Arc::as_ptr(b) as usize == block);
+        assert!(!listed, "the finished thread's block left the registry");
     }
 
     #[test]
