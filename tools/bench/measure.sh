@@ -40,16 +40,23 @@ cpu_ticks() {
     awk -v name="cpu$1" '$1 == name { print $2 + $3 + $4 + $7 + $8, $8, $9 }' /proc/stat
 }
 
+# Prints the system-wide count of UDP datagrams dropped because a socket's receive buffer
+# was full (RcvbufErrors in /proc/net/snmp), for the IPv4 UDP table.
+udp_receive_buffer_drops() {
+    awk '$1 == "Udp:" { if (!seen++) { for (i = 2; i <= NF; i++) if ($i == "RcvbufErrors") col = i }
+                        else { print $col; exit } }' /proc/net/snmp
+}
+
 # Takes a snapshot of everything measured around a dnsperf run, for server pid $1:
 # "server_ticks server_user_ticks server_cpu_busy server_cpu_softirq server_cpu_steal
-#  client_cpu_busy".
+#  client_cpu_busy udp_receive_buffer_drops".
 snapshot() {
     local client
     client=$(cpu_ticks "$CLIENT_CPU" | awk '{ print $1 }')
-    echo "$(tree_cpu_ticks "$1") $(cpu_ticks "$SERVER_CPU") $client"
+    echo "$(tree_cpu_ticks "$1") $(cpu_ticks "$SERVER_CPU") $client $(udp_receive_buffer_drops)"
 }
 
-# Runs dnsperf pinned to $CLIENT_CPU against 127.0.0.1 port $1 for $2 seconds, at most $3
+# Runs dnsperf pinned to $CLIENT_CPU, at priority $BENCH_NICE, against 127.0.0.1 port $1 for $2 seconds, at most $3
 # queries per second (0: as fast as it goes), saving its output to file $4.
 run_dnsperf() {
     local port=$1 seconds=$2 rate=$3 output=$4
@@ -57,7 +64,7 @@ run_dnsperf() {
     if [ "$rate" -gt 0 ]; then
         limit=(-Q "$rate")
     fi
-    taskset -c "$CLIENT_CPU" dnsperf -s 127.0.0.1 -p "$port" -d "$QUERY_FILE" -l "$seconds" \
+    setsid sh -c "$SET_PRIORITY" "$BENCH_NICE" taskset -c "$CLIENT_CPU" dnsperf -s 127.0.0.1 -p "$port" -d "$QUERY_FILE" -l "$seconds" \
         -c "$DNSPERF_CLIENTS" -T 1 -q "$DNSPERF_OUTSTANDING" -t "$DNSPERF_TIMEOUT" -e \
         "${limit[@]}" >"$output" 2>&1
 }
@@ -87,7 +94,7 @@ parse_dnsperf() {
 # $4 (0: full load), saving raw output as $5, and prints one result line:
 # "sent completed lost qps avg_latency_s run_time_s response_bytes nxdomain_percent
 #  server_cpu_s server_user_s server_cpu_busy_s server_cpu_softirq_s server_cpu_steal_s
-#  client_cpu_busy_s".
+#  client_cpu_busy_s udp_receive_buffer_drops".
 measure() {
     local pid=$1 port=$2 seconds=$3 rate=$4 output=$5
     local before after fields
@@ -102,10 +109,10 @@ measure() {
     echo "$fields $before $after" | awk -v hz="$CLOCK_TICKS" '{
         printf "%s %s %s %s %s %s %s %s", $1, $2, $3, $4, $5, $6, $7, $8
         for (i = 0; i < 6; i++) {
-            seconds = ($(15 + i) - $(9 + i)) / hz
+            seconds = ($(16 + i) - $(9 + i)) / hz
             printf " %.2f", seconds
         }
-        printf "\n"
+        printf " %d\n", $22 - $15
     }'
 }
 

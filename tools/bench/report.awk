@@ -7,7 +7,7 @@
 #  1 round  2 server  3 phase (rate|full)  4 sent  5 completed  6 lost  7 qps
 #  8 avg_latency_s  9 run_time_s  10 response_bytes  11 nxdomain_percent  12 server_cpu_s
 #  13 server_user_s  14 server_cpu_busy_s  15 server_cpu_softirq_s  16 server_cpu_steal_s
-#  17 client_cpu_busy_s
+#  17 client_cpu_busy_s  18 udp_receive_buffer_drops (system-wide)
 
 function median(key,    n, i, j, v, tmp) {
     n = count[key]
@@ -90,15 +90,15 @@ END {
     print ""
     print "Every round (rate = the fixed-rate run, full = the full-load run; CPU figures per answered query):"
     print ""
-    print "| Round | Server | Run | Answered | Lost | q/s | Avg latency (µs) | Server CPU per query (µs) | of it user space (µs) | Server CPU busy | Other tasks on server's CPU | Softirq on server's CPU per query (µs) | Steal on server's CPU (s) | Load generator's CPU busy |"
-    print "| ---: | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
+    print "| Round | Server | Run | Answered | Lost | q/s | Avg latency (µs) | Server CPU per query (µs) | of it user space (µs) | Server CPU busy | Other tasks on server's CPU | Softirq on server's CPU per query (µs) | Steal on server's CPU (s) | Load generator's CPU busy | UDP receive buffer drops |"
+    print "| ---: | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
     for (r = 1; r <= nrows; r++) {
         split(rows[r], f, " ")
         per = f[5] > 0 ? 1e6 / f[5] : 0
         share = f[9] > 0 ? 100 / f[9] : 0
-        printf "| %s | %s | %s | %d | %d | %d | %.0f | %.2f | %.2f | %.0f%% | %.0f%% | %.2f | %.2f | %.0f%% |\n",
+        printf "| %s | %s | %s | %d | %d | %d | %.0f | %.2f | %.2f | %.0f%% | %.0f%% | %.2f | %.2f | %.0f%% | %d |\n",
             f[1], f[2], f[3], f[5], f[6], f[7], f[8] * 1e6, f[12] * per, f[13] * per,
-            f[12] * share, (f[14] - f[12]) * share, f[15] * per, f[16], f[17] * share
+            f[12] * share, (f[14] - f[12]) * share, f[15] * per, f[16], f[17] * share, f[18]
     }
     noisy = ""
     for (i = 1; i <= nservers; i++) {
