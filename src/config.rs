@@ -12,6 +12,7 @@ use crate::diag::{Diagnostic, Diagnostics};
 use crate::health::config::{validate_pools, PoolConfig};
 use crate::name::Name;
 use crate::rrl::RrlConfig;
+use crate::server::{IoChoice, UdpOptions};
 use serde::Deserialize;
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -33,6 +34,12 @@ pub const DEFAULT_TCP_MAX_PER_CLIENT: usize = 32;
 pub const DEFAULT_CONTROL_LISTEN: &str = "127.0.0.1:8053";
 /// The most UDP workers `server.workers` may ask for.
 pub const MAX_WORKERS: usize = 1024;
+/// The range of `server.udp_batch`.
+pub const UDP_BATCH_RANGE: std::ops::RangeInclusive<usize> = 1..=1024;
+/// The range of `server.udp_socket_buffer`, in bytes.
+pub const UDP_SOCKET_BUFFER_RANGE: std::ops::RangeInclusive<usize> = 4096..=(1 << 30);
+/// The most microseconds `server.busy_poll` may ask for.
+pub const MAX_BUSY_POLL_US: u32 = 1_000_000;
 
 /// A validated configuration.
 #[derive(Clone, Debug)]
@@ -64,6 +71,8 @@ pub struct ServerConfig {
     pub state_dir: Option<PathBuf>,
     /// Response rate limiting of UDP replies; `None` (no `[server.rrl]` table) is off.
     pub rrl: Option<RrlConfig>,
+    /// `io`, `udp_batch`, `udp_socket_buffer`, `pin_workers`, `cpu_steering`, `busy_poll`.
+    pub udp: UdpOptions,
 }
 
 /// The `[control]` table.
@@ -106,6 +115,7 @@ impl ServerConfig {
             tcp_max_connections: self.tcp_max_connections,
             tcp_max_per_client: self.tcp_max_per_client,
             rrl: self.rrl.clone(),
+            udp: self.udp.clone(),
         }
     }
 }
@@ -179,6 +189,12 @@ struct RawServer {
     tcp_max_per_client: Option<Spanned<usize>>,
     state_dir: Option<Spanned<String>>,
     rrl: Option<RawRrl>,
+    io: Option<Spanned<String>>,
+    udp_batch: Option<Spanned<usize>>,
+    udp_socket_buffer: Option<Spanned<usize>>,
+    pin_workers: Option<bool>,
+    cpu_steering: Option<bool>,
+    busy_poll: Option<Spanned<u32>>,
 }
 
 /// `[server.rrl]`: present means on.
@@ -239,6 +255,7 @@ impl Checker<'_> {
     }
 
     fn server(&mut self, raw: RawServer, base_dir: &Path) -> ServerConfig {
+        let udp = self.udp_options(&raw);
         let listen = match raw.listen {
             None => vec![DEFAULT_LISTEN
                 .parse()
@@ -322,6 +339,67 @@ impl Checker<'_> {
             tcp_max_per_client,
             state_dir,
             rrl,
+            udp,
+        }
+    }
+
+    /// The UDP worker keys of `[server]`.
+    fn udp_options(&mut self, raw: &RawServer) -> UdpOptions {
+        let defaults = UdpOptions::default();
+        let io = raw.io.as_ref().map_or(defaults.io, |io| match io.get_ref().as_str() {
+            "auto" => IoChoice::Auto,
+            "uring" => IoChoice::Uring,
+            "mmsg" => IoChoice::Mmsg,
+            other => {
+                self.error(
+                    io,
+                    format!("server.io: {other:?} is not a backend: use \"auto\", \"uring\" or \"mmsg\""),
+                );
+                defaults.io
+            }
+        });
+        let mut ranged = |key: &str,
+                          value: &Option<Spanned<usize>>,
+                          range: std::ops::RangeInclusive<usize>,
+                          default: usize| {
+            let Some(value) = value else { return default };
+            if !range.contains(value.get_ref()) {
+                self.error(
+                    value,
+                    format!(
+                        "server.{key}: must be from {} to {}",
+                        range.start(),
+                        range.end()
+                    ),
+                );
+                return default;
+            }
+            *value.get_ref()
+        };
+        let batch = ranged("udp_batch", &raw.udp_batch, UDP_BATCH_RANGE, defaults.batch);
+        let socket_buffer = ranged(
+            "udp_socket_buffer",
+            &raw.udp_socket_buffer,
+            UDP_SOCKET_BUFFER_RANGE,
+            defaults.socket_buffer,
+        );
+        let busy_poll_us = raw.busy_poll.as_ref().map_or(0, |us| {
+            if *us.get_ref() > MAX_BUSY_POLL_US {
+                self.error(
+                    us,
+                    format!("server.busy_poll: at most {MAX_BUSY_POLL_US} microseconds (0 is off)"),
+                );
+                return 0;
+            }
+            *us.get_ref()
+        });
+        UdpOptions {
+            io,
+            batch,
+            socket_buffer,
+            pin_workers: raw.pin_workers.unwrap_or(defaults.pin_workers),
+            cpu_steering: raw.cpu_steering.unwrap_or(defaults.cpu_steering),
+            busy_poll_us,
         }
     }
 

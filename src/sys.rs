@@ -1,42 +1,24 @@
 //! Linux system calls that neither the standard library nor socket2 wrap: batched datagram
-//! I/O (`recvmmsg`/`sendmmsg`) with packet-info control messages, and CPU pinning.
+//! I/O (`recvmmsg`/`sendmmsg`, or io_uring) with packet-info control messages, socket
+//! tuning (CPU steering of a SO_REUSEPORT group, busy polling), and CPU pinning.
 //!
 //! This module (with its submodules) is the only place with `unsafe`; everything it exports
 //! is safe to call.
 
 mod datagram_batch;
+mod packet_info;
+mod socket_tuning;
+mod uring;
 
 pub use datagram_batch::{DatagramBatch, SendReport};
+pub use socket_tuning::{
+    deny_io_uring_setup_in_this_thread, enable_packet_info, set_busy_poll,
+    steer_reuseport_group_by_cpu,
+};
+pub use uring::{probe_io_uring, UringOptions, UringSocket};
 
 use std::io;
 use std::mem::{size_of, zeroed};
-use std::os::fd::{AsRawFd, BorrowedFd};
-use std::ptr;
-
-/// Asks the kernel to report each datagram's destination address (IP_PKTINFO or
-/// IPV6_RECVPKTINFO), so that replies from a wildcard socket leave from that address.
-pub fn enable_packet_info(socket: BorrowedFd<'_>, ipv6: bool) -> io::Result<()> {
-    let (level, option) = if ipv6 {
-        (libc::IPPROTO_IPV6, libc::IPV6_RECVPKTINFO)
-    } else {
-        (libc::IPPROTO_IP, libc::IP_PKTINFO)
-    };
-    let on: libc::c_int = 1;
-    // SAFETY: passes a pointer to a live c_int with its exact size, as setsockopt expects.
-    let result = unsafe {
-        libc::setsockopt(
-            socket.as_raw_fd(),
-            level,
-            option,
-            ptr::from_ref(&on).cast(),
-            size_of::<libc::c_int>() as libc::socklen_t,
-        )
-    };
-    if result != 0 {
-        return Err(io::Error::last_os_error());
-    }
-    Ok(())
-}
 
 /// The CPUs this process may run on, in ascending order.
 pub fn allowed_cpus() -> io::Result<Vec<usize>> {

@@ -43,6 +43,7 @@ fn settings(listen: &[&str]) -> Settings {
         tcp_max_connections: 64,
         tcp_max_per_client: 16,
         rrl: None,
+        udp: Default::default(),
     }
 }
 

@@ -1,15 +1,18 @@
 //! Serving: per-core UDP workers with batched receive and send, and TCP listeners.
 //!
 //! Every listen address gets UDP (see [`udp`]) and TCP (see [`tcp`]) on the same port.
-//! Everything is bound before anything starts, so a failed bind leaves nothing running.
+//! Everything is bound, and every UDP worker has set up its I/O, before anything serves, so
+//! a failed bind or a refused io_uring leaves nothing running.
 
+mod backend;
 pub mod stats;
 mod tcp;
 mod udp;
 
+pub use backend::{IoBackend, IoChoice, PREFERRED, URING_BUFFERS};
 /// The TCP framing, for the fuzz targets in [`crate::fuzzing`].
 pub(crate) use tcp::{frame_reply, read_message};
-pub use udp::{BATCH_SIZE, QUERY_BUF, SOCKET_BUFFER_BYTES};
+pub use udp::{UdpOptions, BATCH_SIZE, QUERY_BUF, SOCKET_BUFFER_BYTES};
 
 use crate::table::SharedTable;
 use std::io;
@@ -31,12 +34,16 @@ pub struct Settings {
     pub tcp_max_per_client: usize,
     /// Response rate limiting of UDP replies, when on (see [`crate::rrl`]).
     pub rrl: Option<crate::rrl::RrlConfig>,
+    /// I/O backend, batch size, socket buffers, pinning and steering of the UDP workers.
+    pub udp: UdpOptions,
 }
 
 /// Running listeners; dropping it does not stop them.
 pub struct Server {
     /// The bound addresses (with the real port when 0 was asked for), one per listen entry.
     pub local_addrs: Vec<SocketAddr>,
+    /// The I/O backend the UDP workers were started with.
+    pub udp_io: IoBackend,
 }
 
 /// How often a listen address with port 0 is retried when the port the kernel picked for
@@ -54,13 +61,26 @@ pub fn start(
         0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
         n => n,
     };
-    let cpus = crate::sys::allowed_cpus().unwrap_or_else(|error| {
-        tracing::warn!(%error, "cannot read the allowed CPUs; UDP workers will not be pinned");
+    let cpus = if settings.udp.pin_workers {
+        crate::sys::allowed_cpus().unwrap_or_else(|error| {
+            tracing::warn!(%error, "cannot read the allowed CPUs; UDP workers will not be pinned");
+            Vec::new()
+        })
+    } else {
         Vec::new()
-    });
+    };
+    if settings.udp.cpu_steering && !steering_fits(&cpus, workers) {
+        tracing::warn!(
+            workers,
+            ?cpus,
+            "cpu_steering hands a datagram received on CPU i to worker i, so it needs pinned \
+             workers on CPUs 0 to workers-1; datagrams may land on a worker of another CPU"
+        );
+    }
+    let io = backend::resolve(settings.udp.io)?;
     let mut bound = Vec::with_capacity(settings.listen.len());
     for &addr in &settings.listen {
-        let pair = bind_udp_and_tcp(addr, workers).map_err(|error| {
+        let pair = bind_udp_and_tcp(addr, workers, &settings.udp).map_err(|error| {
             io::Error::new(error.kind(), format!("cannot listen on {addr}: {error}"))
         })?;
         bound.push(pair);
@@ -68,21 +88,53 @@ pub fn start(
     let limits =
         tcp::ConnectionLimits::new(settings.tcp_max_connections, settings.tcp_max_per_client);
     let _runtime_context = runtime.enter();
-    let mut local_addrs = Vec::with_capacity(bound.len());
+    // Every group's workers set up their I/O first; none serves until all could.
+    let mut ready = Vec::with_capacity(bound.len());
     for (udp_group, tcp_listener) in bound {
         let local_addr = udp_group.local_addr;
         let listener = tokio::net::TcpListener::from_std(tcp_listener)?;
-        udp::spawn_workers(udp_group, &table, &cpus, settings.rrl.as_ref())?;
+        let workers_ready = udp::spawn_workers(
+            udp_group,
+            &table,
+            &cpus,
+            settings.rrl.as_ref(),
+            io,
+            &settings.udp,
+        )
+        .map_err(|error| {
+            io::Error::new(
+                error.kind(),
+                format!("cannot serve UDP on {local_addr}: {error}"),
+            )
+        })?;
+        ready.push((local_addr, listener, workers_ready));
+    }
+    let mut local_addrs = Vec::with_capacity(ready.len());
+    for (local_addr, listener, workers_ready) in ready {
+        workers_ready.serve();
         runtime.spawn(tcp::accept_loop(
             listener,
             table.clone(),
             limits.clone(),
             settings.tcp_idle_timeout,
         ));
-        tracing::info!(%local_addr, workers, "serving DNS over UDP and TCP");
+        tracing::info!(%local_addr, workers, io = io.name(), "serving DNS over UDP and TCP");
         local_addrs.push(local_addr);
     }
-    Ok(Server { local_addrs })
+    Ok(Server {
+        local_addrs,
+        udp_io: io,
+    })
+}
+
+/// Whether worker `i` runs on CPU `i` for every worker, as CPU steering needs.
+fn steering_fits(cpus: &[usize], workers: usize) -> bool {
+    workers <= cpus.len()
+        && cpus
+            .iter()
+            .take(workers)
+            .enumerate()
+            .all(|(i, &cpu)| i == cpu)
 }
 
 /// Binds the UDP sockets and the TCP listener of one address on one port. With port 0 the
@@ -90,11 +142,12 @@ pub fn start(
 fn bind_udp_and_tcp(
     addr: SocketAddr,
     workers: usize,
+    options: &UdpOptions,
 ) -> io::Result<(udp::UdpGroup, std::net::TcpListener)> {
     let mut attempts = 0;
     loop {
         attempts += 1;
-        let udp_group = udp::bind_group(addr, workers)
+        let udp_group = udp::bind_group(addr, workers, options)
             .map_err(|error| io::Error::new(error.kind(), format!("UDP: {error}")))?;
         match tcp::bind_listener(udp_group.local_addr) {
             Ok(listener) => return Ok((udp_group, listener)),

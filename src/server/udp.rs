@@ -1,24 +1,59 @@
 //! UDP serving: per listen address a group of worker threads, each pinned to a core with its
-//! own SO_REUSEPORT socket, receiving, answering and replying a batch at a time.
+//! own SO_REUSEPORT socket, receiving, answering and replying a batch at a time through
+//! either I/O backend (see [`super::backend`]).
 
+use super::backend::{self, DatagramIo, IoBackend, MmsgSocket};
 use super::stats::QueryCounters;
 use crate::engine::{self, Outcome, Transport};
 use crate::rrl::{RateLimiter, RrlConfig, Verdict};
-use crate::sys::{self, DatagramBatch};
-use crate::table::SharedTable;
+use crate::sys::{self, DatagramBatch, UringSocket};
+use crate::table::{SharedTable, Table};
 use socket2::{Domain, Protocol, SockAddr, Socket, Type};
 use std::io;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::os::fd::AsFd;
+use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-/// Datagrams taken per `recvmmsg` and replies sent per `sendmmsg`. Chosen provisionally;
-/// the performance work will measure it.
+/// Datagrams taken per receive and replies sent per send, unless `[server] udp_batch` says
+/// otherwise; chosen by measurement (docs/BENCHMARKS.md).
 pub const BATCH_SIZE: usize = 64;
 /// Largest query datagram accepted; a longer one is cut by the kernel and dropped.
 pub const QUERY_BUF: usize = 4096;
-/// SO_RCVBUF and SO_SNDBUF asked for on every UDP socket.
+/// SO_RCVBUF and SO_SNDBUF asked for on every UDP socket, unless `[server]
+/// udp_socket_buffer` says otherwise.
 pub const SOCKET_BUFFER_BYTES: usize = 4 << 20;
+
+/// The `[server]` settings of the UDP workers.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UdpOptions {
+    /// `io`: which I/O backend.
+    pub io: backend::IoChoice,
+    /// `udp_batch`: datagrams per receive at most.
+    pub batch: usize,
+    /// `udp_socket_buffer`: SO_RCVBUF and SO_SNDBUF, in bytes.
+    pub socket_buffer: usize,
+    /// `pin_workers`: worker `i` runs only on the `i`-th allowed CPU.
+    pub pin_workers: bool,
+    /// `cpu_steering`: a classic-BPF program on each SO_REUSEPORT group hands every
+    /// datagram to the socket of the CPU that received it (needs worker `i` on CPU `i`).
+    pub cpu_steering: bool,
+    /// `busy_poll`: SO_BUSY_POLL in microseconds; 0 is off.
+    pub busy_poll_us: u32,
+}
+
+impl Default for UdpOptions {
+    fn default() -> Self {
+        UdpOptions {
+            io: backend::IoChoice::Auto,
+            batch: BATCH_SIZE,
+            socket_buffer: SOCKET_BUFFER_BYTES,
+            pin_workers: true,
+            cpu_steering: false,
+            busy_poll_us: 0,
+        }
+    }
+}
 
 /// The sockets of one listen address, all bound to the same address and port.
 pub(super) struct UdpGroup {
@@ -30,17 +65,25 @@ pub(super) struct UdpGroup {
 
 /// Binds `count` (at least one) SO_REUSEPORT sockets to `addr`. When the port is 0, the first
 /// socket picks it and the others bind to the same one.
-pub(super) fn bind_group(addr: SocketAddr, count: usize) -> io::Result<UdpGroup> {
+pub(super) fn bind_group(
+    addr: SocketAddr,
+    count: usize,
+    options: &UdpOptions,
+) -> io::Result<UdpGroup> {
     let wildcard = addr.ip().is_unspecified();
-    let first = bind_socket(addr, wildcard)?;
+    let first = bind_socket(addr, wildcard, options)?;
     let local_addr = first
         .local_addr()?
         .as_socket()
         .ok_or_else(|| io::Error::other("bound socket has no IP address"))?;
-    report_buffer_sizes(&first, local_addr);
+    report_buffer_sizes(&first, local_addr, options.socket_buffer);
     let mut sockets = vec![first];
     for _ in 1..count.max(1) {
-        sockets.push(bind_socket(local_addr, wildcard)?);
+        sockets.push(bind_socket(local_addr, wildcard, options)?);
+    }
+    if options.cpu_steering && sockets.len() > 1 {
+        sys::steer_reuseport_group_by_cpu(sockets[0].as_fd(), sockets.len())
+            .map_err(|error| io::Error::new(error.kind(), format!("cpu_steering: {error}")))?;
     }
     Ok(UdpGroup {
         local_addr,
@@ -49,7 +92,7 @@ pub(super) fn bind_group(addr: SocketAddr, count: usize) -> io::Result<UdpGroup>
     })
 }
 
-fn bind_socket(addr: SocketAddr, wildcard: bool) -> io::Result<Socket> {
+fn bind_socket(addr: SocketAddr, wildcard: bool, options: &UdpOptions) -> io::Result<Socket> {
     let socket = Socket::new(Domain::for_address(addr), Type::DGRAM, Some(Protocol::UDP))?;
     socket.set_reuse_port(true)?;
     if addr.is_ipv6() {
@@ -58,23 +101,27 @@ fn bind_socket(addr: SocketAddr, wildcard: bool) -> io::Result<Socket> {
     if wildcard {
         sys::enable_packet_info(socket.as_fd(), addr.is_ipv6())?;
     }
+    if options.busy_poll_us > 0 {
+        sys::set_busy_poll(socket.as_fd(), options.busy_poll_us)
+            .map_err(|error| io::Error::new(error.kind(), format!("busy_poll: {error}")))?;
+    }
     // Best effort: the kernel caps these at net.core.{r,w}mem_max; reported below.
-    let _ = socket.set_recv_buffer_size(SOCKET_BUFFER_BYTES);
-    let _ = socket.set_send_buffer_size(SOCKET_BUFFER_BYTES);
+    let _ = socket.set_recv_buffer_size(options.socket_buffer);
+    let _ = socket.set_send_buffer_size(options.socket_buffer);
     socket.bind(&SockAddr::from(addr))?;
     Ok(socket)
 }
 
 /// Logs when the kernel granted smaller socket buffers than asked for.
-fn report_buffer_sizes(socket: &Socket, local_addr: SocketAddr) {
+fn report_buffer_sizes(socket: &Socket, local_addr: SocketAddr, asked: usize) {
     let granted = (socket.recv_buffer_size(), socket.send_buffer_size());
     if let (Ok(receive), Ok(send)) = granted {
         // Linux reports twice the usable size it grants; anything below the request means
         // it was capped.
-        if receive < SOCKET_BUFFER_BYTES || send < SOCKET_BUFFER_BYTES {
+        if receive < asked || send < asked {
             tracing::warn!(
                 %local_addr,
-                asked = SOCKET_BUFFER_BYTES,
+                asked,
                 receive,
                 send,
                 "UDP socket buffers capped by the kernel (raise net.core.rmem_max / wmem_max)"
@@ -83,95 +130,218 @@ fn report_buffer_sizes(socket: &Socket, local_addr: SocketAddr) {
     }
 }
 
+/// Worker threads that have set up their I/O and wait for the word to serve. Dropping
+/// this without [`ReadyWorkers::serve`] ends them.
+pub(super) struct ReadyWorkers {
+    go: Vec<mpsc::Sender<bool>>,
+}
+
+impl ReadyWorkers {
+    pub fn serve(self) {
+        for go in self.go {
+            let _ = go.send(true);
+        }
+    }
+}
+
 /// Starts one worker thread per socket of `group`; worker `i` is pinned to
-/// `cpus[i % cpus.len()]` (no pinning when `cpus` is empty).
+/// `cpus[i % cpus.len()]` (no pinning when `cpus` is empty). Returns once every worker has
+/// set up its backend, or the first set-up error (the workers then end).
 pub(super) fn spawn_workers(
     group: UdpGroup,
     table: &SharedTable,
     cpus: &[usize],
     rrl: Option<&RrlConfig>,
-) -> io::Result<()> {
+    io: IoBackend,
+    options: &UdpOptions,
+) -> io::Result<ReadyWorkers> {
+    let (ready_tx, ready_rx) = mpsc::channel::<io::Result<()>>();
+    let mut ready = ReadyWorkers { go: Vec::new() };
     for (index, socket) in group.sockets.into_iter().enumerate() {
         let table = table.clone();
         let cpu = (!cpus.is_empty()).then(|| cpus[index % cpus.len()]);
-        let wildcard = group.wildcard;
         let local_addr = group.local_addr;
-        let counters = QueryCounters::register(Transport::Udp);
-        let rrl = rrl.cloned();
-        std::thread::Builder::new().name(format!("udp-{index}-{local_addr}")).spawn(move || {
-            if let Some(cpu) = cpu {
-                if let Err(error) = sys::pin_current_thread(cpu) {
-                    tracing::warn!(%local_addr, cpu, %error, "cannot pin UDP worker to its core");
+        let worker = Worker {
+            wildcard: group.wildcard,
+            batch: options.batch.max(1),
+            counters: QueryCounters::register(Transport::Udp),
+            rrl: rrl.cloned(),
+            fallback_allowed: options.io == backend::IoChoice::Auto,
+        };
+        let ready_tx = ready_tx.clone();
+        let (go_tx, go_rx) = mpsc::channel();
+        std::thread::Builder::new()
+            .name(format!("udp-{index}-{local_addr}"))
+            .spawn(move || {
+                if let Some(cpu) = cpu {
+                    if let Err(error) = sys::pin_current_thread(cpu) {
+                        tracing::warn!(%local_addr, cpu, %error, "cannot pin UDP worker to its core");
+                    }
                 }
-            }
-            run_worker(&socket, &table, wildcard, &counters, rrl.as_ref());
-        })?;
+                worker.start(socket, io, &table, ready_tx, go_rx);
+            })?;
+        ready.go.push(go_tx);
     }
-    Ok(())
+    drop(ready_tx);
+    for _ in 0..ready.go.len() {
+        match ready_rx.recv() {
+            Ok(Ok(())) => {}
+            Ok(Err(error)) => return Err(error),
+            Err(_) => return Err(io::Error::other("a UDP worker ended while starting")),
+        }
+    }
+    Ok(ready)
 }
 
-/// Serves forever: receive a batch, answer it against one table snapshot, send the replies.
-/// Every outcome is counted in the worker's own `counters`.
-fn run_worker(
-    socket: &Socket,
-    table: &SharedTable,
+/// What a worker thread needs besides its socket.
+struct Worker {
     wildcard: bool,
-    counters: &QueryCounters,
-    rrl: Option<&RrlConfig>,
-) {
-    let mut batch = DatagramBatch::new(BATCH_SIZE, QUERY_BUF, engine::UDP_REPLY_BUF, wildcard);
-    let mut limiter = rrl.map(RateLimiter::new);
-    let started = Instant::now();
-    // Steps once per query: picks among the variants of pool answers (rotation, weights).
-    let mut spin: u32 = 0;
-    loop {
-        let count = match batch.receive(socket.as_fd()) {
-            Ok(count) => count,
-            Err(error) if error.kind() == io::ErrorKind::Interrupted => continue,
-            Err(error) => {
-                tracing::error!(%error, "UDP receive failed");
-                // Do not spin on a persistent error.
-                std::thread::sleep(Duration::from_millis(10));
-                continue;
-            }
+    batch: usize,
+    counters: std::sync::Arc<QueryCounters>,
+    rrl: Option<RrlConfig>,
+    /// `io = "auto"`: a worker whose io_uring cannot start uses `recvmmsg` instead.
+    fallback_allowed: bool,
+}
+
+impl Worker {
+    /// Sets up the backend in this thread (an io_uring belongs to the thread that made it),
+    /// reports the outcome, waits for the word and serves.
+    fn start(
+        self,
+        socket: Socket,
+        io: IoBackend,
+        table: &SharedTable,
+        ready: mpsc::Sender<io::Result<()>>,
+        go: mpsc::Receiver<bool>,
+    ) {
+        let uring = match io {
+            IoBackend::Mmsg => None,
+            IoBackend::Uring => Some(self.open_uring(&socket)),
         };
-        let snapshot = table.load();
-        // One clock read per batch (vDSO, no syscall) serves the rate limiter.
-        let now_ms = started.elapsed().as_millis() as u64;
-        for slot in 0..count {
-            let peer = limiter.as_ref().and_then(|_| batch.peer(slot));
-            let Some((query, reply)) = batch.query_and_reply_buffer(slot) else {
-                counters.count_oversized();
-                continue;
-            };
-            spin = spin.wrapping_add(1);
-            let outcome = engine::answer(query, &snapshot, Transport::Udp, spin, reply);
-            let Outcome::Reply { len, answer, .. } = outcome else {
-                counters.count(&outcome);
-                continue;
-            };
-            let verdict = match (&mut limiter, peer) {
-                (Some(limiter), Some(peer)) => limiter.check(peer, answer, now_ms),
-                _ => Verdict::Send,
-            };
-            let len = match verdict {
-                Verdict::Send => len,
-                Verdict::Drop => {
-                    counters.count_rate_limited();
-                    continue;
+        match uring {
+            Some(Ok(mut uring)) => {
+                drop(socket);
+                if ready.send(Ok(())).is_ok() && go.recv() == Ok(true) {
+                    self.serve(&mut uring, table);
                 }
-                Verdict::Slip => {
-                    counters.count_slipped();
-                    engine::slip(reply, len)
+            }
+            Some(Err(error)) if !self.fallback_allowed => {
+                let _ = ready.send(Err(error));
+            }
+            fallback => {
+                if let Some(Err(error)) = fallback {
+                    tracing::warn!(%error, "io_uring cannot start; this UDP worker uses recvmmsg");
                 }
-            };
-            counters.count(&outcome);
-            batch.set_reply_len(slot, len);
-        }
-        drop(snapshot);
-        let report = batch.send(socket.as_fd());
-        if let Some(error) = report.last_error {
-            tracing::debug!(failed = report.failed, sent = report.sent, %error, "UDP replies not sent");
+                let batch =
+                    DatagramBatch::new(self.batch, QUERY_BUF, engine::UDP_REPLY_BUF, self.wildcard);
+                let mut mmsg = MmsgSocket { socket, batch };
+                if ready.send(Ok(())).is_ok() && go.recv() == Ok(true) {
+                    self.serve(&mut mmsg, table);
+                }
+            }
         }
     }
+
+    fn open_uring(&self, socket: &Socket) -> io::Result<UringSocket> {
+        let options = backend::uring_options(self.batch, self.wildcard);
+        UringSocket::new(socket.try_clone()?.into(), options).map_err(|error| {
+            io::Error::new(
+                error.kind(),
+                format!("[server] io = \"uring\": cannot set up io_uring: {error}"),
+            )
+        })
+    }
+
+    /// Serves forever: receive a batch, answer it against one table snapshot, send the
+    /// replies. Every outcome is counted in the worker's own counters.
+    fn serve<Io: DatagramIo>(&self, io: &mut Io, table: &SharedTable) {
+        let mut limiter = self.rrl.as_ref().map(RateLimiter::new);
+        let started = Instant::now();
+        // Steps once per query: picks among the variants of pool answers (rotation, weights).
+        let mut spin: u32 = 0;
+        loop {
+            let count = match io.receive() {
+                Ok(count) => count,
+                Err(error) if error.kind() == io::ErrorKind::Interrupted => continue,
+                Err(error) => {
+                    tracing::error!(%error, "UDP receive failed");
+                    // Do not spin on a persistent error.
+                    std::thread::sleep(Duration::from_millis(10));
+                    continue;
+                }
+            };
+            let snapshot = table.load();
+            // One clock read per batch (vDSO, no syscall) serves the rate limiter.
+            let now_ms = started.elapsed().as_millis() as u64;
+            for slot in 0..count {
+                let peer = limiter.as_ref().and_then(|_| io.peer(slot));
+                let Some((query, reply)) = io.query_and_reply_buffer(slot) else {
+                    self.counters.count_oversized();
+                    continue;
+                };
+                spin = spin.wrapping_add(1);
+                let datagram = Datagram {
+                    query,
+                    peer,
+                    spin,
+                    now_ms,
+                };
+                let answer =
+                    answer_datagram(datagram, reply, &snapshot, &mut limiter, &self.counters);
+                if let Some(len) = answer {
+                    io.set_reply_len(slot, len);
+                }
+            }
+            drop(snapshot);
+            let report = io.send();
+            if let Some(error) = report.last_error {
+                tracing::debug!(failed = report.failed, sent = report.sent, %error, "UDP replies not sent");
+            }
+        }
+    }
+}
+
+/// One received query and what the batch knows about it.
+struct Datagram<'a> {
+    query: &'a [u8],
+    /// The sender's address, when rate limiting needs it.
+    peer: Option<IpAddr>,
+    /// The worker's per-query counter (see [`engine::answer`]).
+    spin: u32,
+    /// The batch's clock reading for the rate limiter.
+    now_ms: u64,
+}
+
+/// Answers one datagram into `reply` and applies rate limiting; returns the length of the
+/// reply to send, or `None` when nothing goes back. Counts the outcome.
+#[inline]
+fn answer_datagram(
+    datagram: Datagram<'_>,
+    reply: &mut [u8],
+    table: &Table,
+    limiter: &mut Option<RateLimiter>,
+    counters: &QueryCounters,
+) -> Option<usize> {
+    let outcome = engine::answer(datagram.query, table, Transport::Udp, datagram.spin, reply);
+    let Outcome::Reply { len, answer, .. } = outcome else {
+        counters.count(&outcome);
+        return None;
+    };
+    let verdict = match (limiter, datagram.peer) {
+        (Some(limiter), Some(peer)) => limiter.check(peer, answer, datagram.now_ms),
+        _ => Verdict::Send,
+    };
+    let len = match verdict {
+        Verdict::Send => len,
+        Verdict::Drop => {
+            counters.count_rate_limited();
+            return None;
+        }
+        Verdict::Slip => {
+            counters.count_slipped();
+            engine::slip(reply, len)
+        }
+    };
+    counters.count(&outcome);
+    Some(len)
 }

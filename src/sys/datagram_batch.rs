@@ -6,24 +6,9 @@ use std::mem::{size_of, zeroed};
 use std::os::fd::{AsRawFd, BorrowedFd};
 use std::ptr;
 
-/// Room for one control message per slot: a packet-info message of either family fits
-/// (`CMSG_SPACE(sizeof(in6_pktinfo))` is 40 bytes on 64-bit Linux).
-const CONTROL_BYTES: usize = 64;
-
-/// A control-message buffer aligned for `cmsghdr`.
-#[derive(Clone, Copy)]
-#[repr(C, align(8))]
-struct ControlSpace([u8; CONTROL_BYTES]);
-
-/// The address a datagram was sent to, taken from its packet-info control message; the
-/// reply goes out from this address.
-#[derive(Clone, Copy)]
-enum Destination {
-    /// No packet info (not asked for, or not delivered): the kernel picks the source.
-    Unknown,
-    V4(libc::in_addr),
-    V6(libc::in6_addr, u32),
-}
+use super::packet_info::{
+    peer_ip, read_destination, write_source, ControlSpace, Destination, CONTROL_BYTES,
+};
 
 /// What one [`DatagramBatch::send`] did.
 #[derive(Debug, Default)]
@@ -169,22 +154,7 @@ impl DatagramBatch {
     /// The IP address the datagram in `slot` came from.
     pub fn peer(&self, slot: usize) -> Option<std::net::IpAddr> {
         assert!(slot < self.received, "slot {slot} holds no datagram");
-        let storage = &self.peers[slot];
-        let len = self.peer_lens[slot] as usize;
-        match i32::from(storage.ss_family) {
-            libc::AF_INET if len >= size_of::<libc::sockaddr_in>() => {
-                // SAFETY: the kernel wrote a sockaddr_in (family AF_INET, length checked) at
-                // the start of this sockaddr_storage, which is aligned for any sockaddr.
-                let v4 = unsafe { &*ptr::from_ref(storage).cast::<libc::sockaddr_in>() };
-                Some(std::net::Ipv4Addr::from(u32::from_be(v4.sin_addr.s_addr)).into())
-            }
-            libc::AF_INET6 if len >= size_of::<libc::sockaddr_in6>() => {
-                // SAFETY: as above, for a sockaddr_in6 (family AF_INET6, length checked).
-                let v6 = unsafe { &*ptr::from_ref(storage).cast::<libc::sockaddr_in6>() };
-                Some(std::net::Ipv6Addr::from(v6.sin6_addr.s6_addr).into())
-            }
-            _ => None,
-        }
+        peer_ip(&self.peers[slot], self.peer_lens[slot])
     }
 
     /// Marks `slot` to be answered with the first `len` bytes of its reply buffer.
@@ -260,84 +230,6 @@ impl DatagramBatch {
 
 /// How often one send retries after EAGAIN before giving up on a reply.
 const MAX_BUSY_RETRIES: u32 = 8;
-
-/// Finds the packet-info control message of a received datagram.
-fn read_destination(header: &libc::msghdr) -> Destination {
-    // SAFETY: `header` was just filled by recvmmsg: msg_control/msg_controllen describe the
-    // control messages the kernel wrote into our buffer, which the CMSG_* functions walk
-    // within those bounds. Payloads are read unaligned, as they may not be aligned.
-    unsafe {
-        let mut message = libc::CMSG_FIRSTHDR(header);
-        while !message.is_null() {
-            let data = libc::CMSG_DATA(message);
-            match ((*message).cmsg_level, (*message).cmsg_type) {
-                (libc::IPPROTO_IP, libc::IP_PKTINFO) => {
-                    let info = ptr::read_unaligned(data.cast::<libc::in_pktinfo>());
-                    return Destination::V4(info.ipi_spec_dst);
-                }
-                (libc::IPPROTO_IPV6, libc::IPV6_PKTINFO) => {
-                    let info = ptr::read_unaligned(data.cast::<libc::in6_pktinfo>());
-                    return Destination::V6(info.ipi6_addr, info.ipi6_ifindex);
-                }
-                _ => message = libc::CMSG_NXTHDR(header, message),
-            }
-        }
-    }
-    Destination::Unknown
-}
-
-/// Points `header` at `control`, holding a packet-info message that sets the source
-/// address to `destination`, or at no control data when the destination is unknown.
-fn write_source(header: &mut libc::msghdr, control: &mut ControlSpace, destination: Destination) {
-    let (level, kind, payload_len) = match destination {
-        Destination::Unknown => {
-            header.msg_control = ptr::null_mut();
-            header.msg_controllen = 0;
-            return;
-        }
-        Destination::V4(_) => (
-            libc::IPPROTO_IP,
-            libc::IP_PKTINFO,
-            size_of::<libc::in_pktinfo>(),
-        ),
-        Destination::V6(..) => (
-            libc::IPPROTO_IPV6,
-            libc::IPV6_PKTINFO,
-            size_of::<libc::in6_pktinfo>(),
-        ),
-    };
-    control.0.fill(0);
-    header.msg_control = control.0.as_mut_ptr().cast();
-    // SAFETY: CMSG_SPACE/CMSG_LEN are pure arithmetic. CMSG_FIRSTHDR returns the start of
-    // `control`, which is aligned for cmsghdr and, at CONTROL_BYTES, larger than the
-    // CMSG_SPACE of either pktinfo struct, so the header and payload writes stay inside it.
-    unsafe {
-        header.msg_controllen = libc::CMSG_SPACE(payload_len as u32) as _;
-        let message = libc::CMSG_FIRSTHDR(header);
-        (*message).cmsg_level = level;
-        (*message).cmsg_type = kind;
-        (*message).cmsg_len = libc::CMSG_LEN(payload_len as u32) as _;
-        let data = libc::CMSG_DATA(message);
-        match destination {
-            Destination::V4(address) => {
-                let info = libc::in_pktinfo {
-                    ipi_ifindex: 0,
-                    ipi_spec_dst: address,
-                    ipi_addr: libc::in_addr { s_addr: 0 },
-                };
-                ptr::write_unaligned(data.cast::<libc::in_pktinfo>(), info);
-            }
-            Destination::V6(address, interface) => {
-                let info = libc::in6_pktinfo {
-                    ipi6_addr: address,
-                    ipi6_ifindex: interface,
-                };
-                ptr::write_unaligned(data.cast::<libc::in6_pktinfo>(), info);
-            }
-            Destination::Unknown => unreachable!("handled above"),
-        }
-    }
-}
 
 #[cfg(test)]
 mod tests {

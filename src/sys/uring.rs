@@ -1,0 +1,496 @@
+//! io_uring datagram I/O for one UDP worker: one multishot `recvmsg` fed by a ring of
+//! provided buffers receives every datagram without a request per datagram, and the
+//! replies go out as `sendmsg` entries that are submitted together with the next wait, so
+//! a busy worker makes one `io_uring_enter` per batch. The methods mirror
+//! [`super::DatagramBatch`], so the worker loop is the same for both.
+
+use super::datagram_batch::SendReport;
+use super::packet_info::{
+    destination_from_control, peer_ip, store_peer, write_source, ControlSpace, Destination,
+};
+use io_uring::{cqueue, opcode, types, IoUring};
+use std::alloc::{self, Layout};
+use std::io;
+use std::mem::{size_of, zeroed, ManuallyDrop};
+use std::net::IpAddr;
+use std::os::fd::{AsRawFd, OwnedFd};
+use std::ptr::{self, NonNull};
+use std::sync::atomic::{AtomicU16, Ordering};
+
+/// `user_data` of the multishot receive; sends carry their slot number.
+const RECEIVE: u64 = u64::MAX;
+/// The provided-buffer group of the receive.
+const BUFFER_GROUP: u16 = 0;
+/// `struct io_uring_recvmsg_out`, at the start of every filled provided buffer.
+const RECVMSG_OUT_BYTES: usize = 16;
+/// Room for the peer address in a provided buffer: a sockaddr_in6 (or a sockaddr_in).
+const NAME_BYTES: usize = size_of::<libc::sockaddr_in6>();
+/// Alignment the kernel wants for a provided-buffer ring.
+const PAGE: usize = 4096;
+
+/// Sizes of one worker's io_uring I/O.
+#[derive(Clone, Copy, Debug)]
+pub struct UringOptions {
+    /// Datagrams taken per [`UringSocket::receive`] at most.
+    pub batch: usize,
+    pub query_capacity: usize,
+    pub reply_capacity: usize,
+    /// Receive and send packet-info control messages (the socket must have them enabled).
+    pub with_packet_info: bool,
+    /// Provided receive buffers (rounded up to a power of two, at most 32768).
+    pub buffers: usize,
+}
+
+/// Checks that this process may use io_uring at all: `io_uring_setup` fails with EPERM
+/// when `kernel.io_uring_disabled` or a seccomp profile forbids it, ENOSYS when the kernel
+/// lacks it.
+///
+/// The ring is made and closed in a thread of its own: closing a ring makes the kernel
+/// queue work on every thread that used it, with a notification that ends a blocking
+/// system call with a timeout in EINTR, and the caller's thread should not get that.
+pub fn probe_io_uring() -> io::Result<()> {
+    std::thread::scope(|scope| {
+        scope
+            .spawn(|| IoUring::new(2).map(drop))
+            .join()
+            .unwrap_or_else(|_| Err(io::Error::other("io_uring probe thread panicked")))
+    })
+}
+
+/// One datagram taken by the last [`UringSocket::receive`].
+#[derive(Clone, Copy, Default)]
+struct Received {
+    buffer: u16,
+    /// Where the payload starts in its buffer, and its length; `None` when it was cut.
+    payload: Option<(usize, usize)>,
+    slot: usize,
+}
+
+/// A ring of provided buffers (IORING_REGISTER_PBUF_RING): the kernel takes one per
+/// datagram; each goes back once its datagram is answered.
+struct ProvidedBuffers {
+    entries: NonNull<types::BufRingEntry>,
+    layout: Layout,
+    mask: u16,
+    tail: u16,
+    size: usize,
+    memory: Box<[u8]>,
+}
+
+impl ProvidedBuffers {
+    fn new(count: usize, size: usize) -> io::Result<Self> {
+        let count = count.clamp(2, 1 << 15).next_power_of_two();
+        let layout = Layout::from_size_align(count * size_of::<types::BufRingEntry>(), PAGE)
+            .map_err(io::Error::other)?;
+        // SAFETY: the layout has a non-zero size. Zeroed BufRingEntry values are valid.
+        let entries = NonNull::new(unsafe { alloc::alloc_zeroed(layout) })
+            .ok_or_else(|| io::Error::from(io::ErrorKind::OutOfMemory))?
+            .cast::<types::BufRingEntry>();
+        let mut buffers = ProvidedBuffers {
+            entries,
+            layout,
+            mask: (count - 1) as u16,
+            tail: 0,
+            size,
+            memory: vec![0; count * size].into_boxed_slice(),
+        };
+        for buffer in 0..count {
+            buffers.give_back(buffer as u16);
+        }
+        buffers.publish();
+        Ok(buffers)
+    }
+
+    fn count(&self) -> u16 {
+        self.mask.wrapping_add(1)
+    }
+
+    fn get(&self, buffer: u16) -> &[u8] {
+        &self.memory[usize::from(buffer) * self.size..][..self.size]
+    }
+
+    /// Queues `buffer` for the kernel again; it sees it after [`Self::publish`].
+    fn give_back(&mut self, buffer: u16) {
+        let address = self.memory[usize::from(buffer) * self.size..].as_ptr() as u64;
+        let index = usize::from(self.tail & self.mask);
+        // SAFETY: `index` is below the ring's entry count, so the entry is inside the
+        // allocation. The kernel reads only entries between its head and the published
+        // tail, and this one is past the published tail.
+        let entry = unsafe { &mut *self.entries.as_ptr().add(index) };
+        entry.set_addr(address);
+        entry.set_len(self.size as u32);
+        entry.set_bid(buffer);
+        self.tail = self.tail.wrapping_add(1);
+    }
+
+    /// Makes every buffer given back so far visible to the kernel.
+    fn publish(&self) {
+        // SAFETY: the tail field lies inside the first entry of our allocation; the kernel
+        // reads it with acquire ordering, so this release store publishes the entries.
+        unsafe {
+            let tail = types::BufRingEntry::tail(self.entries.as_ptr()).cast_mut();
+            AtomicU16::from_ptr(tail).store(self.tail, Ordering::Release);
+        }
+    }
+}
+
+impl Drop for ProvidedBuffers {
+    fn drop(&mut self) {
+        // SAFETY: allocated in `new` with this layout. The owner drops this only after the
+        // kernel has let go of the ring (see `UringSocket::drop`).
+        unsafe { alloc::dealloc(self.entries.as_ptr().cast(), self.layout) };
+    }
+}
+
+/// One UDP socket served through its own io_uring. Nothing is allocated after
+/// [`UringSocket::new`].
+pub struct UringSocket {
+    ring: IoUring,
+    socket: OwnedFd,
+    /// Dropped by hand, after the ring has let go of it.
+    provided: ManuallyDrop<ProvidedBuffers>,
+    /// Tells the multishot receive how much room to leave for the address and control
+    /// message in each buffer; read by the kernel for as long as the receive runs.
+    receive_template: Box<libc::msghdr>,
+    receive_armed: bool,
+    /// A receive completion taken from the queue when no send slot was free.
+    held: Option<cqueue::Entry>,
+    receive_error: Option<io::Error>,
+    with_packet_info: bool,
+    batch: usize,
+    datagrams: Box<[Received]>,
+    received: usize,
+    /// Send slots not in flight; a received datagram takes one for its reply.
+    free_slots: Vec<usize>,
+    reply_capacity: usize,
+    replies: Box<[u8]>,
+    reply_lens: Box<[usize]>,
+    peers: Box<[libc::sockaddr_storage]>,
+    peer_lens: Box<[libc::socklen_t]>,
+    destinations: Box<[Destination]>,
+    controls: Box<[ControlSpace]>,
+    iovecs: Box<[libc::iovec]>,
+    headers: Box<[libc::msghdr]>,
+    /// Send failures completed since the last [`UringSocket::send`].
+    failures: SendReport,
+}
+
+impl UringSocket {
+    /// Sets up a ring for `socket` in the calling thread, which must be the only one to use
+    /// it (the ring is created single-issuer with deferred task work where the kernel has
+    /// them), and starts the multishot receive. Fails when the kernel refuses io_uring or
+    /// lacks multishot `recvmsg` with provided buffers (Linux 6.0).
+    pub fn new(socket: OwnedFd, options: UringOptions) -> io::Result<Self> {
+        let batch = options.batch.max(1);
+        // Replies of one batch may still be in flight while the next batch is answered.
+        let slots = 2 * batch;
+        let entries = (slots + 2).next_power_of_two() as u32;
+        let control_bytes = if options.with_packet_info {
+            super::packet_info::CONTROL_BYTES
+        } else {
+            0
+        };
+        let buffer_size = RECVMSG_OUT_BYTES + NAME_BYTES + control_bytes + options.query_capacity;
+        let provided = ProvidedBuffers::new(options.buffers, buffer_size)?;
+        let ring = build_ring(entries, 2 * entries + u32::from(provided.count()))?;
+        // SAFETY: the ring memory stays alive and in place until it is unregistered, which
+        // the kernel does when the ring is closed; `UringSocket::drop` frees it after that.
+        unsafe {
+            ring.submitter().register_buf_ring_with_flags(
+                provided.entries.as_ptr() as u64,
+                provided.count(),
+                BUFFER_GROUP,
+                0,
+            )?;
+        }
+        // SAFETY: msghdr, sockaddr_storage and iovec are plain C structs for which all-zero
+        // bytes are a valid value (null pointers, zero lengths).
+        let (mut template, storage, iovec) = unsafe {
+            (
+                zeroed::<libc::msghdr>(),
+                zeroed::<libc::sockaddr_storage>(),
+                zeroed::<libc::iovec>(),
+            )
+        };
+        template.msg_namelen = NAME_BYTES as libc::socklen_t;
+        template.msg_controllen = control_bytes as _;
+        let mut uring = UringSocket {
+            ring,
+            socket,
+            provided: ManuallyDrop::new(provided),
+            receive_template: Box::new(template),
+            receive_armed: false,
+            held: None,
+            receive_error: None,
+            with_packet_info: options.with_packet_info,
+            batch,
+            datagrams: vec![Received::default(); batch].into_boxed_slice(),
+            received: 0,
+            free_slots: (0..slots).rev().collect(),
+            reply_capacity: options.reply_capacity,
+            replies: vec![0; slots * options.reply_capacity].into_boxed_slice(),
+            reply_lens: vec![0; slots].into_boxed_slice(),
+            peers: vec![storage; slots].into_boxed_slice(),
+            peer_lens: vec![0; slots].into_boxed_slice(),
+            destinations: vec![Destination::Unknown; slots].into_boxed_slice(),
+            controls: vec![ControlSpace([0; super::packet_info::CONTROL_BYTES]); slots]
+                .into_boxed_slice(),
+            iovecs: vec![iovec; slots].into_boxed_slice(),
+            // SAFETY: as above, for msghdr.
+            headers: vec![unsafe { zeroed::<libc::msghdr>() }; slots].into_boxed_slice(),
+            failures: SendReport::default(),
+        };
+        uring.arm_receive();
+        uring.ring.submit()?;
+        // A kernel without multishot recvmsg or provided-buffer rings fails the request at
+        // once; a working one leaves it pending (or already delivered a datagram).
+        if let Some(first) = uring.ring.completion().next() {
+            let refused = first.user_data() == RECEIVE
+                && first.result() < 0
+                && first.result() != -libc::ENOBUFS;
+            if refused {
+                let error = io::Error::from_raw_os_error(-first.result());
+                return Err(io::Error::new(
+                    error.kind(),
+                    format!("multishot recvmsg with provided buffers (Linux 6.0): {error}"),
+                ));
+            }
+            uring.held = Some(first);
+        }
+        Ok(uring)
+    }
+
+    /// Queues the multishot receive; it is submitted with the next wait.
+    fn arm_receive(&mut self) {
+        let entry = opcode::RecvMsgMulti::new(
+            types::Fd(self.socket.as_raw_fd()),
+            ptr::from_ref(&*self.receive_template),
+            BUFFER_GROUP,
+        )
+        .build()
+        .user_data(RECEIVE);
+        // SAFETY: the template lives in a Box owned by `self`, read by the kernel while the
+        // receive runs; the ring is torn down before it is freed.
+        let pushed = unsafe { self.ring.submission().push(&entry) };
+        // The queue holds every slot's send plus this entry, so it is never full here.
+        self.receive_armed = pushed.is_ok();
+    }
+
+    /// Submits the replies queued by the last [`UringSocket::send`], then waits until at
+    /// least one datagram has arrived and takes up to a batch of them. Returns how many.
+    pub fn receive(&mut self) -> io::Result<usize> {
+        self.received = 0;
+        loop {
+            if !self.receive_armed {
+                self.arm_receive();
+            }
+            // A held datagram is taken without waiting, unless it waits for a free slot.
+            if self.held.is_none() || self.free_slots.is_empty() {
+                match self.ring.submit_and_wait(1) {
+                    Ok(_) => {}
+                    // EBUSY: completions are waiting to be reaped; take them below.
+                    Err(error)
+                        if matches!(error.raw_os_error(), Some(libc::EINTR | libc::EBUSY)) => {}
+                    Err(error) => return Err(error),
+                }
+            }
+            self.take_completions();
+            if self.received > 0 {
+                return Ok(self.received);
+            }
+            if let Some(error) = self.receive_error.take() {
+                return Err(error);
+            }
+        }
+    }
+
+    /// Reaps completions: sends free their slots, datagrams are taken while the batch and
+    /// the free slots last.
+    fn take_completions(&mut self) {
+        let mut completions = self.ring.completion();
+        while self.received < self.batch {
+            let Some(completion) = self.held.take().or_else(|| completions.next()) else {
+                break;
+            };
+            let result = completion.result();
+            if completion.user_data() != RECEIVE {
+                let slot = completion.user_data() as usize;
+                self.free_slots.push(slot);
+                if result < 0 {
+                    self.failures.failed += 1;
+                    self.failures.last_error = Some(io::Error::from_raw_os_error(-result));
+                }
+                continue;
+            }
+            let Some(slot) = self.free_slots.pop() else {
+                self.held = Some(completion);
+                break;
+            };
+            let flags = completion.flags();
+            if !cqueue::more(flags) {
+                self.receive_armed = false;
+            }
+            let buffer = cqueue::buffer_select(flags);
+            let (Some(buffer), true) = (buffer, result >= 0) else {
+                self.free_slots.push(slot);
+                // ENOBUFS: every buffer was taken; the receive restarts once they are back.
+                if result < 0 && result != -libc::ENOBUFS {
+                    self.receive_error = Some(io::Error::from_raw_os_error(-result));
+                }
+                continue;
+            };
+            let bytes = self.provided.get(buffer);
+            let payload = match types::RecvMsgOut::parse(bytes, &self.receive_template) {
+                Ok(message) => {
+                    self.peer_lens[slot] = store_peer(message.name_data(), &mut self.peers[slot]);
+                    self.destinations[slot] = if self.with_packet_info {
+                        destination_from_control(message.control_data())
+                    } else {
+                        Destination::Unknown
+                    };
+                    let data = message.payload_data();
+                    let start = data.as_ptr() as usize - bytes.as_ptr() as usize;
+                    (!message.is_payload_truncated()).then_some((start, data.len()))
+                }
+                Err(()) => {
+                    self.peer_lens[slot] = 0;
+                    None
+                }
+            };
+            self.reply_lens[slot] = 0;
+            self.datagrams[self.received] = Received {
+                buffer,
+                payload,
+                slot,
+            };
+            self.received += 1;
+        }
+    }
+
+    /// How many datagrams the last [`UringSocket::receive`] took.
+    pub fn received(&self) -> usize {
+        self.received
+    }
+
+    /// The query in datagram `index` of the batch and the reply buffer for it; `None` when
+    /// the datagram was too large for its buffer and got cut.
+    pub fn query_and_reply_buffer(&mut self, index: usize) -> Option<(&[u8], &mut [u8])> {
+        assert!(index < self.received, "datagram {index} was not received");
+        let datagram = self.datagrams[index];
+        let (start, len) = datagram.payload?;
+        let query = &self.provided.get(datagram.buffer)[start..][..len];
+        let reply = &mut self.replies[datagram.slot * self.reply_capacity..][..self.reply_capacity];
+        Some((query, reply))
+    }
+
+    /// The IP address datagram `index` of the batch came from.
+    pub fn peer(&self, index: usize) -> Option<IpAddr> {
+        assert!(index < self.received, "datagram {index} was not received");
+        let slot = self.datagrams[index].slot;
+        peer_ip(&self.peers[slot], self.peer_lens[slot])
+    }
+
+    /// Marks datagram `index` to be answered with the first `len` bytes of its reply buffer.
+    pub fn set_reply_len(&mut self, index: usize, len: usize) {
+        assert!(index < self.received && len <= self.reply_capacity);
+        self.reply_lens[self.datagrams[index].slot] = len;
+    }
+
+    /// Queues every reply marked with [`UringSocket::set_reply_len`], to the peer that sent
+    /// the query and from the address it was sent to, and returns the batch's receive
+    /// buffers to the kernel. The replies are submitted by the next receive; the report
+    /// counts them as sent and carries the sends that failed since the last report.
+    pub fn send(&mut self) -> SendReport {
+        let mut report = std::mem::take(&mut self.failures);
+        let fd = types::Fd(self.socket.as_raw_fd());
+        let mut submission = self.ring.submission();
+        for datagram in &self.datagrams[..self.received] {
+            self.provided.give_back(datagram.buffer);
+            let slot = datagram.slot;
+            let len = self.reply_lens[slot];
+            if len == 0 {
+                self.free_slots.push(slot);
+                continue;
+            }
+            self.iovecs[slot] = libc::iovec {
+                iov_base: self.replies[slot * self.reply_capacity..]
+                    .as_mut_ptr()
+                    .cast(),
+                iov_len: len,
+            };
+            let header = &mut self.headers[slot];
+            header.msg_name = ptr::from_mut(&mut self.peers[slot]).cast();
+            header.msg_namelen = self.peer_lens[slot];
+            header.msg_iov = &mut self.iovecs[slot];
+            header.msg_iovlen = 1;
+            header.msg_flags = 0;
+            write_source(header, &mut self.controls[slot], self.destinations[slot]);
+            let entry = opcode::SendMsg::new(fd, ptr::from_ref(header))
+                .build()
+                .user_data(slot as u64);
+            // SAFETY: the header and everything it points at (peer, iovec into the reply
+            // buffer, control message) belong to this slot, which stays out of the free
+            // list, untouched, until the send's completion is reaped.
+            match unsafe { submission.push(&entry) } {
+                Ok(()) => report.sent += 1,
+                Err(_) => {
+                    self.free_slots.push(slot);
+                    report.failed += 1;
+                    report.last_error = Some(io::Error::other("submission queue full"));
+                }
+            }
+        }
+        drop(submission);
+        self.provided.publish();
+        self.received = 0;
+        report
+    }
+}
+
+/// Builds a ring with `entries` submission entries, with the cheapest task-work mode the
+/// kernel offers: single issuer with deferred task work (Linux 6.1), else cooperative task
+/// work (5.19), else the default.
+fn build_ring(entries: u32, completion_entries: u32) -> io::Result<IoUring> {
+    let mut builder = IoUring::builder();
+    builder
+        .setup_cqsize(completion_entries)
+        .setup_single_issuer()
+        .setup_defer_taskrun();
+    match builder.build(entries) {
+        Err(error) if error.raw_os_error() == Some(libc::EINVAL) => {}
+        other => return other,
+    }
+    let mut builder = IoUring::builder();
+    builder
+        .setup_cqsize(completion_entries)
+        .setup_coop_taskrun();
+    match builder.build(entries) {
+        Err(error) if error.raw_os_error() == Some(libc::EINVAL) => {}
+        other => return other,
+    }
+    IoUring::builder()
+        .setup_cqsize(completion_entries)
+        .build(entries)
+}
+
+impl Drop for UringSocket {
+    fn drop(&mut self) {
+        // Cancel the receive and any send still in flight, so that the kernel writes into
+        // none of our buffers any more; only then may the provided buffers be freed.
+        let timeout = types::Timespec::new().sec(1);
+        let cancelled = self
+            .ring
+            .submitter()
+            .register_sync_cancel(Some(timeout), types::CancelBuilder::any());
+        let quiet = match cancelled {
+            Ok(()) => true,
+            Err(error) => error.raw_os_error() == Some(libc::ENOENT),
+        };
+        if quiet {
+            // SAFETY: nothing in flight uses the buffers any more, and they are not used
+            // again: this is the drop of their owner.
+            unsafe { ManuallyDrop::drop(&mut self.provided) };
+        }
+        // Otherwise the buffers are leaked rather than freed under the kernel's feet.
+    }
+}
