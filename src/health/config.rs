@@ -22,6 +22,8 @@
 //! fall = 3                      # default 3
 //! rise = 2                      # default 2
 //! tls_verify = true             # https only; default true; false skips certificate checks
+//! quorum = 1                    # default 1: fresh checkers that must agree (MULTI-LOCATION.md)
+//! stale_after = "3s"            # default 3 x interval: a checker silent this long does not vote
 //! [[pool.endpoint]]
 //! address = "192.0.2.1"         # IPv4 serves A, IPv6 serves AAAA
 //! priority = 1                  # default 1; lower numbers are preferred
@@ -59,6 +61,10 @@ pub const DEFAULT_TIMEOUT: Duration = Duration::from_millis(500);
 pub const DEFAULT_FALL: u32 = 3;
 /// `check.rise` when omitted.
 pub const DEFAULT_RISE: u32 = 2;
+/// `check.quorum` when omitted.
+pub const DEFAULT_QUORUM: u32 = 1;
+/// `check.stale_after` when omitted, in check intervals.
+pub const DEFAULT_STALE_INTERVALS: u32 = 3;
 /// `check.port` for http when omitted.
 pub const DEFAULT_HTTP_PORT: u16 = 80;
 /// `check.port` for https when omitted.
@@ -163,6 +169,17 @@ pub struct CheckConfig {
     /// Whether https checks verify the certificate chain and the server name.
     #[serde(default = "default_tls_verify")]
     pub tls_verify: bool,
+    /// Fresh checkers that must agree before the endpoint's verdict changes.
+    #[serde(default = "default_quorum")]
+    pub quorum: u32,
+    /// How long a checker may stay silent about an endpoint and still vote; see
+    /// [`CheckConfig::stale_after`] for the default.
+    #[serde(
+        default,
+        rename = "stale_after",
+        deserialize_with = "optional_duration"
+    )]
+    pub stale_after_setting: Option<Duration>,
 }
 
 /// One `[[pool.endpoint]]` table.
@@ -217,6 +234,12 @@ impl PoolConfig {
 }
 
 impl CheckConfig {
+    /// `stale_after` if set, else [`DEFAULT_STALE_INTERVALS`] check intervals.
+    pub fn stale_after(&self) -> Duration {
+        self.stale_after_setting
+            .unwrap_or(self.interval * DEFAULT_STALE_INTERVALS)
+    }
+
     /// The port probed: `port` if given, else 80 for http and 443 for https; `None` for
     /// icmp (and for tcp without a port, which `validate` refuses).
     pub fn target_port(&self) -> Option<u16> {
@@ -257,6 +280,15 @@ fn duration<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Duration, D::E
     crate::config::parse_duration(&text).map_err(serde::de::Error::custom)
 }
 
+fn optional_duration<'de, D: Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<Duration>, D::Error> {
+    duration(deserializer).map(Some)
+}
+
+fn default_quorum() -> u32 {
+    DEFAULT_QUORUM
+}
 fn default_ttl() -> u32 {
     DEFAULT_TTL
 }

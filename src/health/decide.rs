@@ -38,7 +38,7 @@
 mod reason;
 
 use crate::health::config::{Failback, Policy, PoolConfig, WhenAllDown};
-use crate::health::state::EndpointHealth;
+use crate::health::state::EndpointState;
 use crate::table::pool::{PoolAnswer, Served, Spread};
 use std::net::IpAddr;
 
@@ -180,7 +180,7 @@ impl PoolDecider {
     ///
     /// # Panics
     /// If `health` does not have one entry per endpoint.
-    pub fn decide(&mut self, health: &[EndpointHealth]) -> Decision {
+    pub fn decide<H: EndpointState>(&mut self, health: &[H]) -> Decision {
         assert_eq!(
             health.len(),
             self.members.len(),

@@ -7,6 +7,9 @@
 //! - [`state`]: one [`state::EndpointHealth`] per endpoint turns check results into
 //!   up/down verdicts (`fall` consecutive failures take an endpoint down, `rise`
 //!   consecutive successes bring it back; before its first result it counts as up).
+//! - [`quorum`]: with several checkers (the local checks and probe agents), one
+//!   [`state::EndpointHealth`] per checker and endpoint, and the endpoint's verdict over
+//!   the fresh ones ([`quorum::EndpointVerdict`]).
 //! - [`decide`]: one [`decide::PoolDecider`] per pool turns the endpoints' verdicts into
 //!   the [`crate::table::pool::PoolAnswer`] the answer table compiles, following the
 //!   pool's policy, failback mode and `when_all_down`.
@@ -17,4 +20,5 @@
 
 pub mod config;
 pub mod decide;
+pub mod quorum;
 pub mod state;

@@ -121,6 +121,26 @@ impl fmt::Display for Transition {
     }
 }
 
+/// What a pool decision reads of an endpoint: the state it is served as and why. Both the
+/// single-checker machine ([`EndpointHealth`]) and the verdict over several checkers
+/// ([`crate::health::quorum::EndpointVerdict`]) provide it.
+pub trait EndpointState {
+    /// The state the endpoint is served as: the override if set, else the checked state.
+    fn effective(&self) -> Health;
+    /// Why the endpoint is in its effective state.
+    fn reason(&self) -> &str;
+}
+
+impl EndpointState for EndpointHealth {
+    fn effective(&self) -> Health {
+        EndpointHealth::effective(self)
+    }
+
+    fn reason(&self) -> &str {
+        EndpointHealth::reason(self)
+    }
+}
+
 /// The fall/rise state machine of one endpoint.
 #[derive(Clone, Debug)]
 pub struct EndpointHealth {

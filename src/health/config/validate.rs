@@ -114,6 +114,20 @@ impl Report<'_> {
                 ),
             );
         }
+        if check.quorum == 0 {
+            self.problem("check.quorum", "must be at least 1".to_string());
+        }
+        if check.stale_after() <= check.interval && !check.interval.is_zero() {
+            self.problem(
+                "check.stale_after",
+                format!(
+                    "{:?} must be longer than check.interval ({:?}), or every checker would \
+                     count as stale between two of its checks",
+                    check.stale_after(),
+                    check.interval
+                ),
+            );
+        }
         match (check.kind, check.port) {
             (CheckKind::Tcp, None) => self.problem(
                 "check.port",

@@ -5,13 +5,13 @@
 
 use super::{Decision, PoolDecider};
 use crate::health::config::{Failback, WhenAllDown};
-use crate::health::state::EndpointHealth;
+use crate::health::state::EndpointState;
 
 /// The reason line for `decision`, `None` when nothing worth logging changed.
 /// `pool` still holds the previous decision; `saved_latch` is the latch the caller last saw.
-pub(super) fn explain(
+pub(super) fn explain<H: EndpointState>(
     pool: &PoolDecider,
-    health: &[EndpointHealth],
+    health: &[H],
     serving: &[bool],
     best_serving: Option<u32>,
     saved_latch: Option<u32>,

@@ -2,7 +2,7 @@
 //! the simulation, first decisions, failover and automatic failback.
 
 use super::*;
-use crate::health::state::{CheckResult, Health, Override};
+use crate::health::state::{CheckResult, EndpointHealth, Health, Override};
 use std::net::{Ipv4Addr, Ipv6Addr};
 use std::time::{Duration, Instant};
 

@@ -218,3 +218,32 @@ fn validate_pools_numbers_pools_and_refuses_duplicate_names() {
     );
     assert_eq!(found[1].to_string(), found[1].message);
 }
+
+#[test]
+fn quorum_and_stale_after_defaults_and_rules() {
+    let pool = pool_with(
+        "",
+        "kind = \"icmp\"\ninterval = \"200ms\"\ntimeout = \"100ms\"",
+        ONE_ENDPOINT,
+    );
+    assert_eq!(pool.check.quorum, 1);
+    assert_eq!(pool.check.stale_after(), Duration::from_millis(600));
+    let set = pool_with(
+        "",
+        "kind = \"icmp\"\nquorum = 2\nstale_after = \"5s\"",
+        ONE_ENDPOINT,
+    );
+    assert_eq!(problems(&set), vec![]);
+    assert_eq!(
+        (set.check.quorum, set.check.stale_after()),
+        (2, Duration::from_secs(5))
+    );
+    let zero = pool_with("", "kind = \"icmp\"\nquorum = 0", ONE_ENDPOINT);
+    assert_single_problem(&zero, "check.quorum", "at least 1");
+    let short = pool_with("", "kind = \"icmp\"\nstale_after = \"1s\"", ONE_ENDPOINT);
+    assert_single_problem(
+        &short,
+        "check.stale_after",
+        "longer than check.interval (1s)",
+    );
+}
