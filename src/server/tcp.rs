@@ -18,6 +18,7 @@ const LISTEN_BACKLOG: i32 = 1024;
 /// Every TCP message starts with its length in two bytes (RFC 1035 section 4.2.2).
 const LENGTH_PREFIX: usize = 2;
 /// Largest DNS message over TCP.
+#[cfg(test)]
 const MAX_MESSAGE: usize = u16::MAX as usize;
 
 /// Binds a listening TCP socket (not yet registered with a runtime).
@@ -139,8 +140,10 @@ async fn serve_connection(
     stream.set_nodelay(true)?;
     let (reader, mut writer) = stream.into_split();
     let mut reader = BufReader::new(reader);
-    let mut query = vec![0; MAX_MESSAGE];
-    let mut reply = vec![0; LENGTH_PREFIX + engine::TCP_REPLY_BUF];
+    // Buffers grow with use: an idle or half-sent connection holds only the bytes it sent,
+    // so connections held open by abusers cost little memory.
+    let mut query = Vec::new();
+    let mut reply = Vec::new();
     // Picks among the variants of pool answers; starts from the first query's ID so that
     // connections do not all begin with the same variant.
     let mut spin: Option<u32> = None;
@@ -159,6 +162,9 @@ async fn serve_connection(
                 .map_or(0, |id| u16::from_be_bytes(*id) as u32),
         };
         spin = Some(next);
+        if reply.is_empty() {
+            reply = vec![0; LENGTH_PREFIX + engine::TCP_REPLY_BUF];
+        }
         let outcome = engine::answer(
             &query[..len],
             &table.load(),
@@ -178,12 +184,13 @@ async fn serve_connection(
     }
 }
 
-/// Reads one length-prefixed message into `buf` and returns its length; `None` when the
-/// stream ends cleanly before a new message. A stream ending inside a message is an error.
+/// Reads one length-prefixed message into `buf` (which grows as bytes arrive, never to more
+/// than was received) and returns its length; `None` when the stream ends cleanly before a
+/// new message. A stream ending inside a message is an error.
 /// Crate-visible so that the fuzz targets drive this very reader.
 pub(crate) async fn read_message<R: AsyncRead + Unpin>(
     reader: &mut R,
-    buf: &mut [u8],
+    buf: &mut Vec<u8>,
 ) -> io::Result<Option<usize>> {
     let mut prefix = [0; LENGTH_PREFIX];
     let first = reader.read(&mut prefix).await?;
@@ -192,7 +199,11 @@ pub(crate) async fn read_message<R: AsyncRead + Unpin>(
     }
     reader.read_exact(&mut prefix[first..]).await?;
     let len = usize::from(u16::from_be_bytes(prefix));
-    reader.read_exact(&mut buf[..len]).await?;
+    buf.clear();
+    let read = (&mut *reader).take(len as u64).read_to_end(buf).await?;
+    if read < len {
+        return Err(io::ErrorKind::UnexpectedEof.into());
+    }
     Ok(Some(len))
 }
 
