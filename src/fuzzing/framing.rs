@@ -12,8 +12,6 @@ use std::pin::{pin, Pin};
 use std::task::{Context, Poll, Waker};
 use tokio::io::{AsyncRead, BufReader, ReadBuf};
 
-/// Largest message the two-byte prefix can announce.
-const MAX_MESSAGE: usize = u16::MAX as usize;
 /// Polls after which a future over an in-memory reader is taken to be stuck.
 const MAX_POLLS: usize = 1 << 20;
 
@@ -34,7 +32,7 @@ pub fn tcp_framing(data: &[u8]) {
     } else {
         Box::new(BufReader::new(chunked))
     };
-    let mut message = vec![0u8; MAX_MESSAGE];
+    let mut message = Vec::new();
     let mut reply = vec![0u8; 2 + TCP_REPLY_BUF];
     let mut replies = Vec::new();
     let mut framed_replies = Vec::new();
@@ -43,6 +41,11 @@ pub fn tcp_framing(data: &[u8]) {
         let len = block_on(read_message(&mut reader, &mut message))
             .expect("a whole message reads")
             .expect("not the end");
+        assert_eq!(
+            message.len(),
+            len,
+            "the buffer holds the message and no more"
+        );
         assert_eq!(&message[..len], *step, "message bytes");
         if answering {
             let outcome = engine::answer(
@@ -73,7 +76,7 @@ pub fn tcp_framing(data: &[u8]) {
 /// The framed replies, read with the same reader, are the replies.
 fn read_back(framed: &[u8], replies: &[Vec<u8>], seed: u8) {
     let mut reader = ChunkedReader::new(framed, seed.wrapping_add(1));
-    let mut message = vec![0u8; MAX_MESSAGE];
+    let mut message = Vec::new();
     for reply in replies {
         let len = block_on(read_message(&mut reader, &mut message))
             .expect("a framed reply reads")
