@@ -13,6 +13,7 @@ usage() {
     cat <<'EOF'
 usage: tools/bench-compare.sh [--quick] [--rounds N] [--seconds S] [--rate Q]
                               [--servers "knotd nsd gdnsd swivel"] [--out DIR] [--no-build]
+                              [--variant NAME='KEY = VALUE; ...']...
 
   --quick      one round of 5 s per measurement (default: 3 rounds of 15 s)
   --rounds N   rounds; each round measures every server once, in rotating order
@@ -22,6 +23,11 @@ usage: tools/bench-compare.sh [--quick] [--rounds N] [--seconds S] [--rate Q]
   --out DIR    where raw outputs, results.tsv and report.md go
                (default: target/bench-compare/<date-time>)
   --no-build   use target/release/swivel as it is
+  --variant NAME='KEY = VALUE; ...'
+               defines a Swivel variant, server name swivel-NAME, whose [server] table gets
+               these keys (separated by ";"), e.g. --variant uring='io = "uring"'
+               --variant mmsg='io = "mmsg"' --servers "swivel-uring swivel-mmsg"; variants
+               take turns with the other servers and are never counted as peers
 
 Environment: BENCH_SERVER_CPU (0), BENCH_CLIENT_CPU (1), BENCH_PORT_BASE (5300; knotd,
 nsd, gdnsd and swivel listen on base+1..base+4), DNSPERF_CLIENTS (4),
@@ -29,9 +35,9 @@ DNSPERF_OUTSTANDING (200), DNSPERF_TIMEOUT (1).
 Servers and dnsperf run at nice BENCH_NICE (-10; 0 for normal priority), set on their own
 session's scheduler autogroup so that it counts against other sessions' work.
 The machine may be shared: before each measured run the script waits (at most
-BENCH_QUIET_WAIT s, 60) until both CPUs are below BENCH_QUIET_PERCENT (10) % busy, and it
-repeats a run (at most BENCH_RETRIES times, 2) in which other tasks took more than
-BENCH_FOREIGN_LIMIT (5) % of the server's CPU.
+BENCH_QUIET_WAIT s, 30) until both CPUs are below BENCH_QUIET_PERCENT (10) % busy, and it
+repeats a run (at most BENCH_RETRIES times, 2) in which the server spent more than
+BENCH_WAIT_LIMIT (2) % of the run waiting for its CPU.
 Needs root (or sudo) only to apt-get install missing tools.
 EOF
 }
@@ -51,6 +57,8 @@ RATE=100000
 SERVERS="knotd nsd gdnsd swivel"
 OUT=""
 BUILD=1
+declare -A SWIVEL_VARIANT_LINES=()
+VARIANT_NAMES=""
 while [ $# -gt 0 ]; do
     case $1 in
     --quick) ROUNDS=1 MEASURE_SECONDS=5 ;;
@@ -60,6 +68,12 @@ while [ $# -gt 0 ]; do
     --servers) SERVERS=$2 && shift ;;
     --out) OUT=$2 && shift ;;
     --no-build) BUILD=0 ;;
+    --variant)
+        [[ $2 =~ ^[A-Za-z0-9_]+= ]] || { echo "--variant needs NAME='KEY = VALUE; ...'" >&2 && exit 2; }
+        SWIVEL_VARIANT_LINES[${2%%=*}]=${2#*=}
+        VARIANT_NAMES="$VARIANT_NAMES ${2%%=*}"
+        shift
+        ;;
     -h | --help) usage && exit 0 ;;
     *) usage >&2 && exit 2 ;;
     esac
@@ -75,8 +89,8 @@ DNSPERF_TIMEOUT=${DNSPERF_TIMEOUT:-1}
 CLOCK_TICKS=$(getconf CLK_TCK)
 BENCH_NICE=${BENCH_NICE:--10}
 QUIET_PERCENT=${BENCH_QUIET_PERCENT:-10}
-QUIET_WAIT=${BENCH_QUIET_WAIT:-60}
-FOREIGN_LIMIT=${BENCH_FOREIGN_LIMIT:-5}
+QUIET_WAIT=${BENCH_QUIET_WAIT:-30}
+WAIT_LIMIT=${BENCH_WAIT_LIMIT:-2}
 RETRIES=${BENCH_RETRIES:-2}
 
 port_of() {
@@ -85,7 +99,15 @@ port_of() {
     nsd) echo $((PORT_BASE + 2)) ;;
     gdnsd) echo $((PORT_BASE + 3)) ;;
     swivel) echo $((PORT_BASE + 4)) ;;
-    *) echo "unknown server '$1' (known: knotd nsd gdnsd swivel)" >&2 && return 1 ;;
+    swivel-*)
+        local index=10 name
+        for name in $VARIANT_NAMES; do
+            [ "swivel-$name" = "$1" ] && echo $((PORT_BASE + index)) && return 0
+            index=$((index + 1))
+        done
+        echo "unknown server '$1': define it with --variant ${1#swivel-}='...'" >&2 && return 1
+        ;;
+    *) echo "unknown server '$1' (known: knotd nsd gdnsd swivel, swivel-NAME with --variant)" >&2 && return 1 ;;
     esac
 }
 
@@ -142,17 +164,17 @@ trap 'exit 130' INT TERM
 
 # Runs `measure` on server $1 (pid $SERVER_PID) at port $2 and rate $3 after waiting for
 # quiet CPUs, saving dnsperf's output as $4.txt; repeats it (at most $RETRIES times) while
-# other tasks took more than $FOREIGN_LIMIT percent of the server's CPU. Prints the result
-# line of the last attempt.
+# the server spent more than $WAIT_LIMIT percent of the run ready to run but waiting for
+# its CPU. Prints the result line of the last attempt.
 undisturbed_measure() {
-    local server=$1 port=$2 rate=$3 output=$4 attempt result foreign
+    local server=$1 port=$2 rate=$3 output=$4 attempt result waited
     for attempt in $(seq 0 "$RETRIES"); do
         wait_for_quiet
         result=$(measure "$SERVER_PID" "$port" "$MEASURE_SECONDS" "$rate" "$output.txt")
-        foreign=$(foreign_percent "$result")
-        [ "$foreign" -le "$FOREIGN_LIMIT" ] && break
+        waited=$(wait_percent "$result")
+        [ "$waited" -le "$WAIT_LIMIT" ] && break
         cp "$output.txt" "$output-disturbed$attempt.txt"
-        echo "   ($server: other tasks took ${foreign}% of CPU $SERVER_CPU during the run; $([ "$attempt" -lt "$RETRIES" ] && echo repeating || echo 'keeping it'))" >&2
+        echo "   ($server waited for CPU $SERVER_CPU ${waited}% of the run; $([ "$attempt" -lt "$RETRIES" ] && echo repeating it || echo 'keeping it'))" >&2
     done
     echo "$result"
 }
@@ -181,14 +203,17 @@ measure_server() {
     stop_server "$SERVER_PID"
     RUNNING_PID=""
     cp "$dir/server.log" "$OUT/raw/$server-round$round-server.log"
+    if [[ $server == swivel* ]] && [ "$round" = 1 ]; then
+        echo "- $server UDP I/O (from its log): $(sed -n 's/.* io="\{0,1\}\([a-z_]*\).*/\1/p' "$dir/server.log" | head -1)" >>"$OUT/machine.md"
+    fi
     echo "$round $server rate $fixed" >>"$RESULTS"
     echo "$round $server full $full" >>"$RESULTS"
     echo "$fixed" | awk -v s="$server" -v r="$round" -v rate="$RATE" '{
-        printf "   %-7s round %s at %d q/s: %.2f us CPU/query, %d lost, %.0f us latency\n",
-            s, r, rate, ($2 > 0 ? $9 / $2 * 1e6 : 0), $3, $5 * 1e6 }'
+        printf "   %-7s round %s at %d q/s: %.2f us CPU/query, %d lost, %.0f us latency, waited %.1f%%\n",
+            s, r, rate, ($2 > 0 ? $9 / $2 * 1e6 : 0), $3, $5 * 1e6, ($6 > 0 ? $16 / $6 * 100 : 0) }'
     echo "$full" | awk -v s="$server" -v r="$round" '{
-        printf "   %-7s round %s at full load: %.0f q/s answered, %d lost, server CPU %.0f%%\n",
-            s, r, $4, $3, ($6 > 0 ? $9 / $6 * 100 : 0) }'
+        printf "   %-7s round %s at full load: %.0f q/s answered, %d lost, server CPU %.0f%%, waited %.1f%%\n",
+            s, r, $4, $3, ($6 > 0 ? $9 / $6 * 100 : 0), ($6 > 0 ? $16 / $6 * 100 : 0) }'
 }
 
 main() {
@@ -218,7 +243,7 @@ main() {
     QUERY_FILE="$OUT/queries.txt"
     write_zone "$ZONE_FILE"
     write_queries "$QUERY_FILE"
-    echo "round server phase sent completed lost qps avg_latency_s run_time_s response_bytes nxdomain_percent server_cpu_s server_user_s server_cpu_busy_s server_cpu_softirq_s server_cpu_steal_s client_cpu_busy_s udp_receive_buffer_drops" >"$RESULTS"
+    echo "round server phase sent completed lost qps avg_latency_s run_time_s response_bytes nxdomain_percent server_cpu_s server_user_s server_cpu_busy_s server_cpu_softirq_s server_cpu_steal_s client_cpu_busy_s udp_receive_buffer_drops server_wait_s" >"$RESULTS"
     describe_machine >"$OUT/machine.md"
     cat "$OUT/machine.md"
 

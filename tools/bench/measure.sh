@@ -47,13 +47,24 @@ udp_receive_buffer_drops() {
                         else { print $col; exit } }' /proc/net/snmp
 }
 
+# Prints the nanoseconds that the threads of process $1 and its descendants spent ready
+# to run but waiting for a CPU (the second field of /proc/PID/task/TID/schedstat): the
+# time other work on the server's CPU kept the server waiting.
+tree_wait_ns() {
+    local pid
+    for pid in $(tree_pids "$1"); do
+        cat /proc/"$pid"/task/*/schedstat 2>/dev/null
+    done | awk '{ total += $2 } END { printf "%.0f\n", total }'
+}
+
 # Takes a snapshot of everything measured around a dnsperf run, for server pid $1:
 # "server_ticks server_user_ticks server_cpu_busy server_cpu_softirq server_cpu_steal
-#  client_cpu_busy udp_receive_buffer_drops".
+#  client_cpu_busy udp_receive_buffer_drops server_wait_ns".
 snapshot() {
     local client
     client=$(cpu_ticks "$CLIENT_CPU" | awk '{ print $1 }')
-    echo "$(tree_cpu_ticks "$1") $(cpu_ticks "$SERVER_CPU") $client $(udp_receive_buffer_drops)"
+    echo "$(tree_cpu_ticks "$1") $(cpu_ticks "$SERVER_CPU") $client" \
+        "$(udp_receive_buffer_drops) $(tree_wait_ns "$1")"
 }
 
 # Runs dnsperf pinned to $CLIENT_CPU, at priority $BENCH_NICE, against 127.0.0.1 port $1 for $2 seconds, at most $3
@@ -94,7 +105,7 @@ parse_dnsperf() {
 # $4 (0: full load), saving raw output as $5, and prints one result line:
 # "sent completed lost qps avg_latency_s run_time_s response_bytes nxdomain_percent
 #  server_cpu_s server_user_s server_cpu_busy_s server_cpu_softirq_s server_cpu_steal_s
-#  client_cpu_busy_s udp_receive_buffer_drops".
+#  client_cpu_busy_s udp_receive_buffer_drops server_wait_s".
 measure() {
     local pid=$1 port=$2 seconds=$3 rate=$4 output=$5
     local before after fields
@@ -108,11 +119,13 @@ measure() {
     }
     echo "$fields $before $after" | awk -v hz="$CLOCK_TICKS" '{
         printf "%s %s %s %s %s %s %s %s", $1, $2, $3, $4, $5, $6, $7, $8
+        # Fields 1-8 are dnsperf'"'"'s, 9-16 the snapshot before, 17-24 the one after.
         for (i = 0; i < 6; i++) {
-            seconds = ($(16 + i) - $(9 + i)) / hz
+            seconds = ($(17 + i) - $(9 + i)) / hz
             printf " %.2f", seconds
         }
-        printf " %d\n", $22 - $15
+        wait_s = ($24 - $16) / 1e9
+        printf " %d %.3f\n", $23 - $15, wait_s
     }'
 }
 
@@ -145,9 +158,8 @@ wait_for_quiet() {
     fi
 }
 
-# Prints, for a result line of `measure`, the share of the server's CPU that other tasks
-# used during the run, in percent: its busy time minus the server's own CPU time (which
-# includes the softirq work done in the server's context) over the run time.
-foreign_percent() {
-    echo "$1" | awk '{ printf "%d\n", ($6 > 0 ? ($11 - $9) / $6 * 100 : 0) }'
+# Prints, for a result line of `measure`, the share of the run time in which the server
+# was ready to run but waited for its CPU, in percent.
+wait_percent() {
+    echo "$1" | awk '{ printf "%d\n", ($6 > 0 ? $16 / $6 * 100 : 0) }'
 }

@@ -7,7 +7,7 @@
 #  1 round  2 server  3 phase (rate|full)  4 sent  5 completed  6 lost  7 qps
 #  8 avg_latency_s  9 run_time_s  10 response_bytes  11 nxdomain_percent  12 server_cpu_s
 #  13 server_user_s  14 server_cpu_busy_s  15 server_cpu_softirq_s  16 server_cpu_steal_s
-#  17 client_cpu_busy_s  18 udp_receive_buffer_drops (system-wide)
+#  17 client_cpu_busy_s  18 udp_receive_buffer_drops (system-wide)  19 server_wait_s
 
 function median(key,    n, i, j, v, tmp) {
     n = count[key]
@@ -37,19 +37,20 @@ function add(server, metric, v) {
     value[server SUBSEP metric, count[server, metric]] = v
 }
 
-# Ratio of Swivel's median to the best peer's (lowest if lower_better, else highest).
-function ratio(metric, lower_better,    i, s, best, m, found) {
+# Ratio of server `me`'s median to the best peer's (lowest if lower_better, else highest).
+function ratio(me, metric, lower_better,    i, s, best, m, found) {
     found = 0
     for (i = 1; i <= nservers; i++) {
         s = order[i]
-        if (s == "swivel" || count[s, metric] == 0) continue
+        # Swivel and its variants (swivel-NAME) are never peers.
+        if (s ~ /^swivel/ || count[s, metric] == 0) continue
         m = median(s SUBSEP metric)
         if (!found || (lower_better && m < best) || (!lower_better && m > best)) best = m
         found = 1
     }
-    if (!found || count["swivel", metric] == 0) return "–"
-    if (best == 0) return median("swivel" SUBSEP metric) == 0 ? "equal" : "–"
-    return sprintf("%.2f×", median("swivel" SUBSEP metric) / best)
+    if (!found || count[me, metric] == 0) return "–"
+    if (best == 0) return median(me SUBSEP metric) == 0 ? "equal" : "–"
+    return sprintf("%.2f×", median(me SUBSEP metric) / best)
 }
 
 $1 == "round" { next }
@@ -84,21 +85,27 @@ END {
             median(s SUBSEP "client_use"), median(s SUBSEP "lost_full"),
             median(s SUBSEP "response")
     }
-    printf "| **Swivel ÷ best peer** | %s | %s | %s | %s | %s | %s | | | %s | |\n",
-        ratio("cpu_us", 1), ratio("user_us", 1), ratio("lost_rate", 1), ratio("qps", 0),
-        ratio("lat_rate_us", 1), ratio("lat_full_us", 1), ratio("lost_full", 1)
+    for (i = 1; i <= nservers; i++) {
+        s = order[i]
+        if (s !~ /^swivel/) continue
+        printf "| **%s ÷ best peer** | %s | %s | %s | %s | %s | %s | | | %s | |\n", s,
+            ratio(s, "cpu_us", 1), ratio(s, "user_us", 1), ratio(s, "lost_rate", 1),
+            ratio(s, "qps", 0), ratio(s, "lat_rate_us", 1), ratio(s, "lat_full_us", 1),
+            ratio(s, "lost_full", 1)
+    }
     print ""
     print "Every round (rate = the fixed-rate run, full = the full-load run; CPU figures per answered query):"
     print ""
-    print "| Round | Server | Run | Answered | Lost | q/s | Avg latency (µs) | Server CPU per query (µs) | of it user space (µs) | Server CPU busy | Other tasks on server's CPU | Softirq on server's CPU per query (µs) | Steal on server's CPU (s) | Load generator's CPU busy | UDP receive buffer drops |"
-    print "| ---: | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
+    print "| Round | Server | Run | Answered | Lost | q/s | Avg latency (µs) | Server CPU per query (µs) | of it user space (µs) | Server CPU busy | Other tasks on server's CPU | Server waited for its CPU | Softirq on server's CPU per query (µs) | Steal on server's CPU (s) | Load generator's CPU busy | UDP receive buffer drops |"
+    print "| ---: | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
     for (r = 1; r <= nrows; r++) {
         split(rows[r], f, " ")
         per = f[5] > 0 ? 1e6 / f[5] : 0
         share = f[9] > 0 ? 100 / f[9] : 0
-        printf "| %s | %s | %s | %d | %d | %d | %.0f | %.2f | %.2f | %.0f%% | %.0f%% | %.2f | %.2f | %.0f%% | %d |\n",
+        printf "| %s | %s | %s | %d | %d | %d | %.0f | %.2f | %.2f | %.0f%% | %.0f%% | %.1f%% | %.2f | %.2f | %.0f%% | %d |\n",
             f[1], f[2], f[3], f[5], f[6], f[7], f[8] * 1e6, f[12] * per, f[13] * per,
-            f[12] * share, (f[14] - f[12]) * share, f[15] * per, f[16], f[17] * share, f[18]
+            f[12] * share, (f[14] - f[12]) * share, f[19] * share, f[15] * per, f[16],
+            f[17] * share, f[18]
     }
     noisy = ""
     for (i = 1; i <= nservers; i++) {

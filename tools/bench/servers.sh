@@ -78,14 +78,15 @@ options => {
 }
 EOF
         ;;
-    swivel)
+    swivel | swivel-*)
         cp "$zone" "$dir/bench.test.zone"
         # The control address is only validated (nothing listens on it yet); it must
-        # differ from the DNS one.
+        # differ from the DNS one. A variant (--variant) adds its keys to [server].
         cat >"$dir/swivel.toml" <<EOF
 [server]
 listen = ["127.0.0.1:$port"]
 workers = 1
+$(if [ "$name" != swivel ]; then echo "${SWIVEL_VARIANT_LINES[${name#swivel-}]}" | tr ';' '\n' | sed 's/^ *//'; fi)
 
 [control]
 listen = "127.0.0.1:$((port + 1000))"
@@ -119,7 +120,7 @@ start_server() {
     knotd) command=(knotd -c "$dir/knot.conf") ;;
     nsd) command=(nsd -d -c "$dir/nsd.conf") ;;
     gdnsd) command=(gdnsd -c "$dir" start) ;;
-    swivel) command=("$SWIVEL_BIN" serve --config "$dir/swivel.toml") ;;
+    swivel | swivel-*) command=("$SWIVEL_BIN" serve --config "$dir/swivel.toml") ;;
     esac
     # setsid, sh and taskset each exec the next, so $! is the server's own pid.
     setsid sh -c "$SET_PRIORITY" "$BENCH_NICE" taskset -c "$SERVER_CPU" "${command[@]}" \
