@@ -8,6 +8,7 @@ mod duration;
 
 pub use duration::parse_duration;
 
+use crate::agent::ResponderUrl;
 use crate::diag::{Diagnostic, Diagnostics};
 use crate::health::config::{validate_pools, PoolConfig};
 use crate::name::Name;
@@ -54,6 +55,68 @@ pub struct Config {
     pub pools: Vec<PoolConfig>,
     /// The line of each pool's table, for errors found later against the zones.
     pub pool_lines: Vec<usize>,
+    /// `[[checker]]`: the probe agents whose reports this responder counts, in file order.
+    pub checkers: Vec<CheckerConfig>,
+    /// `[checks] local`: whether this responder runs the checks itself (the checker `local`).
+    pub local_checks: bool,
+    /// `[probe]`: this file's settings as a probe agent (`swivel probe`).
+    pub probe: Option<ProbeConfig>,
+}
+
+/// One `[[checker]]` table: a probe agent allowed to report, and its own token.
+#[derive(Clone, PartialEq, Eq)]
+pub struct CheckerConfig {
+    /// Unique; never `local`.
+    pub name: String,
+    /// The agent's bearer token on `POST /v1/reports`.
+    pub token: String,
+}
+
+/// Never prints the token itself.
+impl std::fmt::Debug for CheckerConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CheckerConfig")
+            .field("name", &self.name)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The `[probe]` table: this machine as a probe agent.
+#[derive(Clone, PartialEq, Eq)]
+pub struct ProbeConfig {
+    /// This checker's name, unique in the fleet (a `[[checker]]` name on every responder).
+    pub name: String,
+    /// Every responder to report to.
+    pub report_to: Vec<ResponderUrl>,
+    /// The responders' token for this checker.
+    pub token: String,
+    /// Extra certificate authorities (PEM) trusted for https responders, besides the
+    /// system's roots; resolved against the configuration's folder.
+    pub ca_file: Option<PathBuf>,
+    /// Allows `http://` responders that are not on loopback (the token and reports then
+    /// cross the network in clear).
+    pub allow_plain_http: bool,
+}
+
+/// Never prints the token itself.
+impl std::fmt::Debug for ProbeConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ProbeConfig")
+            .field("name", &self.name)
+            .field("report_to", &self.report_to)
+            .field("ca_file", &self.ca_file)
+            .field("allow_plain_http", &self.allow_plain_http)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What the file is read for: `swivel serve` (and `check`) or `swivel probe`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mode {
+    /// A responder: zones are required, `[probe]` is optional.
+    Serve,
+    /// A probe agent: `[probe]` and pools are required, zones are not (nor read).
+    Probe,
 }
 
 /// The `[server]` table.
@@ -120,8 +183,13 @@ impl ServerConfig {
     }
 }
 
-/// Reads and validates the configuration file at `path`.
+/// Reads and validates the configuration file at `path` for `swivel serve`.
 pub fn load(path: &Path) -> Result<Config, Diagnostics> {
+    load_as(path, Mode::Serve)
+}
+
+/// Reads and validates the configuration file at `path` for `mode`.
+pub fn load_as(path: &Path, mode: Mode) -> Result<Config, Diagnostics> {
     let text = std::fs::read_to_string(path).map_err(|e| {
         Diagnostics(vec![Diagnostic::new(
             path,
@@ -130,12 +198,22 @@ pub fn load(path: &Path) -> Result<Config, Diagnostics> {
         )])
     })?;
     let base_dir = path.parent().unwrap_or(Path::new(""));
-    parse(&text, path, base_dir)
+    parse_as(&text, path, base_dir, mode)
 }
 
-/// Validates configuration text; `file` names it in diagnostics and `base_dir` is where
-/// relative zone file paths start.
+/// Validates configuration text for `swivel serve`; `file` names it in diagnostics and
+/// `base_dir` is where relative zone file paths start.
 pub fn parse(text: &str, file: &Path, base_dir: &Path) -> Result<Config, Diagnostics> {
+    parse_as(text, file, base_dir, Mode::Serve)
+}
+
+/// Validates configuration text for `mode`.
+pub fn parse_as(
+    text: &str,
+    file: &Path,
+    base_dir: &Path,
+    mode: Mode,
+) -> Result<Config, Diagnostics> {
     let raw: RawConfig = toml::from_str(text).map_err(|e| {
         let line = e.span().map_or(0, |span| line_of(text, span.start));
         Diagnostics(vec![Diagnostic::new(
@@ -151,8 +229,31 @@ pub fn parse(text: &str, file: &Path, base_dir: &Path) -> Result<Config, Diagnos
     };
     let server = checker.server(raw.server, base_dir);
     let control = checker.control(raw.control, &server);
-    let zones = checker.zones(raw.zones, base_dir);
+    let zones = checker.zones(raw.zones, base_dir, mode);
     let (pools, pool_lines) = checker.pools(raw.pools);
+    let checkers = checker.checkers(raw.checkers, control.token.as_deref());
+    let local_checks = raw.checks.local.unwrap_or(true);
+    let probe = match (raw.probe, mode) {
+        (Some(probe), _) => checker.probe(probe, base_dir),
+        (None, Mode::Probe) => {
+            checker.errors.push(Diagnostic::new(
+                file,
+                0,
+                "no [probe] table: swivel probe needs [probe] with name, report_to and token",
+            ));
+            None
+        }
+        (None, Mode::Serve) => None,
+    };
+    match mode {
+        Mode::Serve => checker.fleet(&pools, &pool_lines, &checkers, local_checks),
+        Mode::Probe if pools.is_empty() => checker.errors.push(Diagnostic::new(
+            file,
+            0,
+            "no pools: swivel probe checks the endpoints of the [[pool]] tables; add at least one",
+        )),
+        Mode::Probe => {}
+    }
     if !checker.errors.is_empty() {
         return Err(Diagnostics(checker.errors));
     }
@@ -163,6 +264,9 @@ pub fn parse(text: &str, file: &Path, base_dir: &Path) -> Result<Config, Diagnos
         zones,
         pools,
         pool_lines,
+        checkers,
+        local_checks,
+        probe,
     })
 }
 
@@ -177,6 +281,35 @@ struct RawConfig {
     zones: Vec<RawZone>,
     #[serde(default, rename = "pool")]
     pools: Vec<Spanned<PoolConfig>>,
+    #[serde(default, rename = "checker")]
+    checkers: Vec<RawChecker>,
+    #[serde(default)]
+    checks: RawChecks,
+    probe: Option<Spanned<RawProbe>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawChecker {
+    name: Spanned<String>,
+    token: Spanned<String>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawChecks {
+    local: Option<bool>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawProbe {
+    name: Spanned<String>,
+    report_to: Spanned<Vec<Spanned<String>>>,
+    token: Spanned<String>,
+    ca_file: Option<Spanned<String>>,
+    #[serde(default)]
+    allow_plain_http: bool,
 }
 
 #[derive(Deserialize, Default)]
@@ -493,22 +626,9 @@ impl Checker<'_> {
                 .parse()
                 .expect("default control address parses")
         };
-        let token = raw.token.and_then(|token| {
-            let text = token.get_ref();
-            if text.is_empty() {
-                self.error(&token, "control.token: give a token, or leave the key out".to_string());
-                return None;
-            }
-            if !text.bytes().all(|b| b.is_ascii_graphic()) {
-                self.error(
-                    &token,
-                    "control.token: use printable ASCII without spaces (it is sent in an HTTP header)"
-                        .to_string(),
-                );
-                return None;
-            }
-            Some(token.into_inner())
-        });
+        let token = raw
+            .token
+            .and_then(|token| self.token("control.token", token));
         let Some(text) = raw.listen else {
             return ControlConfig {
                 listen: default(),
@@ -537,8 +657,25 @@ impl Checker<'_> {
         ControlConfig { listen, token }
     }
 
-    fn zones(&mut self, raw: Vec<RawZone>, base_dir: &Path) -> Vec<ZoneConfig> {
-        if raw.is_empty() {
+    /// A bearer token: not empty, printable ASCII without spaces.
+    fn token(&mut self, key: &str, token: Spanned<String>) -> Option<String> {
+        let text = token.get_ref();
+        if text.is_empty() {
+            self.error(&token, format!("{key}: give a token, or leave the key out"));
+            return None;
+        }
+        if !text.bytes().all(|b| b.is_ascii_graphic()) {
+            self.error(
+                &token,
+                format!("{key}: use printable ASCII without spaces (it is sent in an HTTP header)"),
+            );
+            return None;
+        }
+        Some(token.into_inner())
+    }
+
+    fn zones(&mut self, raw: Vec<RawZone>, base_dir: &Path, mode: Mode) -> Vec<ZoneConfig> {
+        if raw.is_empty() && mode == Mode::Serve {
             self.errors.push(Diagnostic::new(
                 self.file,
                 0,
@@ -580,6 +717,8 @@ impl Checker<'_> {
         zones
     }
 }
+
+mod checkers;
 
 /// The 1-based line holding byte `offset` of `text`.
 fn line_of(text: &str, offset: usize) -> usize {

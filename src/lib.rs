@@ -4,6 +4,7 @@
 //! → `server` (batched socket I/O). Zone files are read by `zone` and compiled by `table`
 //! into wire bytes ahead of time.
 
+pub mod agent;
 pub mod app;
 pub mod config;
 pub mod control;

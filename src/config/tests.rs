@@ -225,3 +225,162 @@ fn empty_or_spaced_tokens_are_refused() {
         assert!(errors[0].message.contains(wanted), "{}", errors[0].message);
     }
 }
+
+const POOL: &str = "[[pool]]\nname = \"www.example.test.\"\n[pool.check]\nkind = \"tcp\"\nport = 80\nquorum = 2\n[[pool.endpoint]]\naddress = \"192.0.2.1\"\n";
+
+const PROBE: &str = "[probe]\nname = \"fra1\"\nreport_to = [\"https://ns1.example.net:8053\", \"http://127.0.0.1:8053\"]\ntoken = \"fra1-secret\"\nca_file = \"ca.pem\"\n";
+
+fn probe_errors(text: &str) -> Vec<Diagnostic> {
+    parse_as(
+        text,
+        Path::new("/etc/swivel/swivel.toml"),
+        Path::new("/etc/swivel"),
+        Mode::Probe,
+    )
+    .expect_err("configuration should be refused")
+    .0
+}
+
+#[test]
+fn checkers_and_quorum_parse_for_a_responder() {
+    let text = format!(
+        "{ONE_ZONE}[checks]\nlocal = false\n[[checker]]\nname = \"fra1\"\ntoken = \"a\"\n\
+         [[checker]]\nname = \"nyc1\"\ntoken = \"b\"\n{POOL}{PROBE}"
+    );
+    let config = parse_text(&text).unwrap();
+    assert!(!config.local_checks);
+    let names: Vec<&str> = config.checkers.iter().map(|c| c.name.as_str()).collect();
+    assert_eq!(names, ["fra1", "nyc1"]);
+    assert!(
+        !format!("{config:?}").contains("fra1-secret"),
+        "tokens are never printed"
+    );
+    let probe = config.probe.unwrap();
+    assert_eq!(probe.report_to.len(), 2);
+    assert_eq!(probe.ca_file, Some(PathBuf::from("/etc/swivel/ca.pem")));
+    assert!(parse_text(ONE_ZONE).unwrap().local_checks);
+}
+
+#[test]
+fn an_agent_needs_probe_and_pools_but_no_zones() {
+    let config = parse_as(
+        &format!("{POOL}{PROBE}"),
+        Path::new("agent.toml"),
+        Path::new(""),
+        Mode::Probe,
+    )
+    .unwrap();
+    assert_eq!(config.probe.unwrap().name, "fra1");
+    assert!(config.zones.is_empty());
+    let errors = probe_errors(POOL);
+    assert!(
+        errors[0].message.contains("no [probe] table"),
+        "{}",
+        errors[0].message
+    );
+    let errors = probe_errors(PROBE);
+    assert!(
+        errors[0].message.contains("no pools"),
+        "{}",
+        errors[0].message
+    );
+}
+
+#[test]
+fn probe_mistakes_are_named_with_their_lines() {
+    let text = format!(
+        "{POOL}[probe]\nname = \"local\"\nreport_to = [\"http://198.18.0.1:8053\", \"ftp://x\"]\ntoken = \"has space\"\n"
+    );
+    let errors = probe_errors(&text);
+    let found: Vec<(usize, &str)> = errors
+        .iter()
+        .map(|e| (e.line, e.message.as_str()))
+        .collect();
+    assert_eq!(errors.len(), 4, "{found:?}");
+    assert!(
+        found
+            .iter()
+            .any(|(line, m)| *line == 10 && m.contains("\"local\" is the responder's own checks")),
+        "{found:?}"
+    );
+    assert!(
+        found
+            .iter()
+            .any(|(line, m)| *line == 11 && m.contains("plain http to another machine")),
+        "{found:?}"
+    );
+    assert!(
+        found.iter().any(|(_, m)| m.contains("https:// or http://")),
+        "{found:?}"
+    );
+    assert!(
+        found
+            .iter()
+            .any(|(line, m)| *line == 12 && m.contains("printable ASCII")),
+        "{found:?}"
+    );
+    let allowed = format!(
+        "{POOL}[probe]\nname = \"c1\"\nreport_to = [\"http://198.18.0.1:8053\"]\ntoken = \"t\"\nallow_plain_http = true\n"
+    );
+    let config = parse_as(&allowed, Path::new("a.toml"), Path::new(""), Mode::Probe).unwrap();
+    assert!(config.probe.unwrap().allow_plain_http);
+}
+
+#[test]
+fn checker_tables_must_be_unique_and_quorums_reachable() {
+    let text = format!(
+        "{ONE_ZONE}[control]\ntoken = \"ctl\"\n\
+         [[checker]]\nname = \"fra1\"\ntoken = \"a\"\n\
+         [[checker]]\nname = \"fra1\"\ntoken = \"b\"\n\
+         [[checker]]\nname = \"nyc1\"\ntoken = \"a\"\n\
+         [[checker]]\nname = \"sin1\"\ntoken = \"ctl\"\n\
+         [[checker]]\nname = \"local\"\ntoken = \"d\"\n\
+         [[checker]]\nname = \"bad name\"\ntoken = \"e\"\n"
+    );
+    let found = errors(&text);
+    let messages: Vec<String> = found
+        .iter()
+        .map(|e| format!("{}: {}", e.line, e.message))
+        .collect();
+    assert_eq!(found.len(), 5, "{messages:#?}");
+    assert!(
+        messages[0].starts_with("10: checker.name: \"fra1\" is defined twice (first on line 7)"),
+        "{messages:#?}"
+    );
+    assert!(
+        messages[1].contains("same token as checker \"fra1\""),
+        "{messages:#?}"
+    );
+    assert!(
+        messages[2].contains("has the control.token"),
+        "{messages:#?}"
+    );
+    assert!(
+        messages[3].contains("\"local\" is the responder's own checks"),
+        "{messages:#?}"
+    );
+    assert!(
+        messages[4].contains("is not a checker name"),
+        "{messages:#?}"
+    );
+
+    let unreachable = errors(&format!("{ONE_ZONE}{POOL}"));
+    assert_eq!(unreachable.len(), 1);
+    assert_eq!(unreachable[0].line, 4, "the pool's line");
+    assert!(
+        unreachable[0]
+            .message
+            .contains("check.quorum: 2 fresh checkers must agree, but only 1 report (local)"),
+        "{}",
+        unreachable[0].message
+    );
+    let nobody = errors(&format!(
+        "{ONE_ZONE}[checks]\nlocal = false\n{}",
+        POOL.replace("quorum = 2\n", "")
+    ));
+    assert!(
+        nobody[0].message.contains("nothing would check the pools"),
+        "{}",
+        nobody[0].message
+    );
+}

@@ -1,25 +1,32 @@
-//! The failover state of every pool: probe outcomes in, health transitions and pool
-//! decisions out, operator overrides and latches applied. No I/O and no clock: the runtime
-//! ([`runtime`]) passes time in and turns decisions into new answer tables.
+//! The failover state of every pool: check outcomes from every checker in (the local
+//! probes and the probe agents' reports), one view per checker and endpoint, the quorum
+//! verdict per endpoint, pool decisions out, operator overrides and latches applied. No I/O
+//! and no clock: the runtime ([`runtime`]) passes time in and turns decisions into new
+//! answer tables.
 
 mod check_spec;
+mod checks;
+pub mod fleet;
 pub mod persist;
 pub mod runtime;
+mod snapshot;
 pub mod status;
 
-use crate::health::config::{Failback, Policy, PoolConfig, WhenAllDown};
+use crate::health::config::PoolConfig;
 use crate::health::decide::{Decision, PoolDecider};
-use crate::health::state::{CheckResult, EndpointHealth, Override};
+use crate::health::quorum::{EndpointVerdict, QuorumRule};
+use crate::health::state::{CheckResult, Override};
 use crate::name::Name;
 use crate::probe::scheduler::ProbeTarget;
 use crate::probe::CheckOutcome;
 use crate::table::PoolDef;
+use fleet::{CheckerCounters, Fleet};
 use persist::{SavedOverride, SavedState};
-use status::{EndpointStatus, LastCheckStatus, PoolStatus, CHECK_DURATION_BUCKETS};
+use status::CHECK_DURATION_BUCKETS;
 use std::collections::BTreeMap;
 use std::fmt;
 use std::net::IpAddr;
-use std::time::{Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Instant, SystemTime};
 
 /// Identifies an endpoint across reloads: its pool's name and its served address.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -48,10 +55,16 @@ impl fmt::Display for ControlError {
 
 impl std::error::Error for ControlError {}
 
-/// One endpoint's health and check counters.
+/// A result for a pool or endpoint this responder does not have.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct NotConfigured;
+
+/// One endpoint's verdict (with every checker's view) and check counters over all checkers.
 #[derive(Clone, Debug)]
 struct Endpoint {
-    health: EndpointHealth,
+    verdict: EndpointVerdict,
+    /// The checker whose result arrived last.
+    last_checker: Option<usize>,
     checks: u64,
     failures: BTreeMap<&'static str, u64>,
     duration_buckets: Vec<u64>,
@@ -59,13 +72,37 @@ struct Endpoint {
 }
 
 impl Endpoint {
-    fn new(config: &PoolConfig, now: Instant) -> Endpoint {
+    fn new(config: &PoolConfig, checkers: usize, now: Instant) -> Endpoint {
+        let check = &config.check;
         Endpoint {
-            health: EndpointHealth::new(config.check.fall, config.check.rise, now),
+            verdict: EndpointVerdict::new(checkers, check.fall, check.rise, now),
+            last_checker: None,
             checks: 0,
             failures: BTreeMap::new(),
             duration_buckets: vec![0; CHECK_DURATION_BUCKETS.len() + 1],
             duration_sum: 0.0,
+        }
+    }
+
+    /// Counts one result in the endpoint's totals and turns it into a [`CheckResult`].
+    fn count(&mut self, outcome: &CheckOutcome) -> CheckResult {
+        self.checks += 1;
+        let seconds = outcome.latency.as_secs_f64();
+        let bucket = CHECK_DURATION_BUCKETS
+            .iter()
+            .position(|&bound| seconds <= bound);
+        self.duration_buckets[bucket.unwrap_or(CHECK_DURATION_BUCKETS.len())] += 1;
+        self.duration_sum += seconds;
+        match (&outcome.error, outcome.reason) {
+            (None, _) if outcome.ok => CheckResult::success(outcome.latency),
+            (error, kind) => {
+                let kind = kind.map_or("other", |k| k.as_str());
+                *self.failures.entry(kind).or_default() += 1;
+                CheckResult::failure(
+                    outcome.latency,
+                    error.clone().unwrap_or_else(|| kind.to_string()),
+                )
+            }
         }
     }
 }
@@ -74,6 +111,7 @@ impl Endpoint {
 struct Pool {
     config: PoolConfig,
     owner: Name,
+    rule: QuorumRule,
     decider: PoolDecider,
     endpoints: Vec<Endpoint>,
     failovers: u64,
@@ -83,6 +121,11 @@ struct Pool {
 #[derive(Clone, Debug)]
 pub struct Failover {
     pools: Vec<Pool>,
+    fleet: Fleet,
+    /// Per checker, indexed like the fleet.
+    counters: Vec<CheckerCounters>,
+    /// When the next view turns stale: [`Failover::sweep`] is due then.
+    next_sweep: Option<Instant>,
     /// A pair of readings of both clocks, to show `Instant`s as wall-clock times.
     epoch: (Instant, SystemTime),
 }
@@ -99,13 +142,16 @@ pub struct Outcome {
 impl Failover {
     /// State for validated pools, every endpoint unknown, with saved latches and overrides
     /// restored (entries for pools or endpoints that no longer exist are dropped and logged).
-    pub fn new(configs: &[PoolConfig], saved: &SavedState, now: Instant) -> Failover {
+    pub fn new(configs: &[PoolConfig], fleet: Fleet, saved: &SavedState, now: Instant) -> Failover {
         let pools = configs
             .iter()
-            .map(|config| Pool::new(config, now))
+            .map(|config| Pool::new(config, fleet.len(), now))
             .collect();
         let mut failover = Failover {
             pools,
+            counters: vec![CheckerCounters::default(); fleet.len()],
+            fleet,
+            next_sweep: None,
             epoch: (now, SystemTime::now()),
         };
         failover.restore(saved);
@@ -137,15 +183,27 @@ impl Failover {
         }
     }
 
-    /// State for a new configuration: endpoints (by pool name and address) and latches
-    /// present before keep their state and history; new ones start unknown.
-    pub fn reconfigure(&self, configs: &[PoolConfig], now: Instant) -> Failover {
+    /// State for a new configuration: endpoints (by pool name and address), their views
+    /// of checkers that stay (by name) and latches present before keep their state and
+    /// history; new ones start unknown.
+    pub fn reconfigure(&self, configs: &[PoolConfig], fleet: Fleet, now: Instant) -> Failover {
+        let (old_names, new_names) = (self.fleet.names(), fleet.names());
+        let counters = new_names
+            .iter()
+            .map(|name| match self.fleet.index(name) {
+                Some(index) => self.counters[index].clone(),
+                None => CheckerCounters::default(),
+            })
+            .collect();
         let mut next = Failover {
             pools: Vec::new(),
+            counters,
+            next_sweep: None,
             epoch: self.epoch,
+            fleet: fleet.clone(),
         };
         for config in configs {
-            let mut pool = Pool::new(config, now);
+            let mut pool = Pool::new(config, new_names.len(), now);
             if let Some(old) = self.pools.iter().find(|p| p.owner == pool.owner) {
                 pool.decider.set_latch(old.decider.latch());
                 pool.failovers = old.failovers;
@@ -156,13 +214,27 @@ impl Failover {
                         .iter()
                         .position(|e| e.address == endpoint.address);
                     if let Some(index) = same {
-                        *new = old.endpoints[index].clone();
+                        let kept = &old.endpoints[index];
+                        let (fall, rise) = (config.check.fall, config.check.rise);
+                        *new = Endpoint {
+                            verdict: kept.verdict.regroup(old_names, new_names, fall, rise, now),
+                            last_checker: kept
+                                .last_checker
+                                .and_then(|i| fleet.index(&old_names[i])),
+                            ..kept.clone()
+                        };
                     }
                 }
             }
             next.pools.push(pool);
         }
+        next.next_sweep = next.compute_next_sweep(now);
         next
+    }
+
+    /// The checkers whose views endpoints keep.
+    pub fn fleet(&self) -> &Fleet {
+        &self.fleet
     }
 
     pub fn is_empty(&self) -> bool {
@@ -180,73 +252,16 @@ impl Failover {
 
     /// Every endpoint to probe, keyed for [`Failover::observe`].
     pub fn targets(&self) -> Vec<ProbeTarget<EndpointKey>> {
-        let mut targets = Vec::new();
-        for pool in &self.pools {
-            for endpoint in &pool.config.endpoints {
-                targets.push(ProbeTarget {
-                    key: EndpointKey {
-                        pool: pool.owner.clone(),
-                        address: endpoint.address,
-                    },
-                    spec: check_spec::from_config(&pool.config.check),
-                    target: crate::probe::Target {
-                        address: endpoint.check_target(),
-                    },
-                    interval: pool.config.check.interval,
-                });
-            }
-        }
-        targets
-    }
-
-    /// Feeds one check outcome; returns the pool's index when its endpoint changed state
-    /// (the pool then needs [`Failover::decide`]). Outcomes for unknown keys are ignored.
-    pub fn observe(
-        &mut self,
-        key: &EndpointKey,
-        outcome: &CheckOutcome,
-        at: Instant,
-    ) -> Option<usize> {
-        let pool_index = self.pools.iter().position(|p| p.owner == key.pool)?;
-        let pool = &mut self.pools[pool_index];
-        let endpoint_index = pool
-            .config
-            .endpoints
-            .iter()
-            .position(|e| e.address == key.address)?;
-        let endpoint = &mut pool.endpoints[endpoint_index];
-        endpoint.checks += 1;
-        let seconds = outcome.latency.as_secs_f64();
-        let bucket = CHECK_DURATION_BUCKETS
-            .iter()
-            .position(|&bound| seconds <= bound);
-        endpoint.duration_buckets[bucket.unwrap_or(CHECK_DURATION_BUCKETS.len())] += 1;
-        endpoint.duration_sum += seconds;
-        let result = match (&outcome.error, outcome.reason) {
-            (None, _) if outcome.ok => CheckResult::success(outcome.latency),
-            (error, kind) => {
-                let kind = kind.map_or("other", |k| k.as_str());
-                *endpoint.failures.entry(kind).or_default() += 1;
-                CheckResult::failure(
-                    outcome.latency,
-                    error.clone().unwrap_or_else(|| kind.to_string()),
-                )
-            }
-        };
-        let transition = endpoint.health.observe(result, at)?;
-        tracing::info!(
-            pool = %pool.config.name, endpoint = %key.address, from = %transition.from, to = %transition.to,
-            reason = %transition.reason, "endpoint health changed"
-        );
-        Some(pool_index)
+        let configs: Vec<&PoolConfig> = self.pools.iter().map(|p| &p.config).collect();
+        probe_targets(configs)
     }
 
     /// Decides what pool `index` serves now, logging the reason when it changed.
     pub fn decide(&mut self, index: usize) -> Outcome {
         let pool = &mut self.pools[index];
         let before = pool.decider.last().map(|d| d.tier);
-        let health: Vec<EndpointHealth> = pool.endpoints.iter().map(|e| e.health.clone()).collect();
-        let decision = pool.decider.decide(&health);
+        let verdicts: Vec<&EndpointVerdict> = pool.endpoints.iter().map(|e| &e.verdict).collect();
+        let decision = pool.decider.decide(&verdicts);
         if before.is_some_and(|tier| tier != decision.tier) {
             pool.failovers += 1;
         }
@@ -304,7 +319,7 @@ impl Failover {
             pool: pool.to_string(),
             address,
         })?;
-        if let Some(transition) = state.endpoints[endpoint].health.set_override(value) {
+        if let Some(transition) = state.endpoints[endpoint].verdict.set_override(value) {
             tracing::info!(
                 pool = %state.config.name, endpoint = %address, from = %transition.from, to = %transition.to,
                 reason = %transition.reason, "endpoint override changed"
@@ -329,7 +344,7 @@ impl Failover {
                 saved.latches.insert(pool.config.name.clone(), tier);
             }
             for (config, endpoint) in pool.config.endpoints.iter().zip(&pool.endpoints) {
-                let value = match endpoint.health.override_value() {
+                let value = match endpoint.verdict.override_value() {
                     Some(Override::ForceUp) => SavedOverride::Up,
                     Some(Override::ForceDown) => SavedOverride::Down,
                     None => continue,
@@ -343,107 +358,51 @@ impl Failover {
         }
         saved
     }
-
-    /// A snapshot of every pool for the control plane.
-    pub fn status(&self) -> Vec<PoolStatus> {
-        self.pools
-            .iter()
-            .map(|pool| self.pool_status(pool))
-            .collect()
-    }
-
-    fn unix(&self, at: Instant) -> f64 {
-        let (instant, system) = self.epoch;
-        let wall = match at.checked_duration_since(instant) {
-            Some(after) => system + after,
-            None => system - instant.duration_since(at),
-        };
-        wall.duration_since(UNIX_EPOCH)
-            .map_or(0.0, |d| d.as_secs_f64())
-    }
-
-    fn pool_status(&self, pool: &Pool) -> PoolStatus {
-        let decision = pool.decider.last();
-        let served: Vec<usize> = decision.map(|d| d.served.clone()).unwrap_or_default();
-        let endpoints = (pool
-            .config
-            .endpoints
-            .iter()
-            .zip(&pool.endpoints)
-            .enumerate())
-        .map(|(i, (config, endpoint))| {
-            let health = &endpoint.health;
-            EndpointStatus {
-                address: config.address,
-                check_address: config.check_target(),
-                priority: config.priority,
-                weight: config.weight,
-                state: health.effective().as_str(),
-                checked_state: health.checked().as_str(),
-                override_state: health.override_value().map(|o| o.health().as_str()),
-                reason: health.reason().to_string(),
-                since: self.unix(health.since()),
-                serving: served.contains(&i),
-                consecutive_successes: health.successes(),
-                consecutive_failures: health.failures(),
-                last_check: health.last_check().map(|last| LastCheckStatus {
-                    ok: last.result.is_success(),
-                    latency_ms: last.result.latency.as_secs_f64() * 1000.0,
-                    error: last.result.error.clone(),
-                    at: self.unix(last.at),
-                }),
-                checks: endpoint.checks,
-                failures: endpoint.failures.clone(),
-                duration_buckets: endpoint.duration_buckets.clone(),
-                duration_sum_seconds: endpoint.duration_sum,
-            }
-        })
-        .collect();
-        PoolStatus {
-            name: pool.config.name.clone(),
-            policy: match pool.config.policy {
-                Policy::Failover => "failover",
-                Policy::All => "all",
-                Policy::Weighted => "weighted",
-            },
-            failback: match pool.config.failback {
-                Failback::Auto => "auto",
-                Failback::Manual => "manual",
-            },
-            when_all_down: match pool.config.when_all_down {
-                WhenAllDown::ServeAll => "serve-all",
-                WhenAllDown::ServePrimary => "serve-primary",
-                WhenAllDown::Nodata => "nodata",
-            },
-            active_tier: decision.and_then(|d| d.tier),
-            latched_tier: pool.decider.latch(),
-            ttl: decision.map_or(pool.config.ttl, |d| d.ttl),
-            degraded: decision.is_some_and(|d| d.degraded),
-            all_down: decision.is_some_and(|d| d.all_down),
-            serving: served
-                .iter()
-                .map(|&i| pool.config.endpoints[i].address)
-                .collect(),
-            failovers: pool.failovers,
-            endpoints,
-        }
-    }
 }
 
 impl Pool {
-    fn new(config: &PoolConfig, now: Instant) -> Pool {
+    fn new(config: &PoolConfig, checkers: usize, now: Instant) -> Pool {
         Pool {
             owner: config.owner().expect("pool names are validated before use"),
+            rule: QuorumRule {
+                quorum: config.check.quorum,
+                stale_after: config.check.stale_after(),
+            },
             decider: PoolDecider::new(config),
             endpoints: config
                 .endpoints
                 .iter()
-                .map(|_| Endpoint::new(config, now))
+                .map(|_| Endpoint::new(config, checkers, now))
                 .collect(),
             failovers: 0,
             config: config.clone(),
         }
     }
+}
+
+/// Every endpoint of `pools` to probe, keyed by pool name and served address (the local
+/// checks and the probe agent both use this).
+pub fn probe_targets<'a>(
+    pools: impl IntoIterator<Item = &'a PoolConfig>,
+) -> Vec<ProbeTarget<EndpointKey>> {
+    let mut targets = Vec::new();
+    for pool in pools {
+        let Some(owner) = pool.owner() else { continue };
+        for endpoint in &pool.endpoints {
+            targets.push(ProbeTarget {
+                key: EndpointKey {
+                    pool: owner.clone(),
+                    address: endpoint.address,
+                },
+                spec: check_spec::from_config(&pool.check),
+                target: crate::probe::Target {
+                    address: endpoint.check_target(),
+                },
+                interval: pool.check.interval,
+            });
+        }
+    }
+    targets
 }
 
 /// What a pool serves before its first decision: nothing (never compiled in practice).

@@ -1,21 +1,27 @@
 //! The failover runtime: one tokio task that owns the failover state, the probe scheduler
-//! and the right to store new answer tables. Probe reports, operator commands and reloads
-//! all arrive here, so the table has a single writer and nothing is locked.
+//! and the right to store new answer tables. Local probe results, probe agents' reports,
+//! operator commands and reloads all arrive here, so the table has a single writer and
+//! nothing is locked. The task also wakes when a checker's view turns stale, to recompute
+//! the verdicts that depended on it.
 //!
 //! A health change rebuilds only the changed pool's answers ([`Table::with_pool`]) and
 //! swaps the table pointer; workers pick it up on their next batch.
 
+use super::fleet::Fleet;
 use super::persist::{LoadNote, StateStore};
 use super::status::Status;
 use super::{ControlError, EndpointKey, Failover};
+use crate::agent::wire::{ReportAck, ReportedResult};
 use crate::app::{self, Loaded, ReloadReport, Source};
-use crate::config::Config;
+use crate::config::{CheckerConfig, Config};
 use crate::diag::{Diagnostic, Diagnostics};
 use crate::health::config::CheckKind;
 use crate::health::state::Override;
+use crate::name::Name;
 use crate::probe::scheduler::{first_round, ProbeReport, Scheduler, DEFAULT_MAX_CONCURRENCY};
 use crate::table::{SharedTable, Table};
-use std::collections::BTreeMap;
+use arc_swap::ArcSwap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Instant;
@@ -39,12 +45,19 @@ enum Command {
     Status {
         reply: oneshot::Sender<Status>,
     },
+    Report {
+        checker: String,
+        results: Vec<ReportedResult>,
+        reply: oneshot::Sender<Option<ReportAck>>,
+    },
 }
 
 /// How the rest of the server talks to the runtime (cheap to clone).
 #[derive(Clone)]
 pub struct Handle {
     commands: mpsc::Sender<Command>,
+    /// The `[[checker]]` tokens in force; the runtime replaces them on reload.
+    checkers: Arc<ArcSwap<Vec<CheckerConfig>>>,
 }
 
 /// The runtime stopped: only while the process shuts down.
@@ -104,6 +117,33 @@ impl Handle {
             .await
             .unwrap_or_default()
     }
+
+    /// The checker whose `[[checker]]` token is `presented`. Every token is compared, each
+    /// in constant time, so the answer takes as long whichever matches.
+    pub fn checker_for_token(&self, presented: &str) -> Option<String> {
+        use subtle::ConstantTimeEq;
+        let checkers = self.checkers.load();
+        let mut found = None;
+        for checker in checkers.iter() {
+            let same: bool = presented.as_bytes().ct_eq(checker.token.as_bytes()).into();
+            if same {
+                found = Some(checker.name.clone());
+            }
+        }
+        found
+    }
+
+    /// Feeds a probe agent's results, as observations of checker `checker` received now.
+    /// `None` when the checker is no longer configured (or the server is stopping).
+    pub async fn report(&self, checker: String, results: Vec<ReportedResult>) -> Option<ReportAck> {
+        self.ask(|reply| Command::Report {
+            checker,
+            results,
+            reply,
+        })
+        .await
+        .flatten()
+    }
 }
 
 /// What start-up hands back: the table to serve and the handle to the runtime.
@@ -113,6 +153,7 @@ pub struct Started {
 }
 
 struct Runtime {
+    checkers: Arc<ArcSwap<Vec<CheckerConfig>>>,
     source: Source,
     config: Config,
     failover: Failover,
@@ -153,8 +194,9 @@ pub async fn start(loaded: Loaded, source: Source) -> Result<Started, String> {
             saved
         }
     };
-    let mut failover = Failover::new(&config.pools, &saved, Instant::now());
-    let targets = failover.targets();
+    let fleet = Fleet::from_config(&config);
+    let mut failover = Failover::new(&config.pools, fleet.clone(), &saved, Instant::now());
+    let targets = local_targets(&failover);
     if !targets.is_empty() {
         tracing::info!(
             endpoints = targets.len(),
@@ -164,13 +206,22 @@ pub async fn start(loaded: Loaded, source: Source) -> Result<Started, String> {
     for report in first_round(&targets).await {
         failover.observe(&report.key, &report.outcome, report.at);
     }
+    if fleet.len() > 1 || fleet.local().is_none() {
+        let checkers: Vec<&str> = fleet.names().iter().map(String::as_str).collect();
+        tracing::info!(
+            checkers = %checkers.join(", "),
+            "endpoint verdicts follow the quorum of these checkers; probe agents report to POST /v1/reports"
+        );
+    }
     failover.decide_all();
     let started = Instant::now();
     let table = Table::compile(&zones, &failover.pool_defs()).shared();
     let (mut scheduler, reports) = Scheduler::new(DEFAULT_MAX_CONCURRENCY);
     scheduler.set_targets(targets);
     let (commands, receiver) = mpsc::channel(64);
+    let checkers = Arc::new(ArcSwap::from_pointee(config.checkers.clone()));
     let runtime = Runtime {
+        checkers: checkers.clone(),
         source,
         config,
         failover,
@@ -185,7 +236,7 @@ pub async fn start(loaded: Loaded, source: Source) -> Result<Started, String> {
     tokio::spawn(runtime.run(reports, receiver));
     Ok(Started {
         table,
-        handle: Handle { commands },
+        handle: Handle { commands, checkers },
     })
 }
 
@@ -196,9 +247,14 @@ impl Runtime {
         mut commands: mpsc::Receiver<Command>,
     ) {
         loop {
+            let sweep_at = self.failover.next_sweep();
             tokio::select! {
                 Some(report) = reports.recv() => {
-                    if let Some(pool) = self.failover.observe(&report.key, &report.outcome, report.at) {
+                    let changed = self.failover.observe(&report.key, &report.outcome, report.at);
+                    if let Some(local) = self.failover.fleet().local() {
+                        self.failover.count_report(local, 1, 0, report.at);
+                    }
+                    if let Some(pool) = changed {
                         self.redecide(pool);
                     }
                 }
@@ -206,6 +262,11 @@ impl Runtime {
                     Some(command) => self.handle(command).await,
                     None => break,
                 },
+                () = sleep_until(sweep_at) => {
+                    for pool in self.failover.sweep(Instant::now()) {
+                        self.redecide(pool);
+                    }
+                }
             }
         }
         self.scheduler.stop();
@@ -243,15 +304,67 @@ impl Runtime {
                 let _ = reply.send(result);
             }
             Command::Status { reply } => {
+                let now = Instant::now();
                 let status = Status {
-                    pools: self.failover.status(),
+                    pools: self.failover.status(now),
                     table_swaps: self.table_swaps,
                     table_build_seconds: self.table_build_seconds,
                     reloads: self.reloads.clone(),
+                    checkers: self.failover.checker_status(now),
                 };
                 let _ = reply.send(status);
             }
+            Command::Report {
+                checker,
+                results,
+                reply,
+            } => {
+                let _ = reply.send(self.report(&checker, results));
+            }
         }
+    }
+
+    /// Applies a probe agent's results, each as an observation of the checker received now;
+    /// every pool whose verdicts changed is decided once afterwards.
+    fn report(&mut self, checker: &str, results: Vec<ReportedResult>) -> Option<ReportAck> {
+        let index = self.failover.fleet().index(checker)?;
+        let now = Instant::now();
+        let mut ack = ReportAck::default();
+        let mut changed = BTreeSet::new();
+        for result in &results {
+            let Some(pool) = Name::from_text(&result.pool) else {
+                ack.ignored += 1;
+                continue;
+            };
+            let key = EndpointKey {
+                pool,
+                address: result.address,
+            };
+            let outcome = result.outcome();
+            match self
+                .failover
+                .observe_from(index, &key, &outcome, now, result.reported_at())
+            {
+                Ok(pool) => {
+                    ack.accepted += 1;
+                    changed.extend(pool);
+                }
+                Err(_) => ack.ignored += 1,
+            }
+        }
+        if ack.ignored > 0 {
+            tracing::debug!(
+                checker,
+                ignored = ack.ignored,
+                "results for pools or endpoints not configured here were ignored"
+            );
+        }
+        self.failover
+            .count_report(index, ack.accepted, ack.ignored, now);
+        for pool in changed {
+            self.redecide(pool);
+        }
+        Some(ack)
     }
 
     /// Decides pool `index` again; a changed answer goes into a new table.
@@ -287,9 +400,13 @@ impl Runtime {
             })??;
         let restart_needed = app::changes_needing_restart(&self.config, &loaded.config);
         let summary = loaded.summary();
+        let fleet = Fleet::from_config(&loaded.config);
+        if &fleet != self.failover.fleet() {
+            tracing::info!(checkers = %fleet.names().join(", "), "the checkers changed");
+        }
         let mut failover = self
             .failover
-            .reconfigure(&loaded.config.pools, Instant::now());
+            .reconfigure(&loaded.config.pools, fleet, Instant::now());
         failover.decide_all();
         let pools = failover.pool_defs();
         let zones = loaded.zones;
@@ -306,7 +423,7 @@ impl Runtime {
         self.table.store(Arc::new(table));
         self.table_build_seconds = started.elapsed().as_secs_f64();
         self.table_swaps += 1;
-        let changes = self.scheduler.set_targets(failover.targets());
+        let changes = self.scheduler.set_targets(local_targets(&failover));
         tracing::info!(
             added = changes.added,
             removed = changes.removed,
@@ -314,8 +431,12 @@ impl Runtime {
             "health checks updated"
         );
         self.failover = failover;
+        self.checkers
+            .store(Arc::new(loaded.config.checkers.clone()));
         self.config.pools = loaded.config.pools;
         self.config.zones = loaded.config.zones;
+        self.config.checkers = loaded.config.checkers;
+        self.config.local_checks = loaded.config.local_checks;
         self.persist();
         Ok(ReloadReport {
             summary,
@@ -329,5 +450,21 @@ impl Runtime {
         if let Err(error) = store.save(&self.failover.saved_state()) {
             tracing::error!(file = %store.path().display(), %error, "cannot save the state file");
         }
+    }
+}
+
+/// The endpoints the local checks probe: all of them, or none when `[checks] local = false`.
+fn local_targets(failover: &Failover) -> Vec<crate::probe::scheduler::ProbeTarget<EndpointKey>> {
+    match failover.fleet().local() {
+        Some(_) => failover.targets(),
+        None => Vec::new(),
+    }
+}
+
+/// Sleeps until `at`; forever when there is nothing to wait for.
+async fn sleep_until(at: Option<Instant>) {
+    match at {
+        Some(at) => tokio::time::sleep_until(at.into()).await,
+        None => std::future::pending().await,
     }
 }

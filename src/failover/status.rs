@@ -18,6 +18,24 @@ pub struct Status {
     pub table_build_seconds: f64,
     /// Reloads by result ("ok", "error").
     pub reloads: BTreeMap<String, u64>,
+    /// Every checker whose views endpoints keep: `local` and the probe agents.
+    pub checkers: Vec<CheckerStatus>,
+}
+
+/// One checker as the responder sees it.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct CheckerStatus {
+    pub name: String,
+    /// The responder's own checks (`local`) rather than a probe agent.
+    pub local: bool,
+    /// Report batches received (for `local`: results).
+    pub reports: u64,
+    /// Results applied to an endpoint.
+    pub results: u64,
+    /// Results for pools or endpoints this responder does not have.
+    pub ignored: u64,
+    /// Seconds since the latest report arrived; none before the first.
+    pub last_report_age_seconds: Option<f64>,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -69,6 +87,45 @@ pub struct EndpointStatus {
     /// then the count above the last bound.
     pub duration_buckets: Vec<u64>,
     pub duration_sum_seconds: f64,
+    /// The quorum verdict and why it is what it is.
+    pub quorum: QuorumStatus,
+    /// Every checker's view of the endpoint, in the order of [`Status::checkers`].
+    pub checkers: Vec<CheckerViewStatus>,
+}
+
+/// The votes behind an endpoint's checked state.
+#[derive(Clone, Debug, Serialize)]
+pub struct QuorumStatus {
+    /// Fresh checkers that must agree (`[pool.check] quorum`).
+    pub needed: u32,
+    /// Whether enough fresh checkers agree now; when not, the last verdict is kept.
+    pub met: bool,
+    pub fresh: u32,
+    pub up: u32,
+    pub down: u32,
+    /// Checkers that do not vote: silent for longer than `stale_after_seconds`, or never
+    /// heard from.
+    pub stale: u32,
+    pub stale_after_seconds: f64,
+    /// Why, e.g. "down: 2 of 3 fresh checkers see it down (quorum 2)" or "no quorum: 1
+    /// fresh checker of 2 needed, keeping up; stale: sin1 (silent for 4.2s)".
+    pub verdict: String,
+}
+
+/// One checker's view of one endpoint.
+#[derive(Clone, Debug, Serialize)]
+pub struct CheckerViewStatus {
+    pub checker: String,
+    /// "up", "down" or "unknown": this checker's own fall/rise state.
+    pub state: &'static str,
+    /// Whether its latest result is recent enough to vote.
+    pub fresh: bool,
+    /// Seconds since its latest result arrived; none before the first.
+    pub age_seconds: Option<f64>,
+    pub reason: String,
+    pub consecutive_successes: u32,
+    pub consecutive_failures: u32,
+    pub last_result: Option<LastCheckStatus>,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -76,6 +133,12 @@ pub struct LastCheckStatus {
     pub ok: bool,
     pub latency_ms: f64,
     pub error: Option<String>,
-    /// When it finished (Unix seconds).
+    /// When it finished (Unix seconds): for a remote checker, when its report arrived.
     pub at: f64,
+    /// The checker that sent it (in an endpoint's `last_check`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub checker: Option<String>,
+    /// When the remote checker says it ran the check (Unix seconds by its own clock).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reported_at: Option<f64>,
 }

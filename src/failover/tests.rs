@@ -68,7 +68,12 @@ fn served(failover: &Failover) -> Vec<String> {
 fn failover_follows_fall_and_holds_on_manual_failback() {
     let t0 = Instant::now();
     let at = |s: u64| t0 + Duration::from_secs(s);
-    let mut f = Failover::new(&configs(POOLS), &SavedState::default(), t0);
+    let mut f = Failover::new(
+        &configs(POOLS),
+        Fleet::default(),
+        &SavedState::default(),
+        t0,
+    );
     assert_eq!(f.targets().len(), 2);
     for (s, address) in [(0, "192.0.2.1"), (0, "192.0.2.2")] {
         assert_eq!(
@@ -87,8 +92,8 @@ fn failover_follows_fall_and_holds_on_manual_failback() {
     assert_eq!(f.observe(&key("192.0.2.1"), &refused(), at(2)), Some(0));
     assert!(f.decide(0).answer_changed);
     assert_eq!(served(&f), ["192.0.2.2"]);
-    assert_eq!(f.status()[0].ttl, 5, "degraded TTL");
-    assert_eq!(f.status()[0].failovers, 1);
+    assert_eq!(f.status(Instant::now())[0].ttl, 5, "degraded TTL");
+    assert_eq!(f.status(Instant::now())[0].failovers, 1);
     assert_eq!(f.saved_state().latches.get("www.example.test."), Some(&2));
     // The primary comes back, but manual failback holds the pool on tier 2.
     f.observe(&key("192.0.2.1"), &ok(), at(3));
@@ -99,7 +104,7 @@ fn failover_follows_fall_and_holds_on_manual_failback() {
     assert_eq!((pool, tier), (0, Some(2)));
     assert!(f.decide(0).answer_changed);
     assert_eq!(served(&f), ["192.0.2.1"]);
-    let status = &f.status()[0];
+    let status = &f.status(Instant::now())[0];
     assert_eq!(status.endpoints[0].failures.get("refused"), Some(&2));
     assert_eq!(status.endpoints[0].checks, 5);
     assert_eq!(status.endpoints[0].duration_buckets.iter().sum::<u64>(), 5);
@@ -108,7 +113,12 @@ fn failover_follows_fall_and_holds_on_manual_failback() {
 #[test]
 fn overrides_apply_persist_and_restore() {
     let t0 = Instant::now();
-    let mut f = Failover::new(&configs(POOLS), &SavedState::default(), t0);
+    let mut f = Failover::new(
+        &configs(POOLS),
+        Fleet::default(),
+        &SavedState::default(),
+        t0,
+    );
     f.observe(&key("192.0.2.1"), &ok(), t0);
     f.observe(&key("192.0.2.2"), &ok(), t0);
     f.decide_all();
@@ -125,12 +135,15 @@ fn overrides_apply_persist_and_restore() {
         SavedOverride::Down
     );
     // A restart restores the drain before any check runs.
-    let mut again = Failover::new(&configs(POOLS), &saved, t0);
+    let mut again = Failover::new(&configs(POOLS), Fleet::default(), &saved, t0);
     again.observe(&key("192.0.2.1"), &ok(), t0);
     again.observe(&key("192.0.2.2"), &ok(), t0);
     again.decide_all();
     assert_eq!(served(&again), ["192.0.2.2"]);
-    assert_eq!(again.status()[0].endpoints[0].override_state, Some("down"));
+    assert_eq!(
+        again.status(Instant::now())[0].endpoints[0].override_state,
+        Some("down")
+    );
     let missing = f.set_override("nope.example.test.", address, None);
     assert_eq!(
         missing,
@@ -143,14 +156,23 @@ fn overrides_apply_persist_and_restore() {
 #[test]
 fn reconfiguring_keeps_the_state_of_endpoints_that_stay() {
     let t0 = Instant::now();
-    let mut f = Failover::new(&configs(POOLS), &SavedState::default(), t0);
+    let mut f = Failover::new(
+        &configs(POOLS),
+        Fleet::default(),
+        &SavedState::default(),
+        t0,
+    );
     f.observe(&key("192.0.2.1"), &refused(), t0);
     f.observe(&key("192.0.2.2"), &ok(), t0);
     f.decide_all();
     let changed = POOLS.replace("192.0.2.2", "192.0.2.3");
-    let mut next = f.reconfigure(&configs(&changed), t0 + Duration::from_secs(5));
+    let mut next = f.reconfigure(
+        &configs(&changed),
+        Fleet::default(),
+        t0 + Duration::from_secs(5),
+    );
     next.decide_all();
-    let endpoints = &next.status()[0].endpoints;
+    let endpoints = &next.status(Instant::now())[0].endpoints;
     assert_eq!(endpoints[0].state, "down", "kept its history");
     assert_eq!(endpoints[0].checks, 1);
     assert_eq!(
@@ -162,3 +184,5 @@ fn reconfiguring_keeps_the_state_of_endpoints_that_stay() {
         "192.0.2.3".parse::<IpAddr>().unwrap()
     );
 }
+
+mod quorum;

@@ -131,6 +131,16 @@ pub trait EndpointState {
     fn reason(&self) -> &str;
 }
 
+impl<T: EndpointState + ?Sized> EndpointState for &T {
+    fn effective(&self) -> Health {
+        (**self).effective()
+    }
+
+    fn reason(&self) -> &str {
+        (**self).reason()
+    }
+}
+
 impl EndpointState for EndpointHealth {
     fn effective(&self) -> Health {
         EndpointHealth::effective(self)

@@ -1,0 +1,200 @@
+//! The multi-location keys: `[[checker]]` (the agents a responder listens to), `[checks]`
+//! (the responder's own checks) and `[probe]` (this machine as an agent), and the rules
+//! between them and the pools' quorums.
+
+use super::{Checker, CheckerConfig, ProbeConfig, RawChecker, RawProbe, ResponderUrl, Spanned};
+use crate::diag::Diagnostic;
+use crate::failover::fleet::LOCAL;
+use crate::health::config::PoolConfig;
+use std::collections::HashMap;
+use std::path::Path;
+
+/// The longest checker name.
+const MAX_NAME: usize = 63;
+
+impl Checker<'_> {
+    /// A checker name: 1 to 63 letters, digits, `.`, `_` or `-`, and not `local`.
+    fn checker_name(&mut self, key: &str, name: &Spanned<String>) -> bool {
+        let text = name.get_ref();
+        let allowed = |c: char| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-');
+        if text.is_empty() || text.len() > MAX_NAME || !text.chars().all(allowed) {
+            self.error(
+                name,
+                format!(
+                    "{key}: {text:?} is not a checker name: 1 to {MAX_NAME} letters, digits, \
+                     '.', '_' or '-'"
+                ),
+            );
+            return false;
+        }
+        if text == LOCAL {
+            self.error(
+                name,
+                format!("{key}: \"{LOCAL}\" is the responder's own checks; choose another name"),
+            );
+            return false;
+        }
+        true
+    }
+
+    /// `[[checker]]` tables: unique names, unique tokens, none equal to the control token.
+    pub(super) fn checkers(
+        &mut self,
+        raw: Vec<RawChecker>,
+        control_token: Option<&str>,
+    ) -> Vec<CheckerConfig> {
+        let mut names: HashMap<String, usize> = HashMap::new();
+        let mut tokens: HashMap<String, String> = HashMap::new();
+        let mut checkers = Vec::new();
+        for entry in raw {
+            let line = self.line(&entry.name);
+            let name_ok = self.checker_name("checker.name", &entry.name);
+            if let Some(first) = names.get(entry.name.get_ref()) {
+                let message = format!(
+                    "checker.name: {:?} is defined twice (first on line {first})",
+                    entry.name.get_ref()
+                );
+                self.error(&entry.name, message);
+                continue;
+            }
+            names.insert(entry.name.get_ref().clone(), line);
+            let token_span = entry.token.span();
+            let Some(token) = self.token("checker.token", entry.token) else {
+                continue;
+            };
+            let token_line = super::line_of(self.text, token_span.start);
+            let name = entry.name.into_inner();
+            if let Some(other) = tokens.get(&token) {
+                self.errors.push(Diagnostic::new(
+                    self.file,
+                    token_line,
+                    format!(
+                        "checker.token: checker {name:?} has the same token as checker {other:?}; \
+                         every checker needs its own token"
+                    ),
+                ));
+                continue;
+            }
+            if control_token == Some(token.as_str()) {
+                self.errors.push(Diagnostic::new(
+                    self.file,
+                    token_line,
+                    format!(
+                        "checker.token: checker {name:?} has the control.token; give every \
+                         checker its own token (an agent holding the control token could drain \
+                         endpoints)"
+                    ),
+                ));
+                continue;
+            }
+            tokens.insert(token.clone(), name.clone());
+            if name_ok {
+                checkers.push(CheckerConfig { name, token });
+            }
+        }
+        checkers
+    }
+
+    /// The `[probe]` table.
+    pub(super) fn probe(&mut self, raw: Spanned<RawProbe>, base_dir: &Path) -> Option<ProbeConfig> {
+        let table_line = self.line(&raw);
+        let raw = raw.into_inner();
+        let name_ok = self.checker_name("probe.name", &raw.name);
+        let token = self.token("probe.token", raw.token);
+        if raw.report_to.get_ref().is_empty() {
+            self.error(
+                &raw.report_to,
+                "probe.report_to: list at least one responder, e.g. \"https://ns1.example.net:8053\""
+                    .to_string(),
+            );
+        }
+        let mut report_to: Vec<ResponderUrl> = Vec::new();
+        for entry in raw.report_to.get_ref() {
+            let url = match ResponderUrl::parse(entry.get_ref()) {
+                Ok(url) => url,
+                Err(message) => {
+                    self.error(entry, format!("probe.report_to: {message}"));
+                    continue;
+                }
+            };
+            if report_to
+                .iter()
+                .any(|seen| (seen.tls, &seen.host, seen.port) == (url.tls, &url.host, url.port))
+            {
+                self.error(entry, format!("probe.report_to: {url} is listed twice"));
+                continue;
+            }
+            if !url.tls && !url.is_loopback() && !raw.allow_plain_http {
+                self.error(
+                    entry,
+                    format!(
+                        "probe.report_to: {url} is plain http to another machine, so the token \
+                         and the reports would cross the network in clear; use https, or set \
+                         probe.allow_plain_http = true for a network you trust"
+                    ),
+                );
+                continue;
+            }
+            report_to.push(url);
+        }
+        let ca_file = raw.ca_file.and_then(|file| {
+            if file.get_ref().is_empty() {
+                self.error(&file, "probe.ca_file: give a PEM file path".to_string());
+                return None;
+            }
+            Some(base_dir.join(file.get_ref()))
+        });
+        if !name_ok || token.is_none() || report_to.is_empty() {
+            let _ = table_line;
+            return None;
+        }
+        Some(ProbeConfig {
+            name: raw.name.into_inner(),
+            report_to,
+            token: token?,
+            ca_file,
+            allow_plain_http: raw.allow_plain_http,
+        })
+    }
+
+    /// The fleet a responder counts on: someone must check the pools, and every pool's
+    /// quorum must be reachable.
+    pub(super) fn fleet(
+        &mut self,
+        pools: &[PoolConfig],
+        pool_lines: &[usize],
+        checkers: &[CheckerConfig],
+        local: bool,
+    ) {
+        let mut names: Vec<&str> = Vec::new();
+        if local {
+            names.push(LOCAL);
+        }
+        names.extend(checkers.iter().map(|c| c.name.as_str()));
+        if names.is_empty() && !pools.is_empty() {
+            self.errors.push(Diagnostic::new(
+                self.file,
+                0,
+                "checks.local = false and no [[checker]] tables: nothing would check the pools; \
+                 add the probe agents as [[checker]] tables or turn the local checks back on",
+            ));
+            return;
+        }
+        for (pool, &line) in pools.iter().zip(pool_lines) {
+            let quorum = pool.check.quorum as usize;
+            if quorum > names.len() {
+                self.errors.push(Diagnostic::new(
+                    self.file,
+                    line,
+                    format!(
+                        "pool {:?}: check.quorum: {quorum} fresh checkers must agree, but only {} \
+                         report ({}); the quorum could never be met",
+                        pool.name,
+                        names.len(),
+                        names.join(", ")
+                    ),
+                ));
+            }
+        }
+    }
+}
