@@ -33,7 +33,10 @@ Environment: BENCH_SERVER_CPU (0), BENCH_CLIENT_CPU (1), BENCH_PORT_BASE (5300; 
 nsd, gdnsd and swivel listen on base+1..base+4), DNSPERF_CLIENTS (4),
 DNSPERF_OUTSTANDING (200), DNSPERF_TIMEOUT (1).
 Servers and dnsperf run at nice BENCH_NICE (-10; 0 for normal priority), set on their own
-session's scheduler autogroup so that it counts against other sessions' work.
+session's scheduler autogroup so that it counts against other sessions' work, and servers
+with the real-time policy SCHED_FIFO (priority 1) unless BENCH_SERVER_SCHED=other, so that
+other work on their CPU does not delay their answers. dnsperf keeps the normal policy (its
+sending and receiving threads must share CPU 1 by time slices).
 The machine may be shared: before each measured run the script waits (at most
 BENCH_QUIET_WAIT s, 30) until both CPUs are below BENCH_QUIET_PERCENT (10) % busy, and it
 repeats a run (at most BENCH_RETRIES times, 2) in which the server spent more than
@@ -88,6 +91,7 @@ DNSPERF_OUTSTANDING=${DNSPERF_OUTSTANDING:-200}
 DNSPERF_TIMEOUT=${DNSPERF_TIMEOUT:-1}
 CLOCK_TICKS=$(getconf CLK_TCK)
 BENCH_NICE=${BENCH_NICE:--10}
+SERVER_SCHED=${BENCH_SERVER_SCHED:-fifo}
 QUIET_PERCENT=${BENCH_QUIET_PERCENT:-10}
 QUIET_WAIT=${BENCH_QUIET_WAIT:-30}
 WAIT_LIMIT=${BENCH_WAIT_LIMIT:-2}
@@ -148,7 +152,7 @@ describe_machine() {
     echo "- knotd $(knotd -V | awk '{ print $NF }'), NSD $(nsd -v 2>&1 | awk '/version/ { print $NF; exit }'), gdnsd $(gdnsd -h 2>&1 | awk '/version/ { print $NF; exit }'), dnsperf $(dnsperf -h 2>&1 | awk '/^Version/ { print $2 }')"
     echo "- swivel: commit $(git -C "$ROOT" rev-parse --short HEAD)$(git -C "$ROOT" diff --quiet HEAD -- src Cargo.toml 2>/dev/null || echo ' (with uncommitted changes in src/ or Cargo.toml)')"
     echo "- server CPU $SERVER_CPU, dnsperf CPU $CLIENT_CPU; $ROUNDS round(s) of $MEASURE_SECONDS s per measurement; fixed rate $RATE q/s"
-    echo "- dnsperf -c $DNSPERF_CLIENTS -T 1 -q $DNSPERF_OUTSTANDING -t $DNSPERF_TIMEOUT -e; servers and dnsperf at autogroup nice $BENCH_NICE; load averages before: $(cut -d' ' -f1-3 /proc/loadavg)"
+    echo "- dnsperf -c $DNSPERF_CLIENTS -T 1 -q $DNSPERF_OUTSTANDING -t $DNSPERF_TIMEOUT -e; servers and dnsperf at autogroup nice $BENCH_NICE, servers with policy $SERVER_SCHED; load averages before: $(cut -d' ' -f1-3 /proc/loadavg)"
 }
 
 RUNNING_PID=""

@@ -111,7 +111,8 @@ EOF
 SET_PRIORITY='echo "$0" >/proc/self/autogroup 2>/dev/null || renice -n "$0" -p $$ >/dev/null 2>&1; exec "$@"'
 
 # Starts server $1 from folder $2 (configured by configure_server) pinned to $SERVER_CPU
-# at priority $BENCH_NICE, with stdout and stderr in $2/server.log. Sets SERVER_PID. $SWIVEL_BIN names the swivel
+# at priority $BENCH_NICE, with the real-time policy SCHED_FIFO when $SERVER_SCHED is
+# "fifo", with stdout and stderr in $2/server.log. Sets SERVER_PID. $SWIVEL_BIN names the swivel
 # binary.
 start_server() {
     local name=$1 dir=$2
@@ -122,9 +123,15 @@ start_server() {
     gdnsd) command=(gdnsd -c "$dir" start) ;;
     swivel | swivel-*) command=("$SWIVEL_BIN" serve --config "$dir/swivel.toml") ;;
     esac
-    # setsid, sh and taskset each exec the next, so $! is the server's own pid.
-    setsid sh -c "$SET_PRIORITY" "$BENCH_NICE" taskset -c "$SERVER_CPU" "${command[@]}" \
-        >>"$dir/server.log" 2>&1 </dev/null &
+    # With SCHED_FIFO the server runs as soon as a datagram wakes it, as on an idle machine,
+    # however busy the CPU is with other (normally scheduled) work.
+    local -a policy=()
+    if [ "$SERVER_SCHED" = fifo ]; then
+        policy=(chrt --fifo 1)
+    fi
+    # setsid, sh, chrt and taskset each exec the next, so $! is the server's own pid.
+    setsid sh -c "$SET_PRIORITY" "$BENCH_NICE" "${policy[@]}" taskset -c "$SERVER_CPU" \
+        "${command[@]}" >>"$dir/server.log" 2>&1 </dev/null &
     # shellcheck disable=SC2034 # read by the script that sources this file
     SERVER_PID=$!
 }
