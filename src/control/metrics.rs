@@ -21,13 +21,20 @@ struct Scrape {
     status: Status,
     udp: QueryTotals,
     tcp: QueryTotals,
+    /// Probe agents' reports refused, by reason.
+    rejections: [(&'static str, u64); 3],
 }
 
 /// Renders the metrics for one scrape.
-pub(super) fn render(status: Status) -> String {
+pub(super) fn render(status: Status, rejections: [(&'static str, u64); 3]) -> String {
     let (udp, tcp) = stats::totals();
     let mut registry = Registry::default();
-    registry.register_collector(Box::new(Scrape { status, udp, tcp }));
+    registry.register_collector(Box::new(Scrape {
+        status,
+        udp,
+        tcp,
+        rejections,
+    }));
     let mut text = String::new();
     prometheus_client::encoding::prometheus_text::encode(&mut text, &registry)
         .expect("writing metrics into a String cannot fail");
@@ -144,6 +151,7 @@ impl Collector for Scrape {
             [([("transport", "udp")], self.udp.rrl_slipped)],
         )?;
         self.encode_endpoints(&mut encoder)?;
+        self.encode_checkers(&mut encoder)?;
         self.encode_runtime(&mut encoder)
     }
 }
@@ -235,6 +243,103 @@ impl Scrape {
                 .pools
                 .iter()
                 .map(|p| ([("pool", p.name.clone())], u64::from(p.ttl))),
+        )
+    }
+
+    /// Quorums, every checker's view of every endpoint, and the reports behind them.
+    fn encode_checkers(&self, encoder: &mut DescriptorEncoder) -> fmt::Result {
+        let endpoints = || {
+            self.status
+                .pools
+                .iter()
+                .flat_map(|pool| pool.endpoints.iter().map(move |endpoint| (pool, endpoint)))
+        };
+        family(
+            encoder,
+            "swivel_endpoint_quorum",
+            "1 when enough fresh checkers agree on the endpoint's state; 0 while it keeps its \
+             last verdict for want of a quorum.",
+            MetricType::Gauge,
+            endpoints().map(|(pool, e)| {
+                let labels = [
+                    ("pool", pool.name.clone()),
+                    ("address", e.address.to_string()),
+                ];
+                (labels, flag(e.quorum.met))
+            }),
+        )?;
+        let views = || {
+            endpoints().flat_map(|(pool, endpoint)| {
+                endpoint.checkers.iter().map(move |view| {
+                    let labels = [
+                        ("pool", pool.name.clone()),
+                        ("address", endpoint.address.to_string()),
+                        ("checker", view.checker.clone()),
+                    ];
+                    (labels, view)
+                })
+            })
+        };
+        family(
+            encoder,
+            "swivel_checker_view_up",
+            "1 when this checker's own fall/rise state for the endpoint is up, else 0.",
+            MetricType::Gauge,
+            views().map(|(labels, view)| (labels, flag(view.state == "up"))),
+        )?;
+        family(
+            encoder,
+            "swivel_checker_fresh",
+            "1 when this checker's latest result for the endpoint is recent enough to vote.",
+            MetricType::Gauge,
+            views().map(|(labels, view)| (labels, flag(view.fresh))),
+        )?;
+        let checkers = &self.status.checkers;
+        family(
+            encoder,
+            "swivel_checker_reports",
+            "Report batches received from each probe agent (for local: results).",
+            MetricType::Counter,
+            checkers
+                .iter()
+                .map(|c| ([("checker", c.name.clone())], c.reports)),
+        )?;
+        let mut results = Vec::new();
+        for checker in checkers {
+            for (result, value) in [("accepted", checker.results), ("ignored", checker.ignored)] {
+                results.push((
+                    [("checker", checker.name.clone()), ("result", result.into())],
+                    value,
+                ));
+            }
+        }
+        family(
+            encoder,
+            "swivel_checker_results",
+            "Results received from each checker: accepted, or ignored because they name a pool \
+             or endpoint this responder does not have.",
+            MetricType::Counter,
+            results,
+        )?;
+        family(
+            encoder,
+            "swivel_checker_last_report_age_seconds",
+            "Seconds since each checker's latest report arrived.",
+            MetricType::Gauge,
+            checkers.iter().filter_map(|c| {
+                let age = c.last_report_age_seconds?;
+                Some(([("checker", c.name.clone())], age))
+            }),
+        )?;
+        family(
+            encoder,
+            "swivel_report_rejections",
+            "Probe agents' reports refused: unauthorized (no or unknown token), forbidden (the \
+             body names another checker than the token), malformed.",
+            MetricType::Counter,
+            self.rejections
+                .iter()
+                .map(|&(reason, value)| ([("reason", reason)], value)),
         )
     }
 

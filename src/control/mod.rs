@@ -1,6 +1,6 @@
 //! The control plane: an HTTP server on `[control] listen` with the JSON API (status,
-//! overrides, failback, reload), Prometheus metrics, a liveness probe and a status page for
-//! people; and `swivel ctl`, its command-line client.
+//! overrides, failback, reload, probe agents' reports), Prometheus metrics, a liveness probe
+//! and a status page for people; and `swivel ctl`, its command-line client.
 //!
 //! Every change goes through the failover runtime's [`Handle`], which is the single writer of
 //! the answer table; this module only translates HTTP to those calls and back.
@@ -11,6 +11,7 @@ pub mod client;
 pub mod ctl;
 mod metrics;
 mod page;
+mod reports;
 mod routes;
 mod status_view;
 
@@ -30,6 +31,8 @@ struct ControlState {
     /// `[control] token`: when set, POSTs need it as a bearer token.
     token: Option<Arc<str>>,
     started: Instant,
+    /// Probe agents' reports refused, by reason.
+    rejections: Arc<reports::Rejections>,
 }
 
 /// Binds the control listener (before anything else starts, so that a taken address stops
@@ -53,6 +56,7 @@ pub fn serve(
         handle,
         token: token.map(Arc::from),
         started: Instant::now(),
+        rejections: Arc::default(),
     };
     let app = routes::router(state).into_make_service_with_connect_info::<SocketAddr>();
     tokio::spawn(async move {

@@ -2,7 +2,7 @@
 //! every endpoint coloured by health with its last check, reloaded by itself every few
 //! seconds. No scripts and no external assets.
 
-use crate::failover::status::{EndpointStatus, PoolStatus, Status};
+use crate::failover::status::{CheckerViewStatus, EndpointStatus, PoolStatus, Status};
 use std::fmt::Write;
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -24,6 +24,12 @@ tr.down td.state { background: #f8d4d4; color: #8a1313; font-weight: bold; }
 tr.unknown td.state { background: #eee; color: #555; font-weight: bold; }
 .pool.degraded h2::after { content: ' (degraded)'; color: #a06000; }
 .pool.all-down h2::after { content: ' (all down)'; color: #8a1313; }
+tr.checkers td { padding: 0 .6em .5em 2.5em; color: #444; font-size: .9em; }
+tr.checkers ul { margin: .2em 0; padding-left: 1.2em; }
+li.view.down b { color: #8a1313; }
+li.view.up b { color: #135e13; }
+li.view.stale { color: #999; }
+.no-quorum { color: #a06000; font-weight: bold; }
 ";
 
 /// The whole page for one snapshot.
@@ -43,14 +49,23 @@ pub(super) fn render(status: &Status) -> String {
     if status.pools.is_empty() {
         html.push_str("<p>No health-checked pools are configured.</p>");
     }
+    let several = status.checkers.len() > 1 || status.checkers.iter().any(|c| !c.local);
+    if several {
+        let names: Vec<&str> = status.checkers.iter().map(|c| c.name.as_str()).collect();
+        let _ = write!(
+            html,
+            "<p class=\"note\">checkers: {}; each endpoint's state is the quorum verdict of the fresh ones</p>",
+            escape(&names.join(", "))
+        );
+    }
     for pool in &status.pools {
-        render_pool(&mut html, pool, now);
+        render_pool(&mut html, pool, now, several);
     }
     html.push_str("</body></html>\n");
     html
 }
 
-fn render_pool(html: &mut String, pool: &PoolStatus, now: f64) {
+fn render_pool(html: &mut String, pool: &PoolStatus, now: f64, several: bool) {
     let mut classes = String::from("pool");
     if pool.all_down {
         classes.push_str(" all-down");
@@ -89,6 +104,9 @@ fn render_pool(html: &mut String, pool: &PoolStatus, now: f64) {
     );
     for endpoint in &pool.endpoints {
         render_endpoint(html, endpoint, now);
+        if several {
+            render_views(html, endpoint, now);
+        }
     }
     html.push_str("</tbody></table></section>");
 }
@@ -121,6 +139,54 @@ fn render_endpoint(html: &mut String, endpoint: &EndpointStatus, now: f64) {
         escape(&endpoint.reason),
         state = endpoint.state,
         address = endpoint.address,
+    );
+}
+
+/// The quorum verdict and every checker's view, in a row under the endpoint's.
+fn render_views(html: &mut String, endpoint: &EndpointStatus, now: f64) {
+    let class = if endpoint.quorum.met {
+        "verdict"
+    } else {
+        "verdict no-quorum"
+    };
+    let _ = write!(
+        html,
+        "<tr class=\"checkers\" data-address=\"{}\"><td colspan=\"8\"><span class=\"{class}\">{}</span><ul>",
+        endpoint.address,
+        escape(&endpoint.quorum.verdict)
+    );
+    for view in &endpoint.checkers {
+        render_view(html, view, now);
+    }
+    html.push_str("</ul></td></tr>");
+}
+
+fn render_view(html: &mut String, view: &CheckerViewStatus, now: f64) {
+    let freshness = match (view.fresh, view.age_seconds) {
+        (true, _) => "fresh".to_string(),
+        (false, Some(age)) => format!("stale, silent for {}", ago(age)),
+        (false, None) => "stale, no result yet".to_string(),
+    };
+    let last = view.last_result.as_ref().map_or(String::new(), |r| {
+        let result = match &r.error {
+            None => "ok".to_string(),
+            Some(error) => format!("failed: {error}"),
+        };
+        format!(
+            ", {result}, {:.1} ms, {} ago",
+            r.latency_ms,
+            ago(now - r.at)
+        )
+    });
+    let stale = if view.fresh { "" } else { " stale" };
+    let _ = write!(
+        html,
+        "<li class=\"view {state}{stale}\" data-checker=\"{name}\">{name}: <b>{state}</b> ({freshness}){last} &mdash; {reason}</li>",
+        state = view.state,
+        name = escape(&view.checker),
+        freshness = escape(&freshness),
+        last = escape(&last),
+        reason = escape(&view.reason),
     );
 }
 

@@ -1,15 +1,17 @@
 //! The routes of the control API and their handlers. Reads (`GET`) are open; writes (`POST`)
-//! need the bearer token when one is configured (see [`super::auth`]).
+//! need the bearer token when one is configured (see [`super::auth`]), except probe agents'
+//! reports, which carry their checker's own token (see [`super::reports`]).
 
 use super::api::{
     parse_address, ApiError, FailbackReply, OverrideReply, OverrideRequest, ReloadReply,
     ReloadedZone,
 };
-use super::{auth, metrics, page, ControlState};
+use super::{auth, metrics, page, reports, ControlState};
 use crate::failover::status::{PoolStatus, Status};
 use crate::health::state::Override;
 use axum::body::Bytes;
 use axum::extract::rejection::PathRejection;
+use axum::extract::DefaultBodyLimit;
 use axum::extract::{ConnectInfo, Path, State};
 use axum::http::{header, StatusCode};
 use axum::middleware::from_fn_with_state;
@@ -33,6 +35,10 @@ pub(super) fn router(state: ControlState) -> Router {
         .route("/v1/status", get(status))
         .route("/metrics", get(metrics))
         .route("/healthz", get(healthz))
+        .route(
+            "/v1/reports",
+            post(reports::receive).layer(DefaultBodyLimit::max(reports::MAX_REPORT_BYTES)),
+        )
         .merge(mutating)
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
@@ -61,7 +67,7 @@ async fn status_page(State(state): State<ControlState>) -> Html<String> {
 }
 
 async fn metrics(State(state): State<ControlState>) -> Response {
-    let text = metrics::render(state.handle.status().await);
+    let text = metrics::render(state.handle.status().await, state.rejections.counts());
     ([(header::CONTENT_TYPE, metrics::CONTENT_TYPE)], text).into_response()
 }
 

@@ -1,0 +1,86 @@
+//! `POST /v1/reports`: probe agents' results. The bearer token names the checker (each
+//! `[[checker]]` has its own, compared in constant time); the body must name the same
+//! checker. Results go to the failover runtime as that checker's observations, received
+//! now. Rejections are counted for `/metrics`.
+
+use super::api::ApiError;
+use super::auth::{bearer_token, unauthorized};
+use super::ControlState;
+use crate::agent::wire::{ReportAck, ReportBatch};
+use axum::body::Bytes;
+use axum::extract::{ConnectInfo, State};
+use axum::http::header::AUTHORIZATION;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// The largest report body accepted.
+pub(super) const MAX_REPORT_BYTES: usize = 8 << 20;
+
+/// Reports refused, by reason.
+#[derive(Debug, Default)]
+pub(super) struct Rejections {
+    /// No token, or a token no `[[checker]]` has.
+    pub unauthorized: AtomicU64,
+    /// A valid token with a body naming another checker.
+    pub forbidden: AtomicU64,
+    /// A body that is not a report.
+    pub malformed: AtomicU64,
+}
+
+impl Rejections {
+    /// `(reason, count)` for each reason.
+    pub fn counts(&self) -> [(&'static str, u64); 3] {
+        [
+            ("unauthorized", self.unauthorized.load(Ordering::Relaxed)),
+            ("forbidden", self.forbidden.load(Ordering::Relaxed)),
+            ("malformed", self.malformed.load(Ordering::Relaxed)),
+        ]
+    }
+}
+
+pub(super) async fn receive(
+    State(state): State<ControlState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let rejections = &state.rejections;
+    let presented = headers
+        .get(AUTHORIZATION)
+        .and_then(|value| value.to_str().ok())
+        .and_then(bearer_token);
+    let Some(checker) = presented.and_then(|token| state.handle.checker_for_token(token)) else {
+        rejections.unauthorized.fetch_add(1, Ordering::Relaxed);
+        tracing::warn!(%peer, "report refused: no [[checker]] has the token presented");
+        return unauthorized(
+            "reports need an Authorization: Bearer <token> header with the [[checker]] token of the reporting checker",
+        );
+    };
+    let batch: ReportBatch = match serde_json::from_slice(&body) {
+        Ok(batch) => batch,
+        Err(error) => {
+            rejections.malformed.fetch_add(1, Ordering::Relaxed);
+            return ApiError::bad_request(format!("the body is not a report: {error}"))
+                .into_response();
+        }
+    };
+    if batch.checker != checker {
+        rejections.forbidden.fetch_add(1, Ordering::Relaxed);
+        tracing::warn!(%peer, checker, claimed = %batch.checker, "report refused: the body names another checker than the token");
+        return ApiError::new(
+            StatusCode::FORBIDDEN,
+            format!(
+                "this token belongs to checker {checker:?}, but the report is from {:?}",
+                batch.checker
+            ),
+        )
+        .into_response();
+    }
+    match state.handle.report(checker, batch.results).await {
+        Some(ack) => Json::<ReportAck>(ack).into_response(),
+        None => unauthorized("this checker is no longer configured"),
+    }
+}
