@@ -10,6 +10,7 @@ use super::packet_info::{
 };
 use io_uring::{cqueue, opcode, types, IoUring};
 use std::alloc::{self, Layout};
+use std::collections::VecDeque;
 use std::io;
 use std::mem::{size_of, zeroed, ManuallyDrop};
 use std::net::IpAddr;
@@ -153,8 +154,9 @@ pub struct UringSocket {
     /// message in each buffer; read by the kernel for as long as the receive runs.
     receive_template: Box<libc::msghdr>,
     receive_armed: bool,
-    /// A receive completion taken from the queue when no send slot was free.
-    held: Option<cqueue::Entry>,
+    /// Buffers the kernel filled with a datagram, in arrival order, not yet taken into a
+    /// batch. Never holds more than the buffer count, its capacity.
+    pending: VecDeque<u16>,
     receive_error: Option<io::Error>,
     with_packet_info: bool,
     batch: usize,
@@ -192,7 +194,8 @@ impl UringSocket {
         };
         let buffer_size = RECVMSG_OUT_BYTES + NAME_BYTES + control_bytes + options.query_capacity;
         let provided = ProvidedBuffers::new(options.buffers, buffer_size)?;
-        let ring = build_ring(entries, 2 * entries + u32::from(provided.count()))?;
+        let provided_count = provided.count();
+        let ring = build_ring(entries, 2 * entries + u32::from(provided_count))?;
         // SAFETY: the ring memory stays alive and in place until it is unregistered, which
         // the kernel does when the ring is closed; `UringSocket::drop` frees it after that.
         unsafe {
@@ -220,7 +223,7 @@ impl UringSocket {
             provided: ManuallyDrop::new(provided),
             receive_template: Box::new(template),
             receive_armed: false,
-            held: None,
+            pending: VecDeque::with_capacity(usize::from(provided_count)),
             receive_error: None,
             with_packet_info: options.with_packet_info,
             batch,
@@ -243,19 +246,13 @@ impl UringSocket {
         uring.arm_receive();
         uring.ring.submit()?;
         // A kernel without multishot recvmsg or provided-buffer rings fails the request at
-        // once; a working one leaves it pending (or already delivered a datagram).
-        if let Some(first) = uring.ring.completion().next() {
-            let refused = first.user_data() == RECEIVE
-                && first.result() < 0
-                && first.result() != -libc::ENOBUFS;
-            if refused {
-                let error = io::Error::from_raw_os_error(-first.result());
-                return Err(io::Error::new(
-                    error.kind(),
-                    format!("multishot recvmsg with provided buffers (Linux 6.0): {error}"),
-                ));
-            }
-            uring.held = Some(first);
+        // once; a working one leaves it pending (or has already delivered a datagram).
+        uring.reap();
+        if let Some(error) = uring.receive_error.take() {
+            return Err(io::Error::new(
+                error.kind(),
+                format!("multishot recvmsg with provided buffers (Linux 6.0): {error}"),
+            ));
         }
         Ok(uring)
     }
@@ -284,17 +281,17 @@ impl UringSocket {
             if !self.receive_armed {
                 self.arm_receive();
             }
-            // A held datagram is taken without waiting, unless it waits for a free slot.
-            if self.held.is_none() || self.free_slots.is_empty() {
-                match self.ring.submit_and_wait(1) {
-                    Ok(_) => {}
-                    // EBUSY: completions are waiting to be reaped; take them below.
-                    Err(error)
-                        if matches!(error.raw_os_error(), Some(libc::EINTR | libc::EBUSY)) => {}
-                    Err(error) => return Err(error),
-                }
+            // Datagrams already reaped are taken without waiting; the queued replies go out
+            // with the same system call either way.
+            let ready = !self.pending.is_empty() && !self.free_slots.is_empty();
+            match self.ring.submit_and_wait(usize::from(!ready)) {
+                Ok(_) => {}
+                // EBUSY: completions are waiting to be reaped; they are, below.
+                Err(error) if matches!(error.raw_os_error(), Some(libc::EINTR | libc::EBUSY)) => {}
+                Err(error) => return Err(error),
             }
-            self.take_completions();
+            self.reap();
+            self.take_batch();
             if self.received > 0 {
                 return Ok(self.received);
             }
@@ -304,41 +301,40 @@ impl UringSocket {
         }
     }
 
-    /// Reaps completions: sends free their slots, datagrams are taken while the batch and
-    /// the free slots last.
-    fn take_completions(&mut self) {
-        let mut completions = self.ring.completion();
-        while self.received < self.batch {
-            let Some(completion) = self.held.take().or_else(|| completions.next()) else {
-                break;
-            };
+    /// Reaps every completion: a finished send frees its slot, a datagram joins `pending`.
+    fn reap(&mut self) {
+        for completion in self.ring.completion() {
             let result = completion.result();
             if completion.user_data() != RECEIVE {
-                let slot = completion.user_data() as usize;
-                self.free_slots.push(slot);
+                self.free_slots.push(completion.user_data() as usize);
                 if result < 0 {
                     self.failures.failed += 1;
                     self.failures.last_error = Some(io::Error::from_raw_os_error(-result));
                 }
                 continue;
             }
-            let Some(slot) = self.free_slots.pop() else {
-                self.held = Some(completion);
-                break;
-            };
             let flags = completion.flags();
             if !cqueue::more(flags) {
                 self.receive_armed = false;
             }
-            let buffer = cqueue::buffer_select(flags);
-            let (Some(buffer), true) = (buffer, result >= 0) else {
-                self.free_slots.push(slot);
+            match cqueue::buffer_select(flags) {
+                Some(buffer) => self.pending.push_back(buffer),
                 // ENOBUFS: every buffer was taken; the receive restarts once they are back.
-                if result < 0 && result != -libc::ENOBUFS {
+                None if result < 0 && result != -libc::ENOBUFS => {
                     self.receive_error = Some(io::Error::from_raw_os_error(-result));
                 }
-                continue;
+                None => {}
+            }
+        }
+    }
+
+    /// Takes pending datagrams into the batch while it and the free send slots last.
+    fn take_batch(&mut self) {
+        while self.received < self.batch && !self.free_slots.is_empty() {
+            let Some(buffer) = self.pending.pop_front() else {
+                break;
             };
+            let slot = self.free_slots.pop().expect("checked above");
             let bytes = self.provided.get(buffer);
             let payload = match types::RecvMsgOut::parse(bytes, &self.receive_template) {
                 Ok(message) => {
