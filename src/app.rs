@@ -9,6 +9,8 @@ use crate::table::check_pools;
 use crate::zone::{self, Zone};
 use std::path::{Path, PathBuf};
 
+mod permissions;
+
 /// The built-in demo configuration (examples/demo/swivel.toml).
 pub const DEMO_CONFIG: &str = include_str!("../examples/demo/swivel.toml");
 /// The built-in demo zone (examples/demo/example.test.zone).
@@ -87,7 +89,14 @@ impl Loaded {
 /// the configuration, or else every problem in every zone, before refusing.
 pub fn load(source: &Source) -> Result<Loaded, Diagnostics> {
     let config = match source {
-        Source::File(path) => config::load(path)?,
+        Source::File(path) => {
+            let config = config::load(path)?;
+            let world_writable = permissions::world_writable_places(path, &config);
+            if !world_writable.is_empty() {
+                return Err(Diagnostics(world_writable));
+            }
+            config
+        }
         Source::BuiltInDemo => config::parse(
             DEMO_CONFIG,
             &Path::new(DEMO_DIR).join("swivel.toml"),
