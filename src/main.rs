@@ -1,5 +1,6 @@
-//! The `swivel` command: `serve` runs the DNS server, `check` validates a configuration,
-//! `ctl` talks to a running server's control API.
+//! The `swivel` command: `serve` runs the DNS server, `probe` runs a probe agent that
+//! reports to responders, `check` validates a configuration, `ctl` talks to a running
+//! server's control API.
 
 use clap::{Parser, Subcommand};
 use std::io::IsTerminal;
@@ -22,7 +23,8 @@ const EXAMPLES: &str = "Examples:
   swivel serve --config /etc/swivel/swivel.toml  serve it; `kill -HUP <pid>` reloads it
   swivel ctl status                              pools, endpoints and health of a running server
   swivel ctl override www.example.test. 192.0.2.1 down   drain an endpoint (survives restarts)
-  swivel ctl reload                              reload like SIGHUP, printing any errors";
+  swivel ctl reload                              reload like SIGHUP, printing any errors
+  swivel probe --config /etc/swivel/swivel.toml  check from here and report to [probe] report_to";
 
 /// An authoritative DNS server with health checks and DNS failover built in, built for speed.
 #[derive(Parser)]
@@ -48,6 +50,20 @@ enum Command {
         #[arg(long, value_name = "FORMAT", default_value = "text", value_parser = ["text", "json"])]
         log_format: String,
     },
+    /// Run a probe agent: check the pools' endpoints from here and report to responders.
+    ///
+    /// Reads the same file format as `serve`: the [[pool]] tables and [probe] (name,
+    /// report_to, token); zones and [server] are not used. Every result is sent to each
+    /// responder in report_to, which counts it as this checker's view (its [[checker]]
+    /// table must have this name and token). SIGHUP re-reads the pools.
+    Probe {
+        /// The configuration file (TOML); see docs/MULTI-LOCATION.md.
+        #[arg(short, long, value_name = "FILE")]
+        config: PathBuf,
+        /// Log lines as human-readable text or as one JSON object per line.
+        #[arg(long, value_name = "FORMAT", default_value = "text", value_parser = ["text", "json"])]
+        log_format: String,
+    },
     /// Check a configuration and every zone it names, then exit.
     ///
     /// Prints each zone with its record count and exits 0, or prints every problem with
@@ -68,6 +84,10 @@ enum Command {
 fn main() -> ExitCode {
     match Cli::parse().command {
         Command::Serve { config, log_format } => serve(config, log_format == "json"),
+        Command::Probe { config, log_format } => {
+            init_logging(log_format == "json");
+            swivel::agent::run(&config)
+        }
         Command::Check { config } => check(&config),
         Command::Ctl(args) => ctl::run(args),
     }
@@ -89,16 +109,31 @@ fn check(path: &Path) -> ExitCode {
                     zone.records
                 );
             }
-            for pool in &loaded.config.pools {
+            let config = &loaded.config;
+            let fleet = swivel::failover::fleet::Fleet::from_config(config);
+            if fleet.len() > 1 || fleet.local().is_none() {
+                println!("checkers: {}", fleet.names().join(", "));
+            }
+            for pool in &config.pools {
                 let check = &pool.check;
                 println!(
-                    "pool {}: policy {}, failback {}, {} endpoints, {} check every {:?}",
+                    "pool {}: policy {}, failback {}, {} endpoints, {} check every {:?}{}",
                     pool.name,
                     format!("{:?}", pool.policy).to_lowercase(),
                     format!("{:?}", pool.failback).to_lowercase(),
                     pool.endpoints.len(),
                     check.kind.as_str(),
-                    check.interval
+                    check.interval,
+                    if fleet.len() > 1 {
+                        format!(
+                            ", quorum {} of {} checkers, stale after {:?}",
+                            check.quorum,
+                            fleet.len(),
+                            check.stale_after()
+                        )
+                    } else {
+                        String::new()
+                    }
                 );
             }
             println!("total: {summary}");

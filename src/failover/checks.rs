@@ -127,17 +127,17 @@ fn log_changes(
     if let (Some(view), Some(checker)) = (&changes.view, checker) {
         if checkers > 1 {
             tracing::info!(
-                pool, endpoint = %address, checker, from = %view.from, to = %view.to,
+                pool = %pool, endpoint = %address, checker = %checker, from = %view.from, to = %view.to,
                 reason = %view.reason, "checker view changed"
             );
         }
     }
     match &changes.quorum {
         Some(QuorumChange::Lost(why)) => {
-            tracing::warn!(pool, endpoint = %address, "endpoint lost its quorum: {why}")
+            tracing::warn!(pool = %pool, endpoint = %address, verdict = %why, "endpoint lost its quorum")
         }
         Some(QuorumChange::Regained(why)) => {
-            tracing::info!(pool, endpoint = %address, "endpoint has a quorum again: {why}")
+            tracing::info!(pool = %pool, endpoint = %address, verdict = %why, "endpoint has a quorum again")
         }
         None => {}
     }
@@ -145,7 +145,7 @@ fn log_changes(
         return false;
     };
     tracing::info!(
-        pool, endpoint = %address, from = %transition.from, to = %transition.to,
+        pool = %pool, endpoint = %address, from = %transition.from, to = %transition.to,
         reason = %transition.reason, "endpoint health changed"
     );
     true
