@@ -2,7 +2,8 @@
 //! agents report to two `swivel serve` responders that have no checks of their own and
 //! decide by quorum (2 of 3). In network namespaces made by the test (a real path between
 //! one checker and the backend is cut); and always also over loopback, where the cut is
-//! simulated (see `multi_location/loopback.rs`). Plus the report API's authentication.
+//! simulated (see `multi_location/loopback.rs`). Plus the report API's authentication
+//! (`multi_location/report_api.rs`).
 //!
 //! Where namespaces cannot be made (not root, no `ip`), the namespace tests print a
 //! SKIPPED line and pass; in CI (`CI` set) they fail with the reason instead.
@@ -14,12 +15,13 @@ mod backend;
 #[path = "multi_location/fleet.rs"]
 mod fleet;
 #[path = "control/http.rs"]
-#[allow(dead_code)]
 mod http;
 #[path = "multi_location/loopback.rs"]
 mod loopback;
 #[path = "multi_location/netns.rs"]
 mod netns;
+#[path = "multi_location/report_api.rs"]
+mod report_api;
 
 use fleet::{answers_stay, changes_to, Responder, INTERVAL};
 use std::net::Ipv4Addr;
