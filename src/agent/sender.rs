@@ -22,7 +22,7 @@ pub const BATCH_RESULTS: usize = 100;
 pub const MAX_PER_REQUEST: usize = 1000;
 /// The first wait after a failure; it doubles up to [`MAX_BACKOFF`].
 pub const FIRST_BACKOFF: Duration = Duration::from_millis(250);
-pub const MAX_BACKOFF: Duration = Duration::from_secs(10);
+pub const MAX_BACKOFF: Duration = Duration::from_secs(5);
 
 /// What the fan-out and a sender share.
 pub struct Outbox {
