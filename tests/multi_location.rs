@@ -3,7 +3,7 @@
 //! decide by quorum (2 of 3). In network namespaces made by the test (a real path between
 //! one checker and the backend is cut); and always also over loopback, where the cut is
 //! simulated (see `multi_location/loopback.rs`). Plus the report API's authentication
-//! (`multi_location/report_api.rs`).
+//! (`multi_location/report_api.rs`) and reports over HTTPS (`multi_location/https.rs`).
 //!
 //! Where namespaces cannot be made (not root, no `ip`), the namespace tests print a
 //! SKIPPED line and pass; in CI (`CI` set) they fail with the reason instead.
@@ -16,6 +16,8 @@ mod backend;
 mod fleet;
 #[path = "control/http.rs"]
 mod http;
+#[path = "multi_location/https.rs"]
+mod https;
 #[path = "multi_location/loopback.rs"]
 mod loopback;
 #[path = "multi_location/netns.rs"]
