@@ -72,6 +72,9 @@ enum Command {
         /// The configuration file (TOML) to check.
         #[arg(short, long, value_name = "FILE")]
         config: PathBuf,
+        /// Check it as `swivel probe` reads it ([probe] and pools; zones not needed).
+        #[arg(long)]
+        probe: bool,
     },
     /// Talk to a running server over its control API.
     ///
@@ -88,7 +91,14 @@ fn main() -> ExitCode {
             init_logging(log_format == "json");
             swivel::agent::run(&config)
         }
-        Command::Check { config } => check(&config),
+        Command::Check {
+            config,
+            probe: false,
+        } => check(&config),
+        Command::Check {
+            config,
+            probe: true,
+        } => check_probe(&config),
         Command::Ctl(args) => ctl::run(args),
     }
 }
@@ -137,6 +147,41 @@ fn check(path: &Path) -> ExitCode {
                 );
             }
             println!("total: {summary}");
+            ExitCode::SUCCESS
+        }
+        Err(diagnostics) => {
+            for diagnostic in &diagnostics.0 {
+                eprintln!("{diagnostic}");
+            }
+            eprintln!(
+                "{}: {}; configuration refused",
+                path.display(),
+                count_errors(&diagnostics)
+            );
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// `swivel check --probe`: the file as a probe agent reads it.
+fn check_probe(path: &Path) -> ExitCode {
+    match swivel::config::load_as(path, swivel::config::Mode::Probe) {
+        Ok(config) => {
+            let probe = config.probe.expect("probe mode requires [probe]");
+            println!("{}: probe configuration OK", path.display());
+            println!("checker {}", probe.name);
+            for url in &probe.report_to {
+                println!("report to {url}");
+            }
+            for pool in &config.pools {
+                println!(
+                    "pool {}: {} endpoints, {} check every {:?}",
+                    pool.name,
+                    pool.endpoints.len(),
+                    pool.check.kind.as_str(),
+                    pool.check.interval
+                );
+            }
             ExitCode::SUCCESS
         }
         Err(diagnostics) => {

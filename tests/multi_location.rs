@@ -290,3 +290,52 @@ fn backend_process() {
         std::thread::sleep(Duration::from_secs(60));
     }
 }
+
+#[test]
+fn swivel_check_reads_an_agents_file_as_swivel_probe_does() {
+    let dir = tempfile::tempdir().unwrap();
+    let pool = fleet::pool_text([192, 0, 2, 1].into(), 80, None);
+    let agent = fleet::write_agent(
+        dir.path(),
+        0,
+        &["https://ns1.example.net:8053".into()],
+        &pool,
+    );
+    let check = |args: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_swivel"))
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let path = agent.to_str().unwrap();
+    let ok = check(&["check", "--probe", "--config", path]);
+    let stdout = String::from_utf8_lossy(&ok.stdout);
+    assert!(
+        ok.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
+    assert!(
+        stdout.contains("checker c1\nreport to https://ns1.example.net:8053\n"),
+        "{stdout}"
+    );
+    let as_responder = check(&["check", "--config", path]);
+    assert!(
+        !as_responder.status.success(),
+        "an agent's file has no zones"
+    );
+    std::fs::write(
+        &agent,
+        std::fs::read_to_string(&agent)
+            .unwrap()
+            .replace("https://", "ftp://"),
+    )
+    .unwrap();
+    let broken = check(&["check", "--probe", "--config", path]);
+    let stderr = String::from_utf8_lossy(&broken.stderr);
+    assert!(!broken.status.success());
+    assert!(
+        stderr.contains(&format!("{path}:2: probe.report_to:")),
+        "{stderr}"
+    );
+}
