@@ -335,7 +335,7 @@ fn swivel_check_reads_an_agents_file_as_swivel_probe_does() {
     let stderr = String::from_utf8_lossy(&broken.stderr);
     assert!(!broken.status.success());
     assert!(
-        stderr.contains(&format!("{path}:2: probe.report_to:")),
+        stderr.contains(&format!("{path}:3: probe.report_to:")),
         "{stderr}"
     );
 }
