@@ -8,7 +8,6 @@ mod duration;
 
 pub use duration::parse_duration;
 
-use crate::agent::ResponderUrl;
 use crate::diag::{Diagnostic, Diagnostics};
 use crate::health::config::{validate_pools, PoolConfig};
 use crate::name::Name;
@@ -61,53 +60,6 @@ pub struct Config {
     pub local_checks: bool,
     /// `[probe]`: this file's settings as a probe agent (`swivel probe`).
     pub probe: Option<ProbeConfig>,
-}
-
-/// One `[[checker]]` table: a probe agent allowed to report, and its own token.
-#[derive(Clone, PartialEq, Eq)]
-pub struct CheckerConfig {
-    /// Unique; never `local`.
-    pub name: String,
-    /// The agent's bearer token on `POST /v1/reports`.
-    pub token: String,
-}
-
-/// Never prints the token itself.
-impl std::fmt::Debug for CheckerConfig {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("CheckerConfig")
-            .field("name", &self.name)
-            .finish_non_exhaustive()
-    }
-}
-
-/// The `[probe]` table: this machine as a probe agent.
-#[derive(Clone, PartialEq, Eq)]
-pub struct ProbeConfig {
-    /// This checker's name, unique in the fleet (a `[[checker]]` name on every responder).
-    pub name: String,
-    /// Every responder to report to.
-    pub report_to: Vec<ResponderUrl>,
-    /// The responders' token for this checker.
-    pub token: String,
-    /// Extra certificate authorities (PEM) trusted for https responders, besides the
-    /// system's roots; resolved against the configuration's folder.
-    pub ca_file: Option<PathBuf>,
-    /// Allows `http://` responders that are not on loopback (the token and reports then
-    /// cross the network in clear).
-    pub allow_plain_http: bool,
-}
-
-/// Never prints the token itself.
-impl std::fmt::Debug for ProbeConfig {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ProbeConfig")
-            .field("name", &self.name)
-            .field("report_to", &self.report_to)
-            .field("ca_file", &self.ca_file)
-            .field("allow_plain_http", &self.allow_plain_http)
-            .finish_non_exhaustive()
-    }
 }
 
 /// What the file is read for: `swivel serve` (and `check`) or `swivel probe`.
@@ -286,30 +238,6 @@ struct RawConfig {
     #[serde(default)]
     checks: RawChecks,
     probe: Option<Spanned<RawProbe>>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawChecker {
-    name: Spanned<String>,
-    token: Spanned<String>,
-}
-
-#[derive(Deserialize, Default)]
-#[serde(deny_unknown_fields)]
-struct RawChecks {
-    local: Option<bool>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawProbe {
-    name: Spanned<String>,
-    report_to: Spanned<Vec<Spanned<String>>>,
-    token: Spanned<String>,
-    ca_file: Option<Spanned<String>>,
-    #[serde(default)]
-    allow_plain_http: bool,
 }
 
 #[derive(Deserialize, Default)]
@@ -719,6 +647,9 @@ impl Checker<'_> {
 }
 
 mod checkers;
+
+pub use checkers::{CheckerConfig, ProbeConfig};
+use checkers::{RawChecker, RawChecks, RawProbe};
 
 /// The 1-based line holding byte `offset` of `text`.
 fn line_of(text: &str, offset: usize) -> usize {

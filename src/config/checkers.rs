@@ -2,12 +2,85 @@
 //! (the responder's own checks) and `[probe]` (this machine as an agent), and the rules
 //! between them and the pools' quorums.
 
-use super::{Checker, CheckerConfig, ProbeConfig, RawChecker, RawProbe, ResponderUrl, Spanned};
+use super::{Checker, Spanned};
+use crate::agent::ResponderUrl;
 use crate::diag::Diagnostic;
 use crate::failover::fleet::LOCAL;
 use crate::health::config::PoolConfig;
+use serde::Deserialize;
 use std::collections::HashMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
+
+/// One `[[checker]]` table: a probe agent allowed to report, and its own token.
+#[derive(Clone, PartialEq, Eq)]
+pub struct CheckerConfig {
+    /// Unique; never `local`.
+    pub name: String,
+    /// The agent's bearer token on `POST /v1/reports`.
+    pub token: String,
+}
+
+/// Never prints the token itself.
+impl std::fmt::Debug for CheckerConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CheckerConfig")
+            .field("name", &self.name)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The `[probe]` table: this machine as a probe agent.
+#[derive(Clone, PartialEq, Eq)]
+pub struct ProbeConfig {
+    /// This checker's name, unique in the fleet (a `[[checker]]` name on every responder).
+    pub name: String,
+    /// Every responder to report to.
+    pub report_to: Vec<ResponderUrl>,
+    /// The responders' token for this checker.
+    pub token: String,
+    /// Extra certificate authorities (PEM) trusted for https responders, besides the
+    /// system's roots; resolved against the configuration's folder.
+    pub ca_file: Option<PathBuf>,
+    /// Allows `http://` responders that are not on loopback (the token and reports then
+    /// cross the network in clear).
+    pub allow_plain_http: bool,
+}
+
+/// Never prints the token itself.
+impl std::fmt::Debug for ProbeConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ProbeConfig")
+            .field("name", &self.name)
+            .field("report_to", &self.report_to)
+            .field("ca_file", &self.ca_file)
+            .field("allow_plain_http", &self.allow_plain_http)
+            .finish_non_exhaustive()
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawChecker {
+    pub(super) name: Spanned<String>,
+    pub(super) token: Spanned<String>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawChecks {
+    pub(super) local: Option<bool>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawProbe {
+    pub(super) name: Spanned<String>,
+    pub(super) report_to: Spanned<Vec<Spanned<String>>>,
+    pub(super) token: Spanned<String>,
+    pub(super) ca_file: Option<Spanned<String>>,
+    #[serde(default)]
+    pub(super) allow_plain_http: bool,
+}
 
 /// The longest checker name.
 const MAX_NAME: usize = 63;
@@ -97,7 +170,6 @@ impl Checker<'_> {
 
     /// The `[probe]` table.
     pub(super) fn probe(&mut self, raw: Spanned<RawProbe>, base_dir: &Path) -> Option<ProbeConfig> {
-        let table_line = self.line(&raw);
         let raw = raw.into_inner();
         let name_ok = self.checker_name("probe.name", &raw.name);
         let token = self.token("probe.token", raw.token);
@@ -145,7 +217,6 @@ impl Checker<'_> {
             Some(base_dir.join(file.get_ref()))
         });
         if !name_ok || token.is_none() || report_to.is_empty() {
-            let _ = table_line;
             return None;
         }
         Some(ProbeConfig {

@@ -7,144 +7,28 @@
 //! A health change rebuilds only the changed pool's answers ([`Table::with_pool`]) and
 //! swaps the table pointer; workers pick it up on their next batch.
 
+mod handle;
+
+use handle::Command;
+pub use handle::Handle;
+
 use super::fleet::Fleet;
 use super::persist::{LoadNote, StateStore};
 use super::status::Status;
-use super::{ControlError, EndpointKey, Failover};
+use super::{EndpointKey, Failover};
 use crate::agent::wire::{ReportAck, ReportedResult};
 use crate::app::{self, Loaded, ReloadReport, Source};
 use crate::config::{CheckerConfig, Config};
 use crate::diag::{Diagnostic, Diagnostics};
 use crate::health::config::CheckKind;
-use crate::health::state::Override;
 use crate::name::Name;
 use crate::probe::scheduler::{first_round, ProbeReport, Scheduler, DEFAULT_MAX_CONCURRENCY};
 use crate::table::{SharedTable, Table};
 use arc_swap::ArcSwap;
 use std::collections::{BTreeMap, BTreeSet};
-use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Instant;
-use tokio::sync::{mpsc, oneshot};
-
-/// A request to the runtime, with the channel its answer goes back on.
-enum Command {
-    Override {
-        pool: String,
-        address: IpAddr,
-        value: Option<Override>,
-        reply: oneshot::Sender<Result<(), ControlError>>,
-    },
-    Failback {
-        pool: String,
-        reply: oneshot::Sender<Result<Option<u32>, ControlError>>,
-    },
-    Reload {
-        reply: oneshot::Sender<Result<ReloadReport, Diagnostics>>,
-    },
-    Status {
-        reply: oneshot::Sender<Status>,
-    },
-    Report {
-        checker: String,
-        results: Vec<ReportedResult>,
-        reply: oneshot::Sender<Option<ReportAck>>,
-    },
-}
-
-/// How the rest of the server talks to the runtime (cheap to clone).
-#[derive(Clone)]
-pub struct Handle {
-    commands: mpsc::Sender<Command>,
-    /// The `[[checker]]` tokens in force; the runtime replaces them on reload.
-    checkers: Arc<ArcSwap<Vec<CheckerConfig>>>,
-}
-
-/// The runtime stopped: only while the process shuts down.
-fn stopped() -> Diagnostics {
-    Diagnostics(vec![Diagnostic::new(
-        "swivel",
-        0,
-        "the server is shutting down",
-    )])
-}
-
-impl Handle {
-    async fn ask<T>(&self, make: impl FnOnce(oneshot::Sender<T>) -> Command) -> Option<T> {
-        let (reply, answer) = oneshot::channel();
-        self.commands.send(make(reply)).await.ok()?;
-        answer.await.ok()
-    }
-
-    /// Forces an endpoint down (`Some(ForceDown)`), up, or back to its checks (`None`).
-    pub async fn set_override(
-        &self,
-        pool: &str,
-        address: IpAddr,
-        value: Option<Override>,
-    ) -> Result<(), ControlError> {
-        let pool = pool.to_string();
-        let stopped = ControlError::NoSuchPool(pool.clone());
-        self.ask(|reply| Command::Override {
-            pool,
-            address,
-            value,
-            reply,
-        })
-        .await
-        .unwrap_or(Err(stopped))
-    }
-
-    /// Releases a manual-failback latch; returns the tier that was latched.
-    pub async fn failback(&self, pool: &str) -> Result<Option<u32>, ControlError> {
-        let pool = pool.to_string();
-        let stopped = ControlError::NoSuchPool(pool.clone());
-        self.ask(|reply| Command::Failback { pool, reply })
-            .await
-            .unwrap_or(Err(stopped))
-    }
-
-    /// Reloads the configuration and zones; on any error nothing changes.
-    pub async fn reload(&self) -> Result<ReloadReport, Diagnostics> {
-        self.ask(|reply| Command::Reload { reply })
-            .await
-            .unwrap_or_else(|| Err(stopped()))
-    }
-
-    /// A snapshot of every pool and the runtime's counters.
-    pub async fn status(&self) -> Status {
-        self.ask(|reply| Command::Status { reply })
-            .await
-            .unwrap_or_default()
-    }
-
-    /// The checker whose `[[checker]]` token is `presented`. Every token is compared, each
-    /// in constant time, so the answer takes as long whichever matches.
-    pub fn checker_for_token(&self, presented: &str) -> Option<String> {
-        use subtle::ConstantTimeEq;
-        let checkers = self.checkers.load();
-        let mut found = None;
-        for checker in checkers.iter() {
-            let same: bool = presented.as_bytes().ct_eq(checker.token.as_bytes()).into();
-            if same {
-                found = Some(checker.name.clone());
-            }
-        }
-        found
-    }
-
-    /// Feeds a probe agent's results, as observations of checker `checker` received now.
-    /// `None` when the checker is no longer configured (or the server is stopping).
-    pub async fn report(&self, checker: String, results: Vec<ReportedResult>) -> Option<ReportAck> {
-        self.ask(|reply| Command::Report {
-            checker,
-            results,
-            reply,
-        })
-        .await
-        .flatten()
-    }
-}
+use tokio::sync::mpsc;
 
 /// What start-up hands back: the table to serve and the handle to the runtime.
 pub struct Started {
