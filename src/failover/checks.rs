@@ -35,11 +35,7 @@ impl Failover {
         at: Instant,
         reported_at: Option<f64>,
     ) -> Result<Option<usize>, NotConfigured> {
-        let pool_index = self
-            .pools
-            .iter()
-            .position(|p| p.owner == key.pool)
-            .ok_or(NotConfigured)?;
+        let pool_index = *self.by_name.get(&key.pool).ok_or(NotConfigured)?;
         let pool = &mut self.pools[pool_index];
         let endpoint_index = pool
             .config

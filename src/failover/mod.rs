@@ -23,7 +23,7 @@ use crate::table::PoolDef;
 use fleet::{CheckerCounters, Fleet};
 use persist::{SavedOverride, SavedState};
 use status::CHECK_DURATION_BUCKETS;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 use std::net::IpAddr;
 use std::time::{Instant, SystemTime};
@@ -121,6 +121,8 @@ struct Pool {
 #[derive(Clone, Debug)]
 pub struct Failover {
     pools: Vec<Pool>,
+    /// Each pool's index by owner name, for results arriving by name.
+    by_name: HashMap<Name, usize>,
     fleet: Fleet,
     /// Per checker, indexed like the fleet.
     counters: Vec<CheckerCounters>,
@@ -143,11 +145,12 @@ impl Failover {
     /// State for validated pools, every endpoint unknown, with saved latches and overrides
     /// restored (entries for pools or endpoints that no longer exist are dropped and logged).
     pub fn new(configs: &[PoolConfig], fleet: Fleet, saved: &SavedState, now: Instant) -> Failover {
-        let pools = configs
+        let pools: Vec<Pool> = configs
             .iter()
             .map(|config| Pool::new(config, fleet.len(), now))
             .collect();
         let mut failover = Failover {
+            by_name: index_by_name(&pools),
             pools,
             counters: vec![CheckerCounters::default(); fleet.len()],
             fleet,
@@ -197,6 +200,7 @@ impl Failover {
             .collect();
         let mut next = Failover {
             pools: Vec::new(),
+            by_name: HashMap::new(),
             counters,
             next_sweep: None,
             epoch: self.epoch,
@@ -228,6 +232,7 @@ impl Failover {
             }
             next.pools.push(pool);
         }
+        next.by_name = index_by_name(&next.pools);
         next.next_sweep = next.compute_next_sweep(now);
         next
     }
@@ -403,6 +408,14 @@ pub fn probe_targets<'a>(
         }
     }
     targets
+}
+
+fn index_by_name(pools: &[Pool]) -> HashMap<Name, usize> {
+    pools
+        .iter()
+        .enumerate()
+        .map(|(index, pool)| (pool.owner.clone(), index))
+        .collect()
 }
 
 /// What a pool serves before its first decision: nothing (never compiled in practice).
