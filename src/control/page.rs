@@ -251,4 +251,47 @@ mod tests {
         assert!(html.contains("No health-checked pools"));
         assert!(html.contains("http-equiv=\"refresh\""));
     }
+
+    #[test]
+    fn several_checkers_show_each_view_and_the_verdict() {
+        use crate::failover::fleet::Fleet;
+        use crate::failover::{EndpointKey, Failover};
+        use crate::probe::CheckOutcome;
+        use std::time::{Duration, Instant};
+        let pools: Vec<crate::health::config::PoolConfig> = vec![toml::from_str(
+            "name = \"www.example.test.\"\n[check]\nkind = \"tcp\"\nport = 80\nquorum = 2\n\
+             [[endpoint]]\naddress = \"192.0.2.1\"\n",
+        )
+        .unwrap()];
+        let fleet = Fleet::new(false, vec!["fra1".into(), "nyc<1>".into()]);
+        let t0 = Instant::now();
+        let mut failover = Failover::new(&pools, fleet, &Default::default(), t0);
+        let key = EndpointKey {
+            pool: crate::name::Name::from_text("www.example.test.").unwrap(),
+            address: "192.0.2.1".parse().unwrap(),
+        };
+        let refused = CheckOutcome {
+            ok: false,
+            latency: Duration::from_millis(1),
+            error: Some("connection refused".into()),
+            reason: None,
+        };
+        failover
+            .observe_from(0, &key, &refused, t0, Some(1.0))
+            .unwrap();
+        failover.decide_all();
+        let status = Status {
+            pools: failover.status(t0),
+            checkers: failover.checker_status(t0),
+            ..Status::default()
+        };
+        let html = render(&status);
+        assert!(html.contains("checkers: fra1, nyc&lt;1&gt;"), "{html}");
+        assert!(html.contains("<span class=\"verdict no-quorum\">no quorum: 1 fresh checker of 2 needed, keeping unknown; stale: nyc&lt;1&gt; (no result yet)</span>"), "{html}");
+        assert!(html.contains("<li class=\"view down\" data-checker=\"fra1\">fra1: <b>down</b> (fresh), failed: connection refused"), "{html}");
+        assert!(
+            html.contains("<li class=\"view unknown stale\" data-checker=\"nyc&lt;1&gt;\">"),
+            "{html}"
+        );
+    }
 }
