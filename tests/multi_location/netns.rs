@@ -28,9 +28,17 @@ const BACKEND_PORT: u16 = 8080;
 const DNS_PORTS: [u16; 2] = [5301, 5302];
 const CONTROL_PORTS: [u16; 2] = [8053, 8054];
 
+/// The `ip` program: on the PATH, or where Debian puts it (root's PATH may lack sbin).
+fn ip_program() -> &'static str {
+    ["/usr/sbin/ip", "/sbin/ip", "/usr/bin/ip", "/bin/ip"]
+        .into_iter()
+        .find(|path| std::path::Path::new(path).exists())
+        .unwrap_or("ip")
+}
+
 /// Runs `ip args`; the error names the command and what it printed.
 fn ip(args: &[&str]) -> Result<(), String> {
-    let output = Command::new("ip")
+    let output = Command::new(ip_program())
         .args(args)
         .output()
         .map_err(|e| format!("cannot run ip (package iproute2): {e}"))?;
@@ -183,7 +191,7 @@ impl Drop for Network {
 
 /// Removes namespaces of this suite whose test process no longer runs.
 fn remove_leftovers() {
-    let Ok(output) = Command::new("ip").args(["netns", "list"]).output() else {
+    let Ok(output) = Command::new(ip_program()).args(["netns", "list"]).output() else {
         return;
     };
     for line in String::from_utf8_lossy(&output.stdout).lines() {
