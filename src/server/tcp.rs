@@ -5,6 +5,7 @@
 use crate::engine::{self, Outcome, Transport};
 use crate::table::SharedTable;
 use socket2::{Domain, Protocol, SockAddr, Socket, Type};
+use std::cell::RefCell;
 use std::collections::HashMap;
 use std::io;
 use std::net::{IpAddr, SocketAddr};
@@ -20,6 +21,13 @@ const LENGTH_PREFIX: usize = 2;
 /// Largest DNS message over TCP.
 #[cfg(test)]
 const MAX_MESSAGE: usize = u16::MAX as usize;
+
+thread_local! {
+    /// Every TCP reply is built here, then copied out at its own size: a connection keeps a
+    /// buffer as large as its largest reply so far, not the 64 KiB any reply might need.
+    static REPLY_SCRATCH: RefCell<Box<[u8]>> =
+        RefCell::new(vec![0; LENGTH_PREFIX + engine::TCP_REPLY_BUF].into_boxed_slice());
+}
 
 /// Binds a listening TCP socket (not yet registered with a runtime).
 pub(super) fn bind_listener(addr: SocketAddr) -> io::Result<std::net::TcpListener> {
@@ -141,7 +149,7 @@ async fn serve_connection(
     let (reader, mut writer) = stream.into_split();
     let mut reader = BufReader::new(reader);
     // Buffers grow with use: an idle or half-sent connection holds only the bytes it sent,
-    // so connections held open by abusers cost little memory.
+    // an answered one its largest query and reply, so held connections cost little memory.
     let mut query = Vec::new();
     let mut reply = Vec::new();
     // Picks among the variants of pool answers; starts from the first query's ID so that
@@ -162,22 +170,25 @@ async fn serve_connection(
                 .map_or(0, |id| u16::from_be_bytes(*id) as u32),
         };
         spin = Some(next);
-        if reply.is_empty() {
-            reply = vec![0; LENGTH_PREFIX + engine::TCP_REPLY_BUF];
-        }
-        let outcome = engine::answer(
-            &query[..len],
-            &table.load(),
-            Transport::Tcp,
-            next,
-            &mut reply[LENGTH_PREFIX..],
-        );
+        let outcome = REPLY_SCRATCH.with_borrow_mut(|scratch| {
+            let outcome = engine::answer(
+                &query[..len],
+                &table.load(),
+                Transport::Tcp,
+                next,
+                &mut scratch[LENGTH_PREFIX..],
+            );
+            if let Outcome::Reply { len, .. } = outcome {
+                reply.clear();
+                reply.extend_from_slice(frame_reply(scratch, len));
+            }
+            outcome
+        });
         super::stats::count_tcp(&outcome);
-        let Outcome::Reply { len, .. } = outcome else {
+        if !matches!(outcome, Outcome::Reply { .. }) {
             return Ok(());
-        };
-        let framed = frame_reply(&mut reply, len);
-        match tokio::time::timeout(idle_timeout, writer.write_all(framed)).await {
+        }
+        match tokio::time::timeout(idle_timeout, writer.write_all(&reply)).await {
             Err(_elapsed) => return Ok(()),
             Ok(result) => result?,
         }
