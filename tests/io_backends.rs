@@ -118,6 +118,8 @@ fn both_backends_answer_many_queries_on_ipv4_and_ipv6() {
         assert_eq!(running.server.udp_io, backend);
         query_many(running.server.local_addrs[0], "127.0.0.1:0", 3000, 100);
         query_many(running.server.local_addrs[1], "[::1]:0", 3000, 100);
+        // One at a time: a lone query is answered without waiting for company.
+        query_many(running.server.local_addrs[0], "127.0.0.1:0", 200, 1);
     }
 }
 

@@ -175,6 +175,8 @@ pub struct UringSocket {
     headers: Box<[libc::msghdr]>,
     /// Send failures completed since the last [`UringSocket::send`].
     failures: SendReport,
+    /// Replies queued by the last [`UringSocket::send`], not yet submitted.
+    sends_queued: usize,
 }
 
 impl UringSocket {
@@ -242,6 +244,7 @@ impl UringSocket {
             // SAFETY: as above, for msghdr.
             headers: vec![unsafe { zeroed::<libc::msghdr>() }; slots].into_boxed_slice(),
             failures: SendReport::default(),
+            sends_queued: 0,
         };
         uring.arm_receive();
         uring.ring.submit()?;
@@ -283,8 +286,13 @@ impl UringSocket {
             }
             // Datagrams already reaped are taken without waiting; the queued replies go out
             // with the same system call either way.
+            // Otherwise wait for one completion more than the replies about to be submitted:
+            // a send to loopback completes at once, and waking for its completion alone
+            // would cost a second system call before the next datagram.
             let ready = !self.pending.is_empty() && !self.free_slots.is_empty();
-            match self.ring.submit_and_wait(usize::from(!ready)) {
+            let want = if ready { 0 } else { self.sends_queued + 1 };
+            self.sends_queued = 0;
+            match self.ring.submit_and_wait(want) {
                 Ok(_) => {}
                 // EBUSY: completions are waiting to be reaped; they are, below.
                 Err(error) if matches!(error.raw_os_error(), Some(libc::EINTR | libc::EBUSY)) => {}
@@ -437,6 +445,7 @@ impl UringSocket {
             }
         }
         drop(submission);
+        self.sends_queued = report.sent;
         self.provided.publish();
         self.received = 0;
         report
