@@ -38,9 +38,9 @@ with the real-time policy SCHED_FIFO (priority 1) unless BENCH_SERVER_SCHED=othe
 other work on their CPU does not delay their answers. dnsperf keeps the normal policy (its
 sending and receiving threads must share CPU 1 by time slices).
 The machine may be shared: before each measured run the script waits (at most
-BENCH_QUIET_WAIT s, 30) until both CPUs are below BENCH_QUIET_PERCENT (10) % busy, and it
-repeats a run (at most BENCH_RETRIES times, 2) in which the server spent more than
-BENCH_WAIT_LIMIT (2) % of the run waiting for its CPU.
+BENCH_QUIET_WAIT s: 10, or 3 with --quick) until both CPUs are below
+BENCH_QUIET_PERCENT (10) % busy, and it repeats a run (at most BENCH_RETRIES times, 2) in
+which the server spent more than BENCH_WAIT_LIMIT (2) % of the run waiting for its CPU.
 Needs root (or sudo) only to apt-get install missing tools.
 EOF
 }
@@ -60,11 +60,12 @@ RATE=100000
 SERVERS="knotd nsd gdnsd swivel"
 OUT=""
 BUILD=1
+QUICK=0
 declare -A SWIVEL_VARIANT_LINES=()
 VARIANT_NAMES=""
 while [ $# -gt 0 ]; do
     case $1 in
-    --quick) ROUNDS=1 MEASURE_SECONDS=5 ;;
+    --quick) ROUNDS=1 MEASURE_SECONDS=5 QUICK=1 ;;
     --rounds) ROUNDS=$2 && shift ;;
     --seconds) MEASURE_SECONDS=$2 && shift ;;
     --rate) RATE=$2 && shift ;;
@@ -93,7 +94,7 @@ CLOCK_TICKS=$(getconf CLK_TCK)
 BENCH_NICE=${BENCH_NICE:--10}
 SERVER_SCHED=${BENCH_SERVER_SCHED:-fifo}
 QUIET_PERCENT=${BENCH_QUIET_PERCENT:-10}
-QUIET_WAIT=${BENCH_QUIET_WAIT:-30}
+QUIET_WAIT=${BENCH_QUIET_WAIT:-$([ "$QUICK" = 1 ] && echo 3 || echo 10)}
 WAIT_LIMIT=${BENCH_WAIT_LIMIT:-2}
 RETRIES=${BENCH_RETRIES:-2}
 
