@@ -3,6 +3,8 @@
 //! fixed-seed random generator.
 #![allow(dead_code)]
 
+pub mod packets;
+
 use std::io::Read;
 use std::net::{SocketAddr, TcpListener, UdpSocket};
 use std::path::Path;
