@@ -25,7 +25,9 @@
 //! clock: the caller passes `now`; and the verdict depends only on the views, their
 //! freshness and the last verdict, so two responders fed the same reports agree.
 
-use super::state::{CheckResult, EndpointHealth, EndpointState, Health, Override, Transition};
+use super::state::{
+    apply_override, CheckResult, EndpointHealth, EndpointState, Health, Override, Transition,
+};
 use std::time::{Duration, Instant};
 
 /// A pool's quorum settings.
@@ -355,18 +357,7 @@ impl EndpointVerdict {
 
     /// Sets or clears the operator override; returns the change of effective state, if any.
     pub fn set_override(&mut self, value: Option<Override>) -> Option<Transition> {
-        let from = self.effective();
-        self.override_ = value;
-        let to = self.effective();
-        if from == to {
-            return None;
-        }
-        let reason = match value {
-            Some(Override::ForceUp) => "forced up by an operator".to_string(),
-            Some(Override::ForceDown) => "forced down by an operator".to_string(),
-            None => format!("operator override removed; checks say {}", self.state),
-        };
-        Some(Transition { from, to, reason })
+        apply_override(&mut self.override_, value, self.state)
     }
 
     /// The state the endpoint is served as: the override if set, else the verdict.
@@ -391,8 +382,7 @@ impl EndpointVerdict {
     /// Why the endpoint is in its effective state.
     pub fn reason(&self) -> &str {
         match self.override_ {
-            Some(Override::ForceUp) => "forced up by an operator",
-            Some(Override::ForceDown) => "forced down by an operator",
+            Some(value) => value.reason(),
             None => &self.reason,
         }
     }

@@ -68,6 +68,34 @@ impl Override {
             Override::ForceDown => Health::Down,
         }
     }
+
+    /// Why an endpoint under this override is in its state.
+    pub fn reason(self) -> &'static str {
+        match self {
+            Override::ForceUp => "forced up by an operator",
+            Override::ForceDown => "forced down by an operator",
+        }
+    }
+}
+
+/// Sets or clears the override in `slot` over the `checked` state; returns the change of
+/// served state it caused, if any. Shared by one checker's view and the quorum verdict.
+pub(crate) fn apply_override(
+    slot: &mut Option<Override>,
+    value: Option<Override>,
+    checked: Health,
+) -> Option<Transition> {
+    let served = |o: Option<Override>| o.map_or(checked, Override::health);
+    let (from, to) = (served(*slot), served(value));
+    *slot = value;
+    if from == to {
+        return None;
+    }
+    let reason = match value {
+        Some(value) => value.reason().to_string(),
+        None => format!("operator override removed; checks say {checked}"),
+    };
+    Some(Transition { from, to, reason })
 }
 
 /// The outcome of one check, as a probe reports it.
@@ -213,18 +241,7 @@ impl EndpointHealth {
 
     /// Sets or clears the operator override; returns the change of effective state, if any.
     pub fn set_override(&mut self, value: Option<Override>) -> Option<Transition> {
-        let from = self.effective();
-        self.override_ = value;
-        let to = self.effective();
-        if from == to {
-            return None;
-        }
-        let reason = match value {
-            Some(Override::ForceUp) => "forced up by an operator".to_string(),
-            Some(Override::ForceDown) => "forced down by an operator".to_string(),
-            None => format!("operator override removed; checks say {}", self.state),
-        };
-        Some(Transition { from, to, reason })
+        apply_override(&mut self.override_, value, self.state)
     }
 
     fn enter(&mut self, to: Health, reason: String, now: Instant) -> Transition {
@@ -257,8 +274,7 @@ impl EndpointHealth {
     /// Why the endpoint is in its effective state, for logs and the control API.
     pub fn reason(&self) -> &str {
         match self.override_ {
-            Some(Override::ForceUp) => "forced up by an operator",
-            Some(Override::ForceDown) => "forced down by an operator",
+            Some(value) => value.reason(),
             None => &self.reason,
         }
     }
