@@ -234,6 +234,9 @@ fn cpu_steering_and_busy_polling_still_answer_everything() {
     }
 }
 
+/// With io_uring refused, `auto` still serves (over recvmmsg) and `uring` refuses to start.
+/// (`auto` preferring io_uring and falling back is tested in src/server/backend.rs, since
+/// `auto` prefers recvmmsg today.)
 #[test]
 fn auto_falls_back_to_recvmmsg_when_io_uring_is_refused_and_uring_fails_to_start() {
     std::thread::spawn(|| {

@@ -37,9 +37,11 @@ impl IoBackend {
 }
 
 /// What `io = "auto"` runs: the backend the side-by-side runs recorded in
-/// docs/BENCHMARKS.md favour. There `recvmmsg`/`sendmmsg` needed less server CPU per query
-/// (7.06 against 7.51 µs), answered more at full load and had lower latency than io_uring,
-/// and io_uring could stall after a burst, so `auto` runs mmsg; io_uring is `io = "uring"`.
+/// docs/BENCHMARKS.md ("I/O backends") favour. After io_uring's burst stall and its second
+/// system call per batch were fixed, the two were within 2–5% of each other on every
+/// figure; `recvmmsg`/`sendmmsg` needed slightly less server CPU per query (5.84 against
+/// 5.94 µs at 100,000 q/s, 4.79 against 5.03 at full load, medians of 7 alternating rounds),
+/// so `auto` runs mmsg; io_uring is `io = "uring"`.
 pub const PREFERRED: IoBackend = IoBackend::Mmsg;
 
 /// Provided receive buffers per io_uring worker (each holds one datagram of up to
@@ -49,10 +51,15 @@ pub const URING_BUFFERS: usize = 256;
 /// Decides the backend before any worker starts. `auto` falls back to `recvmmsg`, with one
 /// log line, when io_uring cannot be set up; `uring` then is an error.
 pub fn resolve(choice: IoChoice) -> io::Result<IoBackend> {
+    resolve_preferring(choice, PREFERRED)
+}
+
+/// [`resolve`] with `auto` meaning `preferred`.
+fn resolve_preferring(choice: IoChoice, preferred: IoBackend) -> io::Result<IoBackend> {
     let wanted = match choice {
         IoChoice::Mmsg => return Ok(IoBackend::Mmsg),
         IoChoice::Uring => IoBackend::Uring,
-        IoChoice::Auto => PREFERRED,
+        IoChoice::Auto => preferred,
     };
     if wanted == IoBackend::Mmsg {
         return Ok(IoBackend::Mmsg);
@@ -148,5 +155,41 @@ pub(super) fn uring_options(batch: usize, wildcard: bool) -> UringOptions {
         reply_capacity: crate::engine::UDP_REPLY_BUF,
         with_packet_info: wildcard,
         buffers: URING_BUFFERS.max(4 * batch),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Runs `check` in a thread of its own, where io_uring_setup fails with EPERM (as under
+    /// a container's default seccomp profile) when `refused`.
+    fn in_thread(refused: bool, check: impl FnOnce() + Send + 'static) {
+        std::thread::spawn(move || {
+            if refused {
+                sys::deny_io_uring_setup_in_this_thread().unwrap();
+            }
+            check();
+        })
+        .join()
+        .unwrap();
+    }
+
+    #[test]
+    fn auto_preferring_io_uring_falls_back_to_mmsg_only_when_io_uring_is_refused() {
+        in_thread(false, || {
+            let backend = resolve_preferring(IoChoice::Auto, IoBackend::Uring).unwrap();
+            assert_eq!(backend, IoBackend::Uring);
+        });
+        in_thread(true, || {
+            let backend = resolve_preferring(IoChoice::Auto, IoBackend::Uring).unwrap();
+            assert_eq!(backend, IoBackend::Mmsg);
+            let error = resolve_preferring(IoChoice::Uring, IoBackend::Uring).unwrap_err();
+            assert!(error.to_string().contains("io = \"uring\""), "{error}");
+            assert_eq!(
+                resolve_preferring(IoChoice::Mmsg, IoBackend::Uring).unwrap(),
+                IoBackend::Mmsg
+            );
+        });
     }
 }
