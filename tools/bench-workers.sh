@@ -150,7 +150,8 @@ main() {
             run_dnsperf "$PORT" 2 "$RATE" "$OUT/raw/$name-round$round-warmup.txt" || true
             measure_run "$name" "$round" "$RATE" "$pid"
             measure_run "$name" "$round" 0 "$pid"
-            kill "$pid" && wait "$pid" || true
+            kill "$pid" || true
+            wait "$pid" || true
             tail -n 2 "$RESULTS" | sed 's/^/   /'
         done
     done
