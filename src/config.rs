@@ -5,14 +5,16 @@
 //! against the configuration file's folder. The reference is docs/CONFIGURATION.md.
 
 mod duration;
+mod udp;
 
 pub use duration::parse_duration;
+pub use udp::{MAX_BUSY_POLL_US, UDP_BATCH_RANGE, UDP_SOCKET_BUFFER_RANGE};
 
 use crate::diag::{Diagnostic, Diagnostics};
 use crate::health::config::{validate_pools, PoolConfig};
 use crate::name::Name;
 use crate::rrl::RrlConfig;
-use crate::server::{IoChoice, UdpOptions};
+use crate::server::UdpOptions;
 use serde::Deserialize;
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -34,12 +36,6 @@ pub const DEFAULT_TCP_MAX_PER_CLIENT: usize = 32;
 pub const DEFAULT_CONTROL_LISTEN: &str = "127.0.0.1:8053";
 /// The most UDP workers `server.workers` may ask for.
 pub const MAX_WORKERS: usize = 1024;
-/// The range of `server.udp_batch`.
-pub const UDP_BATCH_RANGE: std::ops::RangeInclusive<usize> = 1..=1024;
-/// The range of `server.udp_socket_buffer`, in bytes.
-pub const UDP_SOCKET_BUFFER_RANGE: std::ops::RangeInclusive<usize> = 4096..=(1 << 30);
-/// The most microseconds `server.busy_poll` may ask for.
-pub const MAX_BUSY_POLL_US: u32 = 1_000_000;
 
 /// A validated configuration.
 #[derive(Clone, Debug)]
@@ -401,66 +397,6 @@ impl Checker<'_> {
             state_dir,
             rrl,
             udp,
-        }
-    }
-
-    /// The UDP worker keys of `[server]`.
-    fn udp_options(&mut self, raw: &RawServer) -> UdpOptions {
-        let defaults = UdpOptions::default();
-        let io = raw.io.as_ref().map_or(defaults.io, |io| match io.get_ref().as_str() {
-            "auto" => IoChoice::Auto,
-            "uring" => IoChoice::Uring,
-            "mmsg" => IoChoice::Mmsg,
-            other => {
-                self.error(
-                    io,
-                    format!("server.io: {other:?} is not a backend: use \"auto\", \"uring\" or \"mmsg\""),
-                );
-                defaults.io
-            }
-        });
-        let mut ranged = |key: &str,
-                          value: &Option<Spanned<usize>>,
-                          range: std::ops::RangeInclusive<usize>,
-                          default: usize| {
-            let Some(value) = value else { return default };
-            if !range.contains(value.get_ref()) {
-                self.error(
-                    value,
-                    format!(
-                        "server.{key}: must be from {} to {}",
-                        range.start(),
-                        range.end()
-                    ),
-                );
-                return default;
-            }
-            *value.get_ref()
-        };
-        let batch = ranged("udp_batch", &raw.udp_batch, UDP_BATCH_RANGE, defaults.batch);
-        let socket_buffer = ranged(
-            "udp_socket_buffer",
-            &raw.udp_socket_buffer,
-            UDP_SOCKET_BUFFER_RANGE,
-            defaults.socket_buffer,
-        );
-        let busy_poll_us = raw.busy_poll.as_ref().map_or(0, |us| {
-            if *us.get_ref() > MAX_BUSY_POLL_US {
-                self.error(
-                    us,
-                    format!("server.busy_poll: at most {MAX_BUSY_POLL_US} microseconds (0 is off)"),
-                );
-                return 0;
-            }
-            *us.get_ref()
-        });
-        UdpOptions {
-            io,
-            batch,
-            socket_buffer,
-            pin_workers: raw.pin_workers.unwrap_or(defaults.pin_workers),
-            cpu_steering: raw.cpu_steering.unwrap_or(defaults.cpu_steering),
-            busy_poll_us,
         }
     }
 
