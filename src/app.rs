@@ -173,6 +173,11 @@ pub fn changes_needing_restart(old: &Config, new: &Config) -> Vec<&'static str> 
     if a.tcp_max_per_client != b.tcp_max_per_client {
         changed.push("server.tcp_max_per_client");
     }
+    if a.udp != b.udp {
+        changed.push(
+            "server.io / udp_batch / udp_socket_buffer / pin_workers / cpu_steering / busy_poll",
+        );
+    }
     if a.state_dir != b.state_dir {
         changed.push("server.state_dir");
     }
