@@ -149,18 +149,21 @@ fn check(path: &Path) -> ExitCode {
             println!("total: {summary}");
             ExitCode::SUCCESS
         }
-        Err(diagnostics) => {
-            for diagnostic in &diagnostics.0 {
-                eprintln!("{diagnostic}");
-            }
-            eprintln!(
-                "{}: {}; configuration refused",
-                path.display(),
-                count_errors(&diagnostics)
-            );
-            ExitCode::FAILURE
-        }
+        Err(diagnostics) => refuse(path, &diagnostics),
     }
+}
+
+/// Prints every problem to stderr and a summary line; the exit code of a refused check.
+fn refuse(path: &Path, diagnostics: &Diagnostics) -> ExitCode {
+    for diagnostic in &diagnostics.0 {
+        eprintln!("{diagnostic}");
+    }
+    eprintln!(
+        "{}: {}; configuration refused",
+        path.display(),
+        count_errors(diagnostics)
+    );
+    ExitCode::FAILURE
 }
 
 /// `swivel check --probe`: the file as a probe agent reads it.
@@ -184,17 +187,7 @@ fn check_probe(path: &Path) -> ExitCode {
             }
             ExitCode::SUCCESS
         }
-        Err(diagnostics) => {
-            for diagnostic in &diagnostics.0 {
-                eprintln!("{diagnostic}");
-            }
-            eprintln!(
-                "{}: {}; configuration refused",
-                path.display(),
-                count_errors(&diagnostics)
-            );
-            ExitCode::FAILURE
-        }
+        Err(diagnostics) => refuse(path, &diagnostics),
     }
 }
 
