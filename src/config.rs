@@ -4,17 +4,27 @@
 //! [`Diagnostic`] naming the configuration file and line. Relative zone file paths resolve
 //! against the configuration file's folder. The reference is docs/CONFIGURATION.md.
 
+mod checkers;
 mod duration;
+pub mod pool;
+mod rrl;
 mod udp;
+mod url;
 
+pub use checkers::{CheckerConfig, ProbeConfig, LOCAL};
 pub use duration::parse_duration;
-pub use udp::{MAX_BUSY_POLL_US, UDP_BATCH_RANGE, UDP_SOCKET_BUFFER_RANGE};
+pub use rrl::RrlConfig;
+pub use udp::{
+    IoChoice, UdpOptions, DEFAULT_UDP_BATCH, DEFAULT_UDP_SOCKET_BUFFER, MAX_BUSY_POLL_US,
+    UDP_BATCH_RANGE, UDP_SOCKET_BUFFER_RANGE,
+};
+pub use url::ResponderUrl;
 
 use crate::diag::{Diagnostic, Diagnostics};
-use crate::health::config::{validate_pools, PoolConfig};
 use crate::name::Name;
-use crate::rrl::RrlConfig;
-use crate::server::UdpOptions;
+use checkers::{RawChecker, RawChecks, RawProbe};
+use pool::{validate_pools, PoolConfig};
+use rrl::RawRrl;
 use serde::Deserialize;
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -114,21 +124,6 @@ pub struct ZoneConfig {
     pub file: PathBuf,
     /// Line of the `file` key in the configuration, for errors about the file itself.
     pub line: usize,
-}
-
-impl ServerConfig {
-    /// What the server module needs to start.
-    pub fn settings(&self) -> crate::server::Settings {
-        crate::server::Settings {
-            listen: self.listen.clone(),
-            workers: self.workers,
-            tcp_idle_timeout: self.tcp_idle_timeout,
-            tcp_max_connections: self.tcp_max_connections,
-            tcp_max_per_client: self.tcp_max_per_client,
-            rrl: self.rrl.clone(),
-            udp: self.udp.clone(),
-        }
-    }
 }
 
 /// Reads and validates the configuration file at `path` for `swivel serve`.
@@ -252,18 +247,6 @@ struct RawServer {
     pin_workers: Option<bool>,
     cpu_steering: Option<bool>,
     busy_poll: Option<Spanned<u32>>,
-}
-
-/// `[server.rrl]`: present means on.
-#[derive(Deserialize, Default)]
-#[serde(deny_unknown_fields)]
-struct RawRrl {
-    responses_per_second: Option<Spanned<u32>>,
-    slip: Option<Spanned<u32>>,
-    window: Option<Spanned<String>>,
-    ipv4_prefix: Option<Spanned<u8>>,
-    ipv6_prefix: Option<Spanned<u8>>,
-    table_size: Option<Spanned<usize>>,
 }
 
 #[derive(Deserialize, Default)]
@@ -400,68 +383,6 @@ impl Checker<'_> {
         }
     }
 
-    /// `[server.rrl]`, each value checked against its range.
-    fn rrl(&mut self, raw: RawRrl) -> RrlConfig {
-        let defaults = RrlConfig::default();
-        let mut ranged =
-            |key: &str, value: Option<Spanned<u32>>, low: u32, high: u32, default: u32| {
-                let Some(value) = value else { return default };
-                if !(low..=high).contains(value.get_ref()) {
-                    self.error(
-                        &value,
-                        format!("server.rrl.{key}: must be from {low} to {high}"),
-                    );
-                }
-                value.into_inner()
-            };
-        let responses_per_second = ranged(
-            "responses_per_second",
-            raw.responses_per_second,
-            1,
-            1_000_000,
-            defaults.responses_per_second,
-        );
-        let slip = ranged("slip", raw.slip, 0, 10, defaults.slip);
-        let widen = |v: Option<Spanned<u8>>| {
-            v.map(|v| {
-                let span = v.span();
-                Spanned::new(span, u32::from(v.into_inner()))
-            })
-        };
-        let ipv4_prefix = ranged("ipv4_prefix", widen(raw.ipv4_prefix), 8, 32, 24) as u8;
-        let ipv6_prefix = ranged("ipv6_prefix", widen(raw.ipv6_prefix), 16, 128, 56) as u8;
-        let table_size = raw.table_size.map_or(defaults.table_size, |size| {
-            if !(1024..=1 << 24).contains(size.get_ref()) {
-                self.error(
-                    &size,
-                    "server.rrl.table_size: must be from 1024 to 16777216".to_string(),
-                );
-            }
-            size.into_inner()
-        });
-        let window = raw
-            .window
-            .map_or(defaults.window, |w| match parse_duration(w.get_ref()) {
-                Ok(d) if (Duration::from_secs(1)..=Duration::from_secs(3600)).contains(&d) => d,
-                Ok(_) => {
-                    self.error(&w, "server.rrl.window: must be from 1s to 1h".to_string());
-                    defaults.window
-                }
-                Err(message) => {
-                    self.error(&w, format!("server.rrl.window: {message}"));
-                    defaults.window
-                }
-            });
-        RrlConfig {
-            responses_per_second,
-            slip,
-            window,
-            ipv4_prefix,
-            ipv6_prefix,
-            table_size,
-        }
-    }
-
     /// Pools with their lines; every problem is reported at its pool's line.
     fn pools(&mut self, raw: Vec<Spanned<PoolConfig>>) -> (Vec<PoolConfig>, Vec<usize>) {
         let lines: Vec<usize> = raw.iter().map(|p| self.line(p)).collect();
@@ -581,11 +502,6 @@ impl Checker<'_> {
         zones
     }
 }
-
-mod checkers;
-
-pub use checkers::{CheckerConfig, ProbeConfig};
-use checkers::{RawChecker, RawChecks, RawProbe};
 
 /// The 1-based line holding byte `offset` of `text`.
 fn line_of(text: &str, offset: usize) -> usize {

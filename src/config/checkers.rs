@@ -2,14 +2,15 @@
 //! (the responder's own checks) and `[probe]` (this machine as an agent), and the rules
 //! between them and the pools' quorums.
 
-use super::{Checker, Spanned};
-use crate::agent::ResponderUrl;
+use super::pool::PoolConfig;
+use super::{Checker, ResponderUrl, Spanned};
 use crate::diag::Diagnostic;
-use crate::failover::fleet::LOCAL;
-use crate::health::config::PoolConfig;
 use serde::Deserialize;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+
+/// The name of the responder's own checks; no `[[checker]]` may take it.
+pub const LOCAL: &str = "local";
 
 /// One `[[checker]]` table: a probe agent allowed to report, and its own token.
 #[derive(Clone, PartialEq, Eq)]

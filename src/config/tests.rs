@@ -81,7 +81,7 @@ fn omitted_keys_take_documented_defaults() {
         config.control.listen,
         DEFAULT_CONTROL_LISTEN.parse().unwrap()
     );
-    let settings = config.server.settings();
+    let settings = crate::server::Settings::from_config(&config.server);
     assert_eq!(settings.listen, config.server.listen);
     assert_eq!(settings.tcp_max_per_client, 32);
 }

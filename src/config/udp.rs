@@ -2,15 +2,61 @@
 //! `pin_workers`, `cpu_steering` and `busy_poll`, checked with file and line.
 
 use super::{Checker, RawServer};
-use crate::server::{IoChoice, UdpOptions};
 use toml::Spanned;
 
+/// `server.udp_batch` when omitted: datagrams taken per receive and replies sent per send;
+/// chosen by measurement (docs/BENCHMARKS.md).
+pub const DEFAULT_UDP_BATCH: usize = 64;
+/// `server.udp_socket_buffer` when omitted: SO_RCVBUF and SO_SNDBUF of every UDP socket.
+pub const DEFAULT_UDP_SOCKET_BUFFER: usize = 4 << 20;
 /// The range of `server.udp_batch`.
 pub const UDP_BATCH_RANGE: std::ops::RangeInclusive<usize> = 1..=1024;
 /// The range of `server.udp_socket_buffer`, in bytes.
 pub const UDP_SOCKET_BUFFER_RANGE: std::ops::RangeInclusive<usize> = 4096..=(1 << 30);
 /// The most microseconds `server.busy_poll` may ask for.
 pub const MAX_BUSY_POLL_US: u32 = 1_000_000;
+
+/// `[server] io`: which backend the UDP workers use.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum IoChoice {
+    /// The faster backend on the measurements in docs/BENCHMARKS.md (today `recvmmsg`),
+    /// falling back to `recvmmsg` when io_uring is preferred but not allowed.
+    #[default]
+    Auto,
+    Uring,
+    Mmsg,
+}
+
+/// The `[server]` settings of the UDP workers.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UdpOptions {
+    /// `io`: which I/O backend.
+    pub io: IoChoice,
+    /// `udp_batch`: datagrams per receive at most.
+    pub batch: usize,
+    /// `udp_socket_buffer`: SO_RCVBUF and SO_SNDBUF, in bytes.
+    pub socket_buffer: usize,
+    /// `pin_workers`: worker `i` runs only on the `i`-th allowed CPU.
+    pub pin_workers: bool,
+    /// `cpu_steering`: a classic-BPF program on each SO_REUSEPORT group hands every
+    /// datagram to the socket of the CPU that received it (needs worker `i` on CPU `i`).
+    pub cpu_steering: bool,
+    /// `busy_poll`: SO_BUSY_POLL in microseconds; 0 is off.
+    pub busy_poll_us: u32,
+}
+
+impl Default for UdpOptions {
+    fn default() -> Self {
+        UdpOptions {
+            io: IoChoice::Auto,
+            batch: DEFAULT_UDP_BATCH,
+            socket_buffer: DEFAULT_UDP_SOCKET_BUFFER,
+            pin_workers: true,
+            cpu_steering: false,
+            busy_poll_us: 0,
+        }
+    }
+}
 
 impl Checker<'_> {
     /// The UDP worker keys of `[server]`.

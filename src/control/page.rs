@@ -258,7 +258,7 @@ mod tests {
         use crate::failover::{EndpointKey, Failover};
         use crate::probe::CheckOutcome;
         use std::time::{Duration, Instant};
-        let pools: Vec<crate::health::config::PoolConfig> = vec![toml::from_str(
+        let pools: Vec<crate::config::pool::PoolConfig> = vec![toml::from_str(
             "name = \"www.example.test.\"\n[check]\nkind = \"tcp\"\nport = 80\nquorum = 2\n\
              [[endpoint]]\naddress = \"192.0.2.1\"\n",
         )

@@ -1,6 +1,6 @@
 //! Turning a pool's `[pool.check]` configuration into what a probe runs.
 
-use crate::health::config::{CheckConfig, CheckKind};
+use crate::config::pool::{CheckConfig, CheckKind};
 use crate::probe::{CheckKind as ProbeKind, CheckSpec, HttpCheck, TlsMode};
 
 /// The probe's view of a pool's check (validated configuration: the port is known).

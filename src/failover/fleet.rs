@@ -3,10 +3,8 @@
 //! keeps one view per checker, indexed like [`Fleet::names`]; per-checker report counters
 //! live here too.
 
+use crate::config::LOCAL;
 use std::time::Instant;
-
-/// The name of the responder's own checks; no `[[checker]]` may take it.
-pub const LOCAL: &str = "local";
 
 /// The checkers, in the order endpoints keep their views.
 #[derive(Clone, Debug, PartialEq, Eq)]

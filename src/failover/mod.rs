@@ -12,7 +12,7 @@ pub mod runtime;
 mod snapshot;
 pub mod status;
 
-use crate::health::config::PoolConfig;
+use crate::config::pool::PoolConfig;
 use crate::health::decide::{Decision, PoolDecider};
 use crate::health::quorum::{EndpointVerdict, QuorumRule};
 use crate::health::state::{CheckResult, Override};

@@ -5,7 +5,7 @@ use super::status::{
     CheckerStatus, CheckerViewStatus, EndpointStatus, LastCheckStatus, PoolStatus, QuorumStatus,
 };
 use super::{Endpoint, Failover, Pool};
-use crate::health::config::{EndpointConfig, Failback, Policy, WhenAllDown};
+use crate::config::pool::{EndpointConfig, Failback, Policy, WhenAllDown};
 use crate::health::quorum::CheckerView;
 use std::time::{Instant, UNIX_EPOCH};
 

@@ -37,7 +37,7 @@
 
 mod reason;
 
-use crate::health::config::{Failback, Policy, PoolConfig, WhenAllDown};
+use crate::config::pool::{Failback, Policy, PoolConfig, WhenAllDown};
 use crate::health::state::EndpointState;
 use crate::table::pool::{PoolAnswer, Served, Spread};
 use std::net::IpAddr;

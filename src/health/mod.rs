@@ -18,7 +18,6 @@
 //! probes, logs the transitions and reasons returned, rebuilds the table when a decision
 //! changed and persists the manual-failback latch.
 
-pub mod config;
 pub mod decide;
 pub mod quorum;
 pub mod state;

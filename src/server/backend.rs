@@ -3,22 +3,12 @@
 //! submitted with the next wait). Both offer the same batch interface, [`DatagramIo`], so
 //! one worker loop serves either; `[server] io` picks one (see [`resolve`]).
 
+use crate::config::IoChoice;
 use crate::sys::{self, DatagramBatch, SendReport, UringOptions, UringSocket};
 use socket2::Socket;
 use std::io;
 use std::net::IpAddr;
 use std::os::fd::AsFd;
-
-/// `[server] io`: which backend to use.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub enum IoChoice {
-    /// The faster backend on the measurements in docs/BENCHMARKS.md ([`PREFERRED`]: today
-    /// `recvmmsg`), falling back to `recvmmsg` when io_uring is preferred but not allowed.
-    #[default]
-    Auto,
-    Uring,
-    Mmsg,
-}
 
 /// The backend the UDP workers run.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -36,7 +26,7 @@ impl IoBackend {
     }
 }
 
-/// What `io = "auto"` runs: the backend the side-by-side runs recorded in
+/// What `io = "auto"` ([`IoChoice::Auto`]) runs: the backend the side-by-side runs recorded in
 /// docs/BENCHMARKS.md ("I/O backends") favour. After io_uring's burst stall and its second
 /// system call per batch were fixed, the two were within 2–5% of each other on every
 /// figure; `recvmmsg`/`sendmmsg` needed slightly less server CPU per query (5.84 against

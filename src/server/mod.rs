@@ -9,10 +9,12 @@ pub mod stats;
 mod tcp;
 mod udp;
 
-pub use backend::{IoBackend, IoChoice, PREFERRED, URING_BUFFERS};
-/// The TCP framing, for the fuzz targets in [`crate::fuzzing`].
+/// The UDP worker settings, as the configuration defines them.
+pub use crate::config::{IoChoice, UdpOptions};
+pub use backend::{IoBackend, PREFERRED, URING_BUFFERS};
+/// The TCP framing, for the fuzz targets.
 pub(crate) use tcp::{frame_reply, read_message};
-pub use udp::{UdpOptions, BATCH_SIZE, QUERY_BUF, SOCKET_BUFFER_BYTES};
+pub use udp::QUERY_BUF;
 
 use crate::table::SharedTable;
 use std::io;
@@ -33,9 +35,24 @@ pub struct Settings {
     /// Open TCP connections at most from one client address.
     pub tcp_max_per_client: usize,
     /// Response rate limiting of UDP replies, when on (see [`crate::rrl`]).
-    pub rrl: Option<crate::rrl::RrlConfig>,
+    pub rrl: Option<crate::config::RrlConfig>,
     /// I/O backend, batch size, socket buffers, pinning and steering of the UDP workers.
     pub udp: UdpOptions,
+}
+
+impl Settings {
+    /// The settings of `[server]`.
+    pub fn from_config(server: &crate::config::ServerConfig) -> Settings {
+        Settings {
+            listen: server.listen.clone(),
+            workers: server.workers,
+            tcp_idle_timeout: server.tcp_idle_timeout,
+            tcp_max_connections: server.tcp_max_connections,
+            tcp_max_per_client: server.tcp_max_per_client,
+            rrl: server.rrl.clone(),
+            udp: server.udp.clone(),
+        }
+    }
 }
 
 /// Running listeners; dropping it does not stop them.

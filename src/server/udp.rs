@@ -4,8 +4,10 @@
 
 use super::backend::{self, DatagramIo, IoBackend, MmsgSocket};
 use super::stats::QueryCounters;
+use crate::config::RrlConfig;
+use crate::config::UdpOptions;
 use crate::engine::{self, Outcome, Transport};
-use crate::rrl::{RateLimiter, RrlConfig, Verdict};
+use crate::rrl::{RateLimiter, Verdict};
 use crate::sys::{self, DatagramBatch, UringSocket};
 use crate::table::{SharedTable, Table};
 use socket2::{Domain, Protocol, SockAddr, Socket, Type};
@@ -15,45 +17,8 @@ use std::os::fd::AsFd;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-/// Datagrams taken per receive and replies sent per send, unless `[server] udp_batch` says
-/// otherwise; chosen by measurement (docs/BENCHMARKS.md).
-pub const BATCH_SIZE: usize = 64;
 /// Largest query datagram accepted; a longer one is cut by the kernel and dropped.
 pub const QUERY_BUF: usize = 4096;
-/// SO_RCVBUF and SO_SNDBUF asked for on every UDP socket, unless `[server]
-/// udp_socket_buffer` says otherwise.
-pub const SOCKET_BUFFER_BYTES: usize = 4 << 20;
-
-/// The `[server]` settings of the UDP workers.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct UdpOptions {
-    /// `io`: which I/O backend.
-    pub io: backend::IoChoice,
-    /// `udp_batch`: datagrams per receive at most.
-    pub batch: usize,
-    /// `udp_socket_buffer`: SO_RCVBUF and SO_SNDBUF, in bytes.
-    pub socket_buffer: usize,
-    /// `pin_workers`: worker `i` runs only on the `i`-th allowed CPU.
-    pub pin_workers: bool,
-    /// `cpu_steering`: a classic-BPF program on each SO_REUSEPORT group hands every
-    /// datagram to the socket of the CPU that received it (needs worker `i` on CPU `i`).
-    pub cpu_steering: bool,
-    /// `busy_poll`: SO_BUSY_POLL in microseconds; 0 is off.
-    pub busy_poll_us: u32,
-}
-
-impl Default for UdpOptions {
-    fn default() -> Self {
-        UdpOptions {
-            io: backend::IoChoice::Auto,
-            batch: BATCH_SIZE,
-            socket_buffer: SOCKET_BUFFER_BYTES,
-            pin_workers: true,
-            cpu_steering: false,
-            busy_poll_us: 0,
-        }
-    }
-}
 
 /// The sockets of one listen address, all bound to the same address and port.
 pub(super) struct UdpGroup {
@@ -166,7 +131,7 @@ pub(super) fn spawn_workers(
             batch: options.batch.max(1),
             counters: QueryCounters::register(Transport::Udp),
             rrl: rrl.cloned(),
-            fallback_allowed: options.io == backend::IoChoice::Auto,
+            fallback_allowed: options.io == crate::config::IoChoice::Auto,
         };
         let ready_tx = ready_tx.clone();
         let (go_tx, go_rx) = mpsc::channel();

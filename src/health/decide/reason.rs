@@ -4,7 +4,7 @@
 //! failures: connection refused)`
 
 use super::{Decision, PoolDecider};
-use crate::health::config::{Failback, WhenAllDown};
+use crate::config::pool::{Failback, WhenAllDown};
 use crate::health::state::EndpointState;
 
 /// The reason line for `decision`, `None` when nothing worth logging changed.

@@ -277,7 +277,7 @@ impl EndpointConfig {
 
 fn duration<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Duration, D::Error> {
     let text = String::deserialize(deserializer)?;
-    crate::config::parse_duration(&text).map_err(serde::de::Error::custom)
+    super::parse_duration(&text).map_err(serde::de::Error::custom)
 }
 
 fn optional_duration<'de, D: Deserializer<'de>>(
