@@ -36,6 +36,16 @@ impl fmt::Display for Diagnostic {
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Diagnostics(pub Vec<Diagnostic>);
 
+impl Diagnostics {
+    /// "1 error", "3 errors".
+    pub fn count(&self) -> String {
+        match self.0.len() {
+            1 => "1 error".to_string(),
+            n => format!("{n} errors"),
+        }
+    }
+}
+
 impl fmt::Display for Diagnostics {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         for (i, d) in self.0.iter().enumerate() {

@@ -15,6 +15,7 @@ pub mod fuzzing;
 pub mod health;
 pub mod name;
 pub mod probe;
+pub mod report;
 pub mod rrl;
 pub mod server;
 pub mod sys;

@@ -7,7 +7,7 @@ use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use swivel::app::{self, Source};
-use swivel::control::{self, count_errors, ctl};
+use swivel::control::{self, ctl};
 use swivel::diag::Diagnostics;
 use swivel::failover::runtime as failover;
 use tokio::signal::unix::{signal, SignalKind};
@@ -161,7 +161,7 @@ fn refuse(path: &Path, diagnostics: &Diagnostics) -> ExitCode {
     eprintln!(
         "{}: {}; configuration refused",
         path.display(),
-        count_errors(diagnostics)
+        diagnostics.count()
     );
     ExitCode::FAILURE
 }
@@ -206,7 +206,7 @@ fn serve(config: Option<PathBuf>, json_logs: bool) -> ExitCode {
         Ok(loaded) => loaded,
         Err(diagnostics) => {
             log_diagnostics(&diagnostics);
-            error!("refusing to start: {}", count_errors(&diagnostics));
+            error!("refusing to start: {}", diagnostics.count());
             return ExitCode::FAILURE;
         }
     };

@@ -4,7 +4,7 @@
 //! it, on arrival, as fresh news. Each result has a sequence number, so a batch in flight
 //! is acknowledged exactly even when newer results pushed older ones out meanwhile.
 
-use super::wire::ReportedResult;
+use crate::report::ReportedResult;
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 

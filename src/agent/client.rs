@@ -2,8 +2,8 @@
 //! breaks; HTTPS verifies the responder's certificate against the system's roots (the
 //! bundled Mozilla roots when the system has none) plus `[probe] ca_file`.
 
-use super::wire::ReportAck;
 use crate::config::ResponderUrl;
+use crate::report::ReportAck;
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use hyper::client::conn::http1::SendRequest;

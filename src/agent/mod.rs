@@ -11,13 +11,12 @@ mod buffer;
 mod client;
 mod sender;
 
-pub mod wire;
-
 use crate::config::pool::CheckKind;
 use crate::config::{self, Config, Mode, ProbeConfig};
-use crate::failover::{probe_targets, EndpointKey};
 use crate::name::Name;
 use crate::probe::scheduler::{first_round, ProbeReport, Scheduler, DEFAULT_MAX_CONCURRENCY};
+use crate::probe::{probe_targets, EndpointKey};
+use crate::report::ReportedResult;
 use sender::Outbox;
 use std::collections::HashMap;
 use std::path::Path;
@@ -25,7 +24,6 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use tokio::signal::unix::{signal, SignalKind};
-use wire::ReportedResult;
 
 /// Results buffered per responder at least, whatever the number of endpoints.
 const MIN_BUFFER: usize = 256;
@@ -40,10 +38,7 @@ pub fn run(path: &Path) -> ExitCode {
             for diagnostic in &diagnostics.0 {
                 tracing::error!("{diagnostic}");
             }
-            tracing::error!(
-                "refusing to start: {}",
-                crate::control::count_errors(&diagnostics)
-            );
+            tracing::error!("refusing to start: {}", diagnostics.count());
             return ExitCode::FAILURE;
         }
     };

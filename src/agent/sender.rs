@@ -6,7 +6,7 @@
 
 use super::buffer::Buffer;
 use super::client::{Client, SendError};
-use super::wire::ReportBatch;
+use crate::report::ReportBatch;
 use hyper::StatusCode;
 use std::collections::hash_map::RandomState;
 use std::hash::BuildHasher;

@@ -96,8 +96,8 @@ impl IntoResponse for ApiError {
     }
 }
 
-impl From<crate::failover::ControlError> for ApiError {
-    fn from(error: crate::failover::ControlError) -> ApiError {
+impl From<crate::failover::NotFound> for ApiError {
+    fn from(error: crate::failover::NotFound) -> ApiError {
         ApiError::not_found(error.to_string())
     }
 }

@@ -2,7 +2,8 @@
 //! worker's block at scrape time, and endpoint, pool and runtime metrics read from one
 //! failover status snapshot.
 
-use crate::failover::status::{Status, CHECK_DURATION_BUCKETS};
+use crate::failover::status::Status;
+use crate::probe::LatencyHistogram;
 use crate::server::stats::{self, QueryTotals, RCODE_SLOTS};
 use prometheus_client::collector::Collector;
 use prometheus_client::encoding::{
@@ -194,7 +195,7 @@ impl Scrape {
                 MetricType::Histogram,
             )?;
             for (_, endpoint, labels) in endpoints() {
-                let buckets: Vec<(f64, u64)> = CHECK_DURATION_BUCKETS
+                let buckets: Vec<(f64, u64)> = LatencyHistogram::BOUNDS
                     .iter()
                     .copied()
                     .zip(endpoint.duration_buckets.iter().copied())

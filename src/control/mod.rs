@@ -95,17 +95,9 @@ pub async fn reload_and_log(handle: &Handle, trigger: &str) -> Result<ReloadRepo
             tracing::error!(
                 trigger,
                 "reload refused: {}; still serving the previous data",
-                count_errors(diagnostics)
+                diagnostics.count()
             );
         }
     }
     result
-}
-
-/// "1 error", "3 errors".
-pub fn count_errors(diagnostics: &Diagnostics) -> String {
-    match diagnostics.0.len() {
-        1 => "1 error".to_string(),
-        n => format!("{n} errors"),
-    }
 }

@@ -255,8 +255,9 @@ mod tests {
     #[test]
     fn several_checkers_show_each_view_and_the_verdict() {
         use crate::failover::fleet::Fleet;
-        use crate::failover::{EndpointKey, Failover};
+        use crate::failover::Failover;
         use crate::probe::CheckOutcome;
+        use crate::probe::EndpointKey;
         use std::time::{Duration, Instant};
         let pools: Vec<crate::config::pool::PoolConfig> = vec![toml::from_str(
             "name = \"www.example.test.\"\n[check]\nkind = \"tcp\"\nport = 80\nquorum = 2\n\

@@ -6,7 +6,10 @@
 use super::api::ApiError;
 use super::auth::{bearer_token, unauthorized};
 use super::ControlState;
-use crate::agent::wire::{ReportAck, ReportBatch};
+use crate::failover::Observation;
+use crate::name::Name;
+use crate::probe::EndpointKey;
+use crate::report::{ReportAck, ReportBatch, ReportedResult};
 use axum::body::Bytes;
 use axum::extract::{ConnectInfo, State};
 use axum::http::header::AUTHORIZATION;
@@ -79,8 +82,34 @@ pub(super) async fn receive(
         )
         .into_response();
     }
-    match state.handle.report(checker, batch.results).await {
-        Some(ack) => Json::<ReportAck>(ack).into_response(),
+    let (observations, unreadable) = observations(&batch.results);
+    match state.handle.report(checker, observations, unreadable).await {
+        Some(tally) => Json(ReportAck {
+            accepted: tally.accepted,
+            ignored: tally.ignored,
+        })
+        .into_response(),
         None => unauthorized("this checker is no longer configured"),
     }
+}
+
+/// The results as failover observations, and how many named no pool at all.
+fn observations(results: &[ReportedResult]) -> (Vec<Observation>, u64) {
+    let mut unreadable = 0;
+    let mut observations = Vec::with_capacity(results.len());
+    for result in results {
+        let Some(pool) = Name::from_text(&result.pool) else {
+            unreadable += 1;
+            continue;
+        };
+        observations.push(Observation {
+            key: EndpointKey {
+                pool,
+                address: result.address,
+            },
+            outcome: result.outcome(),
+            reported_at: result.reported_at(),
+        });
+    }
+    (observations, unreadable)
 }

@@ -156,7 +156,7 @@ async fn reload(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 format!(
                     "reload refused: {}; still serving the previous data",
-                    super::count_errors(&diagnostics)
+                    diagnostics.count()
                 ),
             );
             error.body.errors = diagnostics.0.iter().map(|d| d.to_string()).collect();

@@ -2,13 +2,71 @@
 //! checker's view of an endpoint and the endpoint's verdict; a sweep at the moment a view
 //! turns stale recomputes the verdicts that depended on it.
 
-use super::{EndpointKey, Failover, NotConfigured};
+use super::{Failover, NotConfigured};
 use crate::health::quorum::{Changes, QuorumChange};
 use crate::probe::CheckOutcome;
+use crate::probe::EndpointKey;
+use std::collections::BTreeSet;
 use std::net::IpAddr;
 use std::time::{Duration, Instant};
 
+/// One result of a probe agent, as the failover core takes it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Observation {
+    pub key: EndpointKey,
+    pub outcome: CheckOutcome,
+    /// When the checker says it ran the check (Unix seconds, its own clock, shown only).
+    pub reported_at: Option<f64>,
+}
+
+/// What one report of a checker did.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ReportTally {
+    /// Results applied to an endpoint.
+    pub accepted: u64,
+    /// Results for pools or endpoints not configured here.
+    pub ignored: u64,
+    /// The pools whose endpoints changed state (each then needs [`Failover::decide`]).
+    pub changed: BTreeSet<usize>,
+}
+
 impl Failover {
+    /// Applies one report of checker `checker` (an index into [`Fleet::names`]) received
+    /// at `now`: every observation updates that checker's view, and the report is counted.
+    /// `unreadable` results (naming no pool at all) count as ignored.
+    ///
+    /// [`Fleet::names`]: super::fleet::Fleet::names
+    pub fn apply_report(
+        &mut self,
+        checker: usize,
+        observations: &[Observation],
+        unreadable: u64,
+        now: Instant,
+    ) -> ReportTally {
+        let mut tally = ReportTally {
+            ignored: unreadable,
+            ..ReportTally::default()
+        };
+        for observation in observations {
+            let key = &observation.key;
+            match self.observe_from(
+                checker,
+                key,
+                &observation.outcome,
+                now,
+                observation.reported_at,
+            ) {
+                Ok(pool) => {
+                    tally.accepted += 1;
+                    tally.changed.extend(pool);
+                }
+                Err(NotConfigured) => tally.ignored += 1,
+            }
+        }
+        self.count_report(checker, tally.accepted, tally.ignored, now);
+        tally
+    }
+
     /// Feeds one outcome of the local checks; returns the pool's index when its endpoint
     /// changed state (the pool then needs [`Failover::decide`]). Outcomes for unknown keys,
     /// or while the local checks are switched off, are ignored.

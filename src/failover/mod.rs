@@ -4,7 +4,6 @@
 //! and no clock: the runtime ([`runtime`]) passes time in and turns decisions into new
 //! answer tables.
 
-mod check_spec;
 mod checks;
 pub mod fleet;
 pub mod persist;
@@ -18,42 +17,35 @@ use crate::health::quorum::{EndpointVerdict, QuorumRule};
 use crate::health::state::{CheckResult, Override};
 use crate::name::Name;
 use crate::probe::scheduler::ProbeTarget;
-use crate::probe::CheckOutcome;
+use crate::probe::{probe_targets, CheckOutcome, EndpointKey, LatencyHistogram};
 use crate::table::PoolDef;
+pub use checks::{Observation, ReportTally};
 use fleet::{CheckerCounters, Fleet};
 use persist::{SavedOverride, SavedState};
-use status::CHECK_DURATION_BUCKETS;
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 use std::net::IpAddr;
 use std::time::{Instant, SystemTime};
 
-/// Identifies an endpoint across reloads: its pool's name and its served address.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
-pub struct EndpointKey {
-    pub pool: Name,
-    pub address: IpAddr,
-}
-
-/// A control request that names something that does not exist.
+/// A pool or endpoint named (by an operator) that this configuration does not have.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum ControlError {
-    NoSuchPool(String),
-    NoSuchEndpoint { pool: String, address: IpAddr },
+pub enum NotFound {
+    Pool(String),
+    Endpoint { pool: String, address: IpAddr },
 }
 
-impl fmt::Display for ControlError {
+impl fmt::Display for NotFound {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            ControlError::NoSuchPool(pool) => write!(f, "no pool named {pool}"),
-            ControlError::NoSuchEndpoint { pool, address } => {
+            NotFound::Pool(pool) => write!(f, "no pool named {pool}"),
+            NotFound::Endpoint { pool, address } => {
                 write!(f, "pool {pool} has no endpoint {address}")
             }
         }
     }
 }
 
-impl std::error::Error for ControlError {}
+impl std::error::Error for NotFound {}
 
 /// A result for a pool or endpoint this responder does not have.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -67,8 +59,7 @@ struct Endpoint {
     last_checker: Option<usize>,
     checks: u64,
     failures: BTreeMap<&'static str, u64>,
-    duration_buckets: Vec<u64>,
-    duration_sum: f64,
+    latency: LatencyHistogram,
 }
 
 impl Endpoint {
@@ -79,20 +70,14 @@ impl Endpoint {
             last_checker: None,
             checks: 0,
             failures: BTreeMap::new(),
-            duration_buckets: vec![0; CHECK_DURATION_BUCKETS.len() + 1],
-            duration_sum: 0.0,
+            latency: LatencyHistogram::default(),
         }
     }
 
     /// Counts one result in the endpoint's totals and turns it into a [`CheckResult`].
     fn count(&mut self, outcome: &CheckOutcome) -> CheckResult {
         self.checks += 1;
-        let seconds = outcome.latency.as_secs_f64();
-        let bucket = CHECK_DURATION_BUCKETS
-            .iter()
-            .position(|&bound| seconds <= bound);
-        self.duration_buckets[bucket.unwrap_or(CHECK_DURATION_BUCKETS.len())] += 1;
-        self.duration_sum += seconds;
+        self.latency.record(outcome.latency);
         match (&outcome.error, outcome.reason) {
             (None, _) if outcome.ok => CheckResult::success(outcome.latency),
             (error, kind) => {
@@ -247,12 +232,12 @@ impl Failover {
     }
 
     /// Index of the pool named `name` (any case, final dot optional).
-    pub fn find(&self, name: &str) -> Result<usize, ControlError> {
+    pub fn find(&self, name: &str) -> Result<usize, NotFound> {
         let wanted = Name::from_text(name);
         self.pools
             .iter()
             .position(|p| Some(&p.owner) == wanted.as_ref())
-            .ok_or_else(|| ControlError::NoSuchPool(name.to_string()))
+            .ok_or_else(|| NotFound::Pool(name.to_string()))
     }
 
     /// Every endpoint to probe, keyed for [`Failover::observe`].
@@ -312,7 +297,7 @@ impl Failover {
         pool: &str,
         address: IpAddr,
         value: Option<Override>,
-    ) -> Result<usize, ControlError> {
+    ) -> Result<usize, NotFound> {
         let index = self.find(pool)?;
         let state = &mut self.pools[index];
         let position = state
@@ -320,7 +305,7 @@ impl Failover {
             .endpoints
             .iter()
             .position(|e| e.address == address);
-        let endpoint = position.ok_or(ControlError::NoSuchEndpoint {
+        let endpoint = position.ok_or(NotFound::Endpoint {
             pool: pool.to_string(),
             address,
         })?;
@@ -334,7 +319,7 @@ impl Failover {
     }
 
     /// Releases a manual-failback latch; returns the pool's index and the tier released.
-    pub fn release(&mut self, pool: &str) -> Result<(usize, Option<u32>), ControlError> {
+    pub fn release(&mut self, pool: &str) -> Result<(usize, Option<u32>), NotFound> {
         let index = self.find(pool)?;
         let released = self.pools[index].decider.release_latch();
         tracing::info!(pool = %self.pools[index].config.name, tier = ?released, "manual failback released by an operator");
@@ -383,31 +368,6 @@ impl Pool {
             config: config.clone(),
         }
     }
-}
-
-/// Every endpoint of `pools` to probe, keyed by pool name and served address (the local
-/// checks and the probe agent both use this).
-pub fn probe_targets<'a>(
-    pools: impl IntoIterator<Item = &'a PoolConfig>,
-) -> Vec<ProbeTarget<EndpointKey>> {
-    let mut targets = Vec::new();
-    for pool in pools {
-        let Some(owner) = pool.owner() else { continue };
-        for endpoint in &pool.endpoints {
-            targets.push(ProbeTarget {
-                key: EndpointKey {
-                    pool: owner.clone(),
-                    address: endpoint.address,
-                },
-                spec: check_spec::from_config(&pool.check),
-                target: crate::probe::Target {
-                    address: endpoint.check_target(),
-                },
-                interval: pool.check.interval,
-            });
-        }
-    }
-    targets
 }
 
 fn index_by_name(pools: &[Pool]) -> HashMap<Name, usize> {

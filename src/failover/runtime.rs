@@ -15,17 +15,16 @@ pub use handle::Handle;
 use super::fleet::Fleet;
 use super::persist::{LoadNote, StateStore};
 use super::status::Status;
-use super::{EndpointKey, Failover};
-use crate::agent::wire::{ReportAck, ReportedResult};
+use super::{Failover, Observation, ReportTally};
 use crate::app::{self, Loaded, ReloadReport, Source};
 use crate::config::pool::CheckKind;
 use crate::config::{CheckerConfig, Config};
 use crate::diag::{Diagnostic, Diagnostics};
-use crate::name::Name;
 use crate::probe::scheduler::{first_round, ProbeReport, Scheduler, DEFAULT_MAX_CONCURRENCY};
+use crate::probe::EndpointKey;
 use crate::table::{SharedTable, Table};
 use arc_swap::ArcSwap;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Instant;
 use tokio::sync::mpsc;
@@ -200,55 +199,38 @@ impl Runtime {
             }
             Command::Report {
                 checker,
-                results,
+                observations,
+                unreadable,
                 reply,
             } => {
-                let _ = reply.send(self.report(&checker, results));
+                let _ = reply.send(self.report(&checker, &observations, unreadable));
             }
         }
     }
 
     /// Applies a probe agent's results, each as an observation of the checker received now;
     /// every pool whose verdicts changed is decided once afterwards.
-    fn report(&mut self, checker: &str, results: Vec<ReportedResult>) -> Option<ReportAck> {
+    fn report(
+        &mut self,
+        checker: &str,
+        observations: &[Observation],
+        unreadable: u64,
+    ) -> Option<ReportTally> {
         let index = self.failover.fleet().index(checker)?;
-        let now = Instant::now();
-        let mut ack = ReportAck::default();
-        let mut changed = BTreeSet::new();
-        for result in &results {
-            let Some(pool) = Name::from_text(&result.pool) else {
-                ack.ignored += 1;
-                continue;
-            };
-            let key = EndpointKey {
-                pool,
-                address: result.address,
-            };
-            let outcome = result.outcome();
-            match self
-                .failover
-                .observe_from(index, &key, &outcome, now, result.reported_at())
-            {
-                Ok(pool) => {
-                    ack.accepted += 1;
-                    changed.extend(pool);
-                }
-                Err(_) => ack.ignored += 1,
-            }
-        }
-        if ack.ignored > 0 {
+        let tally = self
+            .failover
+            .apply_report(index, observations, unreadable, Instant::now());
+        if tally.ignored > 0 {
             tracing::debug!(
                 checker,
-                ignored = ack.ignored,
+                ignored = tally.ignored,
                 "results for pools or endpoints not configured here were ignored"
             );
         }
-        self.failover
-            .count_report(index, ack.accepted, ack.ignored, now);
-        for pool in changed {
+        for &pool in &tally.changed {
             self.redecide(pool);
         }
-        Some(ack)
+        Some(tally)
     }
 
     /// Decides pool `index` again; a changed answer goes into a new table.

@@ -124,8 +124,8 @@ impl Failover {
             last_check: latest.and_then(|(name, view)| self.last_result(view, Some(name))),
             checks: endpoint.checks,
             failures: endpoint.failures.clone(),
-            duration_buckets: endpoint.duration_buckets.clone(),
-            duration_sum_seconds: endpoint.duration_sum,
+            duration_buckets: endpoint.latency.counts().to_vec(),
+            duration_sum_seconds: endpoint.latency.sum_seconds(),
             quorum: QuorumStatus {
                 needed: tally.quorum,
                 met: tally.decided().is_some(),

@@ -5,10 +5,6 @@ use serde::Serialize;
 use std::collections::BTreeMap;
 use std::net::IpAddr;
 
-/// Upper bounds (seconds) of the check duration histogram buckets.
-pub const CHECK_DURATION_BUCKETS: [f64; 10] =
-    [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0];
-
 #[derive(Clone, Debug, Default, Serialize)]
 pub struct Status {
     pub pools: Vec<PoolStatus>,
@@ -83,7 +79,7 @@ pub struct EndpointStatus {
     /// Checks since start, and failures by reason.
     pub checks: u64,
     pub failures: BTreeMap<&'static str, u64>,
-    /// Check durations: counts per bucket of [`CHECK_DURATION_BUCKETS`] (not cumulative),
+    /// Check durations: counts per bucket of [`crate::probe::LatencyHistogram::BOUNDS`] (not cumulative),
     /// then the count above the last bound.
     pub duration_buckets: Vec<u64>,
     pub duration_sum_seconds: f64,

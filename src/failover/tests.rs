@@ -145,12 +145,9 @@ fn overrides_apply_persist_and_restore() {
         Some("down")
     );
     let missing = f.set_override("nope.example.test.", address, None);
-    assert_eq!(
-        missing,
-        Err(ControlError::NoSuchPool("nope.example.test.".into()))
-    );
+    assert_eq!(missing, Err(NotFound::Pool("nope.example.test.".into())));
     let stranger = f.set_override("www.example.test.", "192.0.2.9".parse().unwrap(), None);
-    assert!(matches!(stranger, Err(ControlError::NoSuchEndpoint { .. })));
+    assert!(matches!(stranger, Err(NotFound::Endpoint { .. })));
 }
 
 #[test]

@@ -6,9 +6,14 @@
 
 mod http;
 pub mod icmp;
+mod latency;
 pub mod scheduler;
+mod targets;
 mod tcp;
 mod tls;
+
+pub use latency::LatencyHistogram;
+pub use targets::{probe_targets, EndpointKey};
 
 use std::fmt;
 use std::io;

@@ -3,8 +3,7 @@
 //! that a report's token is checked before the runtime is bothered.
 
 use super::super::status::Status;
-use super::super::ControlError;
-use crate::agent::wire::{ReportAck, ReportedResult};
+use super::super::{NotFound, Observation, ReportTally};
 use crate::app::ReloadReport;
 use crate::config::CheckerConfig;
 use crate::diag::{Diagnostic, Diagnostics};
@@ -20,11 +19,11 @@ pub(super) enum Command {
         pool: String,
         address: IpAddr,
         value: Option<Override>,
-        reply: oneshot::Sender<Result<(), ControlError>>,
+        reply: oneshot::Sender<Result<(), NotFound>>,
     },
     Failback {
         pool: String,
-        reply: oneshot::Sender<Result<Option<u32>, ControlError>>,
+        reply: oneshot::Sender<Result<Option<u32>, NotFound>>,
     },
     Reload {
         reply: oneshot::Sender<Result<ReloadReport, Diagnostics>>,
@@ -34,8 +33,9 @@ pub(super) enum Command {
     },
     Report {
         checker: String,
-        results: Vec<ReportedResult>,
-        reply: oneshot::Sender<Option<ReportAck>>,
+        observations: Vec<Observation>,
+        unreadable: u64,
+        reply: oneshot::Sender<Option<ReportTally>>,
     },
 }
 
@@ -69,9 +69,9 @@ impl Handle {
         pool: &str,
         address: IpAddr,
         value: Option<Override>,
-    ) -> Result<(), ControlError> {
+    ) -> Result<(), NotFound> {
         let pool = pool.to_string();
-        let stopped = ControlError::NoSuchPool(pool.clone());
+        let stopped = NotFound::Pool(pool.clone());
         self.ask(|reply| Command::Override {
             pool,
             address,
@@ -83,9 +83,9 @@ impl Handle {
     }
 
     /// Releases a manual-failback latch; returns the tier that was latched.
-    pub async fn failback(&self, pool: &str) -> Result<Option<u32>, ControlError> {
+    pub async fn failback(&self, pool: &str) -> Result<Option<u32>, NotFound> {
         let pool = pool.to_string();
-        let stopped = ControlError::NoSuchPool(pool.clone());
+        let stopped = NotFound::Pool(pool.clone());
         self.ask(|reply| Command::Failback { pool, reply })
             .await
             .unwrap_or(Err(stopped))
@@ -120,12 +120,19 @@ impl Handle {
         found
     }
 
-    /// Feeds a probe agent's results, as observations of checker `checker` received now.
-    /// `None` when the checker is no longer configured (or the server is stopping).
-    pub async fn report(&self, checker: String, results: Vec<ReportedResult>) -> Option<ReportAck> {
+    /// Feeds a probe agent's results, as observations of checker `checker` received now;
+    /// `unreadable` more results named no pool. `None` when the checker is no longer
+    /// configured (or the server is stopping).
+    pub async fn report(
+        &self,
+        checker: String,
+        observations: Vec<Observation>,
+        unreadable: u64,
+    ) -> Option<ReportTally> {
         self.ask(|reply| Command::Report {
             checker,
-            results,
+            observations,
+            unreadable,
             reply,
         })
         .await
