@@ -266,7 +266,7 @@ mod tests {
         .unwrap()];
         let fleet = Fleet::new(false, vec!["fra1".into(), "nyc<1>".into()]);
         let t0 = Instant::now();
-        let mut failover = Failover::new(&pools, fleet, &Default::default(), t0);
+        let mut failover = Failover::new(&pools, fleet, &Default::default(), t0, SystemTime::now());
         let key = EndpointKey {
             pool: crate::name::Name::from_text("www.example.test.").unwrap(),
             address: "192.0.2.1".parse().unwrap(),

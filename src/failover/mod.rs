@@ -6,8 +6,8 @@
 
 mod checks;
 pub mod fleet;
-pub mod persist;
 pub mod runtime;
+pub mod saved;
 mod snapshot;
 pub mod status;
 
@@ -21,7 +21,7 @@ use crate::probe::{probe_targets, CheckOutcome, EndpointKey, LatencyHistogram};
 use crate::table::PoolDef;
 pub use checks::{Observation, ReportTally};
 use fleet::{CheckerCounters, Fleet};
-use persist::{SavedOverride, SavedState};
+use saved::{SavedOverride, SavedState};
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 use std::net::IpAddr;
@@ -129,7 +129,15 @@ pub struct Outcome {
 impl Failover {
     /// State for validated pools, every endpoint unknown, with saved latches and overrides
     /// restored (entries for pools or endpoints that no longer exist are dropped and logged).
-    pub fn new(configs: &[PoolConfig], fleet: Fleet, saved: &SavedState, now: Instant) -> Failover {
+    /// `now` and `wall_now` are the same moment on the monotonic and the wall clock (times
+    /// are shown as wall-clock times).
+    pub fn new(
+        configs: &[PoolConfig],
+        fleet: Fleet,
+        saved: &SavedState,
+        now: Instant,
+        wall_now: SystemTime,
+    ) -> Failover {
         let pools: Vec<Pool> = configs
             .iter()
             .map(|config| Pool::new(config, fleet.len(), now))
@@ -140,7 +148,7 @@ impl Failover {
             counters: vec![CheckerCounters::default(); fleet.len()],
             fleet,
             next_sweep: None,
-            epoch: (now, SystemTime::now()),
+            epoch: (now, wall_now),
         };
         failover.restore(saved);
         failover

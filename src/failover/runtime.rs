@@ -8,12 +8,12 @@
 //! swaps the table pointer; workers pick it up on their next batch.
 
 mod handle;
+mod state_file;
 
 use handle::Command;
 pub use handle::Handle;
 
 use super::fleet::Fleet;
-use super::persist::{LoadNote, StateStore};
 use super::status::Status;
 use super::{Failover, Observation, ReportTally};
 use crate::app::{self, Loaded, ReloadReport, Source};
@@ -24,9 +24,10 @@ use crate::probe::scheduler::{first_round, ProbeReport, Scheduler, DEFAULT_MAX_C
 use crate::probe::EndpointKey;
 use crate::table::{SharedTable, Table};
 use arc_swap::ArcSwap;
+use state_file::{LoadNote, StateStore};
 use std::collections::BTreeMap;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Instant, SystemTime};
 use tokio::sync::mpsc;
 
 /// What start-up hands back: the table to serve and the handle to the runtime.
@@ -78,7 +79,13 @@ pub async fn start(loaded: Loaded, source: Source) -> Result<Started, String> {
         }
     };
     let fleet = Fleet::from_config(&config);
-    let mut failover = Failover::new(&config.pools, fleet.clone(), &saved, Instant::now());
+    let mut failover = Failover::new(
+        &config.pools,
+        fleet.clone(),
+        &saved,
+        Instant::now(),
+        SystemTime::now(),
+    );
     let targets = local_targets(&failover);
     if !targets.is_empty() {
         tracing::info!(

@@ -73,6 +73,7 @@ fn failover_follows_fall_and_holds_on_manual_failback() {
         Fleet::default(),
         &SavedState::default(),
         t0,
+        SystemTime::UNIX_EPOCH,
     );
     assert_eq!(f.targets().len(), 2);
     for (s, address) in [(0, "192.0.2.1"), (0, "192.0.2.2")] {
@@ -118,6 +119,7 @@ fn overrides_apply_persist_and_restore() {
         Fleet::default(),
         &SavedState::default(),
         t0,
+        SystemTime::UNIX_EPOCH,
     );
     f.observe(&key("192.0.2.1"), &ok(), t0);
     f.observe(&key("192.0.2.2"), &ok(), t0);
@@ -135,7 +137,13 @@ fn overrides_apply_persist_and_restore() {
         SavedOverride::Down
     );
     // A restart restores the drain before any check runs.
-    let mut again = Failover::new(&configs(POOLS), Fleet::default(), &saved, t0);
+    let mut again = Failover::new(
+        &configs(POOLS),
+        Fleet::default(),
+        &saved,
+        t0,
+        SystemTime::UNIX_EPOCH,
+    );
     again.observe(&key("192.0.2.1"), &ok(), t0);
     again.observe(&key("192.0.2.2"), &ok(), t0);
     again.decide_all();
@@ -158,6 +166,7 @@ fn reconfiguring_keeps_the_state_of_endpoints_that_stay() {
         Fleet::default(),
         &SavedState::default(),
         t0,
+        SystemTime::UNIX_EPOCH,
     );
     f.observe(&key("192.0.2.1"), &refused(), t0);
     f.observe(&key("192.0.2.2"), &ok(), t0);

@@ -50,7 +50,13 @@ fn round(f: &mut Failover, at: Instant, primary_ok: &[bool; 3], silent: &[usize]
 fn one_checker_seeing_the_primary_down_moves_nothing_two_do() {
     let t0 = Instant::now();
     let at = |s: u64| t0 + Duration::from_secs(s);
-    let mut f = Failover::new(&configs(QUORUM_POOLS), fleet(), &SavedState::default(), t0);
+    let mut f = Failover::new(
+        &configs(QUORUM_POOLS),
+        fleet(),
+        &SavedState::default(),
+        t0,
+        SystemTime::UNIX_EPOCH,
+    );
     f.decide_all();
     round(&mut f, at(0), &[true, true, true], &[]);
     assert_eq!(served(&f), ["192.0.2.1"]);
@@ -112,7 +118,13 @@ fn one_checker_seeing_the_primary_down_moves_nothing_two_do() {
 fn silent_checkers_go_stale_and_the_pool_keeps_its_answer() {
     let t0 = Instant::now();
     let at = |s: u64| t0 + Duration::from_secs(s);
-    let mut f = Failover::new(&configs(QUORUM_POOLS), fleet(), &SavedState::default(), t0);
+    let mut f = Failover::new(
+        &configs(QUORUM_POOLS),
+        fleet(),
+        &SavedState::default(),
+        t0,
+        SystemTime::UNIX_EPOCH,
+    );
     f.decide_all();
     round(&mut f, at(0), &[true, true, true], &[]);
     assert_eq!(
@@ -145,7 +157,13 @@ fn silent_checkers_go_stale_and_the_pool_keeps_its_answer() {
 #[test]
 fn reloading_keeps_views_of_checkers_that_stay_and_local_can_be_off() {
     let t0 = Instant::now();
-    let mut f = Failover::new(&configs(QUORUM_POOLS), fleet(), &SavedState::default(), t0);
+    let mut f = Failover::new(
+        &configs(QUORUM_POOLS),
+        fleet(),
+        &SavedState::default(),
+        t0,
+        SystemTime::UNIX_EPOCH,
+    );
     round(&mut f, t0, &[true, false, true], &[]);
     let remote_only = Fleet::new(false, vec!["nyc1".into(), "fra1".into(), "sin1".into()]);
     let mut next = f.reconfigure(&configs(QUORUM_POOLS), remote_only, t0);

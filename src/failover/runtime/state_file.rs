@@ -1,39 +1,16 @@
-//! What an operator decided that must survive a restart: manual-failback latches and
-//! endpoint overrides, kept as one JSON file in `state_dir`, written atomically.
+//! The state file in `state_dir`: [`SavedState`] kept as one JSON file, written atomically.
 //!
 //! Every change is written to a temporary file, flushed to disk, and renamed over the old
 //! file (then the folder is synced), so a crash leaves the old file or the new one, never a
 //! mix. A file that cannot be read as state is set aside under a new name (never deleted)
 //! and the server starts without it.
 
-use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
+use super::super::saved::SavedState;
 use std::io::Write;
-use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 
 /// The file name inside `state_dir`.
 pub const STATE_FILE: &str = "swivel-state.json";
-
-/// An override as stored.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum SavedOverride {
-    Up,
-    Down,
-}
-
-/// Latches and overrides by pool name (as configured, e.g. `www.example.test.`).
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct SavedState {
-    /// Pool → the priority tier it is held on.
-    #[serde(default)]
-    pub latches: BTreeMap<String, u32>,
-    /// Pool → endpoint address → override.
-    #[serde(default)]
-    pub overrides: BTreeMap<String, BTreeMap<IpAddr, SavedOverride>>,
-}
 
 /// The state file of one `state_dir`.
 #[derive(Clone, Debug)]
@@ -114,6 +91,7 @@ impl StateStore {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::failover::saved::SavedOverride;
 
     #[test]
     fn state_round_trips_and_a_corrupt_file_is_set_aside() {
