@@ -5,11 +5,13 @@
 use crate::config::{self, Config};
 use crate::diag::{Diagnostic, Diagnostics};
 use crate::name::Name;
-use crate::table::check_pools;
 use crate::zone::{self, Zone};
 use std::path::{Path, PathBuf};
 
 mod permissions;
+mod zone_clash;
+
+pub use zone_clash::{check_pools_against_zones, ZoneClash};
 
 /// The built-in demo configuration (examples/demo/swivel.toml).
 pub const DEMO_CONFIG: &str = include_str!("../examples/demo/swivel.toml");
@@ -134,7 +136,7 @@ pub fn load(source: &Source) -> Result<Loaded, Diagnostics> {
         return Err(Diagnostics(errors));
     }
     let names: Vec<Name> = config.pools.iter().filter_map(|p| p.owner()).collect();
-    for problem in check_pools(&zones, &names) {
+    for problem in check_pools_against_zones(&zones, &names) {
         let line = config.pool_lines[problem.pool];
         errors.push(Diagnostic::new(&config.file, line, problem.message));
     }

@@ -4,8 +4,9 @@
 
 use super::tests::{ask_spin, query, Reply};
 use super::*;
+use crate::app::check_pools_against_zones;
 use crate::name::Name;
-use crate::table::{check_pools, PoolAnswer, PoolDef, Served, Spread, Table};
+use crate::table::{PoolAnswer, PoolDef, Served, Spread, Table};
 use std::net::{Ipv4Addr, Ipv6Addr};
 use std::path::Path;
 
@@ -167,12 +168,12 @@ fn pool_names_are_checked_against_the_zones() {
             .map(|n| Name::from_text(n).unwrap())
             .collect::<Vec<_>>()
     };
-    assert!(check_pools(
+    assert!(check_pools_against_zones(
         std::slice::from_ref(&zone),
         &names(&["www.example.test.", "new.example.test."])
     )
     .is_empty());
-    let problems = check_pools(
+    let problems = check_pools_against_zones(
         &[zone],
         &names(&[
             "static.example.test.",

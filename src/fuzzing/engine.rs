@@ -3,9 +3,10 @@
 //! UDP and for TCP, a second zone, and two health-checked pools.
 
 use super::reply::check_reply;
+use crate::app::check_pools_against_zones;
 use crate::engine::{answer, Transport, TCP_REPLY_BUF, UDP_REPLY_BUF};
 use crate::name::Name;
-use crate::table::{check_pools, PoolAnswer, PoolDef, Served, Spread, Table};
+use crate::table::{PoolAnswer, PoolDef, Served, Spread, Table};
 use std::net::{Ipv4Addr, Ipv6Addr};
 use std::path::Path;
 use std::sync::OnceLock;
@@ -127,7 +128,7 @@ pub fn fuzz_table() -> &'static Table {
             },
         ];
         let names: Vec<Name> = pools.iter().map(|p| p.name.clone()).collect();
-        let problems = check_pools(&zones, &names);
+        let problems = check_pools_against_zones(&zones, &names);
         assert!(problems.is_empty(), "fuzz pools: {problems:?}");
         Table::compile(&zones, &pools)
     })

@@ -39,7 +39,7 @@ mod reason;
 
 use crate::config::pool::{Failback, Policy, PoolConfig, WhenAllDown};
 use crate::health::state::EndpointState;
-use crate::table::pool::{PoolAnswer, Served, Spread};
+use crate::table::{PoolAnswer, Served, Spread};
 use std::net::IpAddr;
 
 /// What a pool knows of one endpoint.

@@ -11,7 +11,7 @@
 //!   [`state::EndpointHealth`] per checker and endpoint, and the endpoint's verdict over
 //!   the fresh ones ([`quorum::EndpointVerdict`]).
 //! - [`decide`]: one [`decide::PoolDecider`] per pool turns the endpoints' verdicts into
-//!   the [`crate::table::pool::PoolAnswer`] the answer table compiles, following the
+//!   the [`crate::table::PoolAnswer`] the answer table compiles, following the
 //!   pool's policy, failback mode and `when_all_down`.
 //!
 //! Nothing here does I/O, reads a clock or logs: the caller passes time in, runs the

@@ -4,7 +4,8 @@
 
 use super::arena::Arena;
 use super::fxhash::BuildFxHasher;
-use super::pool::{PoolAnswers, PoolDef};
+use super::pool_answer::PoolDef;
+use super::sites::{self, SiteVariants};
 use super::writer::{QuestionName, Sections};
 use super::zone_view::{PoolRecords, ZoneView};
 use super::{Node, Table, ZoneSummary, DYNAMIC, NONE};
@@ -61,12 +62,12 @@ fn node_question<'a>(name: &'a Name, parent: &'a Name) -> QuestionName<'a> {
 }
 
 /// Pool records for the first compile: each pool's first variant. Only which answers use a
-/// pool matters here; those answers are built for real by [`PoolAnswers::build`].
+/// pool matters here; those answers are built for real by [`SiteVariants::build`].
 struct FirstVariants<'a>(&'a [PoolDef]);
 
 impl PoolRecords for FirstVariants<'_> {
     fn rrset(&self, pool: u32, rtype: u16) -> (u32, Vec<Vec<u8>>) {
-        super::pool::records(&self.0[pool as usize].answer, rtype, 0)
+        sites::records(&self.0[pool as usize].answer, rtype, 0)
     }
 }
 
@@ -95,7 +96,7 @@ pub fn compile(zones: &[Zone], pools: &[PoolDef]) -> Table {
     let answers = pools
         .iter()
         .enumerate()
-        .map(|(i, p)| Arc::new(PoolAnswers::build(&compiled, i as u32, &p.answer)));
+        .map(|(i, p)| Arc::new(SiteVariants::build(&compiled, i as u32, &p.answer)));
     Table {
         pools: answers.collect(),
         compiled,

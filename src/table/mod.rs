@@ -11,13 +11,14 @@
 mod arena;
 mod compile;
 mod fxhash;
-pub mod pool;
+pub mod pool_answer;
+mod sites;
 mod writer;
 mod zone_view;
 
 pub use arena::Answer;
 pub use fxhash::FxHasher;
-pub use pool::{check_pools, PoolAnswer, PoolDef, PoolProblem, Served, Spread};
+pub use pool_answer::{PoolAnswer, PoolDef, Served, Spread};
 pub use writer::{Cut, Reloc};
 
 use crate::name::Name;
@@ -25,7 +26,7 @@ use crate::zone::{rtype, Zone};
 use arc_swap::ArcSwap;
 use arena::Arena;
 use compile::Compiled;
-use pool::PoolAnswers;
+use sites::SiteVariants;
 use std::ops::Range;
 use std::sync::Arc;
 
@@ -65,7 +66,7 @@ pub struct ZoneSummary {
 /// Precompiled answers for a set of zones and pools.
 pub struct Table {
     compiled: Arc<Compiled>,
-    pools: Vec<Arc<PoolAnswers>>,
+    pools: Vec<Arc<SiteVariants>>,
 }
 
 /// An answer found by a lookup, with the arena its bytes live in.
@@ -119,7 +120,7 @@ impl Default for Table {
 
 impl Table {
     /// Compiles validated zones and the pools' current answers into a table. Pools should
-    /// have passed [`check_pools`]; a pool in no zone is ignored.
+    /// have passed `app::check_pools_against_zones`; a pool in no zone is ignored.
     pub fn compile(zones: &[Zone], pools: &[PoolDef]) -> Table {
         compile::compile(zones, pools)
     }
@@ -128,7 +129,7 @@ impl Table {
     /// zone data and every other pool's answers with `self`.
     pub fn with_pool(&self, pool: usize, answer: &PoolAnswer) -> Table {
         let mut pools = self.pools.clone();
-        pools[pool] = Arc::new(PoolAnswers::build(&self.compiled, pool as u32, answer));
+        pools[pool] = Arc::new(SiteVariants::build(&self.compiled, pool as u32, answer));
         Table {
             compiled: self.compiled.clone(),
             pools,
