@@ -9,8 +9,10 @@ use crate::zone::{self, Zone};
 use std::path::{Path, PathBuf};
 
 mod permissions;
+mod reload;
 mod zone_clash;
 
+pub use reload::{changes_needing_restart, merge_reload, ReloadReport};
 pub use zone_clash::{check_pools_against_zones, ZoneClash};
 
 /// The built-in demo configuration (examples/demo/swivel.toml).
@@ -144,52 +146,6 @@ pub fn load(source: &Source) -> Result<Loaded, Diagnostics> {
         return Err(Diagnostics(errors));
     }
     Ok(Loaded { config, zones })
-}
-
-/// What a successful reload did.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct ReloadReport {
-    pub summary: Summary,
-    /// Settings changed in the file that only take effect on restart (e.g. `server.listen`);
-    /// the running values stay.
-    pub restart_needed: Vec<&'static str>,
-}
-
-/// Settings changed between two configurations that only take effect on restart; the
-/// running values stay.
-pub fn changes_needing_restart(old: &Config, new: &Config) -> Vec<&'static str> {
-    let (a, b) = (&old.server, &new.server);
-    let mut changed = Vec::new();
-    if a.listen != b.listen {
-        changed.push("server.listen");
-    }
-    if a.workers != b.workers {
-        changed.push("server.workers");
-    }
-    if a.tcp_idle_timeout != b.tcp_idle_timeout {
-        changed.push("server.tcp_idle_timeout");
-    }
-    if a.tcp_max_connections != b.tcp_max_connections {
-        changed.push("server.tcp_max_connections");
-    }
-    if a.tcp_max_per_client != b.tcp_max_per_client {
-        changed.push("server.tcp_max_per_client");
-    }
-    if a.udp != b.udp {
-        changed.push(
-            "server.io / udp_batch / udp_socket_buffer / pin_workers / cpu_steering / busy_poll",
-        );
-    }
-    if a.state_dir != b.state_dir {
-        changed.push("server.state_dir");
-    }
-    if old.control.listen != new.control.listen {
-        changed.push("control.listen");
-    }
-    if old.control.token != new.control.token {
-        changed.push("control.token");
-    }
-    changed
 }
 
 #[cfg(test)]

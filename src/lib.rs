@@ -8,6 +8,7 @@ pub mod agent;
 pub mod app;
 pub mod config;
 pub mod control;
+pub mod ctl;
 pub mod diag;
 pub mod engine;
 pub mod failover;

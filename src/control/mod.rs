@@ -5,15 +5,13 @@
 //! Every change goes through the failover runtime's [`Handle`], which is the single writer of
 //! the answer table; this module only translates HTTP to those calls and back.
 
-mod api;
+pub mod api;
 mod auth;
-pub mod client;
-pub mod ctl;
+pub mod human;
 mod metrics;
 mod page;
 mod reports;
 mod routes;
-mod status_view;
 
 use crate::app::ReloadReport;
 use crate::diag::Diagnostics;

@@ -2,9 +2,9 @@
 //! every endpoint coloured by health with its last check, reloaded by itself every few
 //! seconds. No scripts and no external assets.
 
+use super::human::{ago, unix_now};
 use crate::failover::status::{CheckerViewStatus, EndpointStatus, PoolStatus, Status};
 use std::fmt::Write;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 /// Seconds between the page's own reloads.
 pub(super) const REFRESH_SECONDS: u32 = 5;
@@ -190,23 +190,6 @@ fn render_view(html: &mut String, view: &CheckerViewStatus, now: f64) {
     );
 }
 
-/// A duration in seconds as "3s", "4m05s", "2h10m".
-pub fn ago(seconds: f64) -> String {
-    let seconds = seconds.max(0.0) as u64;
-    match seconds {
-        0..60 => format!("{seconds}s"),
-        60..3600 => format!("{}m{:02}s", seconds / 60, seconds % 60),
-        3600..86400 => format!("{}h{:02}m", seconds / 3600, seconds % 3600 / 60),
-        _ => format!("{}d{:02}h", seconds / 86400, seconds % 86400 / 3600),
-    }
-}
-
-pub fn unix_now() -> f64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0.0, |d| d.as_secs_f64())
-}
-
 /// Text safe inside HTML elements and quoted attributes.
 fn escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
@@ -266,7 +249,13 @@ mod tests {
         .unwrap()];
         let fleet = Fleet::new(false, vec!["fra1".into(), "nyc<1>".into()]);
         let t0 = Instant::now();
-        let mut failover = Failover::new(&pools, fleet, &Default::default(), t0, SystemTime::now());
+        let mut failover = Failover::new(
+            &pools,
+            fleet,
+            &Default::default(),
+            t0,
+            std::time::SystemTime::now(),
+        );
         let key = EndpointKey {
             pool: crate::name::Name::from_text("www.example.test.").unwrap(),
             address: "192.0.2.1".parse().unwrap(),

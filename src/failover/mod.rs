@@ -18,7 +18,7 @@ use crate::health::state::{CheckResult, Override};
 use crate::name::Name;
 use crate::probe::scheduler::ProbeTarget;
 use crate::probe::{probe_targets, CheckOutcome, EndpointKey, LatencyHistogram};
-use crate::table::PoolDef;
+use crate::table::{PoolAnswer, PoolDef};
 pub use checks::{Observation, ReportTally};
 use fleet::{CheckerCounters, Fleet};
 use saved::{SavedOverride, SavedState};
@@ -294,7 +294,7 @@ impl Failover {
                     .decider
                     .last()
                     .map(|d| d.answer.clone())
-                    .unwrap_or_else(|| empty_answer(&pool.config)),
+                    .unwrap_or_else(|| PoolAnswer::empty(pool.config.ttl)),
             })
             .collect()
     }
@@ -384,16 +384,6 @@ fn index_by_name(pools: &[Pool]) -> HashMap<Name, usize> {
         .enumerate()
         .map(|(index, pool)| (pool.owner.clone(), index))
         .collect()
-}
-
-/// What a pool serves before its first decision: nothing (never compiled in practice).
-fn empty_answer(config: &PoolConfig) -> crate::table::PoolAnswer {
-    crate::table::PoolAnswer {
-        ttl: config.ttl,
-        spread: crate::table::Spread::All,
-        v4: Vec::new(),
-        v6: Vec::new(),
-    }
 }
 
 #[cfg(test)]

@@ -5,7 +5,10 @@
 //! the verdicts that depended on it.
 //!
 //! A health change rebuilds only the changed pool's answers ([`Table::with_pool`]) and
-//! swaps the table pointer; workers pick it up on their next batch.
+//! swaps the table pointer; workers pick it up on their next batch. A reload loads and
+//! compiles on a blocking thread while the task goes on with everything else; the task
+//! then applies the new configuration to its state and swaps the prepared table in,
+//! rebuilding first the pools whose answer changed meanwhile.
 
 mod handle;
 mod state_file;
@@ -16,19 +19,20 @@ pub use handle::Handle;
 use super::fleet::Fleet;
 use super::status::Status;
 use super::{Failover, Observation, ReportTally};
-use crate::app::{self, Loaded, ReloadReport, Source};
+use crate::app::{self, Loaded, ReloadReport, Source, Summary};
 use crate::config::pool::CheckKind;
 use crate::config::{CheckerConfig, Config};
 use crate::diag::{Diagnostic, Diagnostics};
+use crate::name::Name;
 use crate::probe::scheduler::{first_round, ProbeReport, Scheduler, DEFAULT_MAX_CONCURRENCY};
 use crate::probe::EndpointKey;
-use crate::table::{SharedTable, Table};
+use crate::table::{PoolAnswer, PoolDef, SharedTable, Table};
 use arc_swap::ArcSwap;
 use state_file::{LoadNote, StateStore};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use std::time::{Instant, SystemTime};
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, oneshot};
 
 /// What start-up hands back: the table to serve and the handle to the runtime.
 pub struct Started {
@@ -46,7 +50,9 @@ struct Runtime {
     store: Option<StateStore>,
     table_swaps: u64,
     table_build_seconds: f64,
-    reloads: BTreeMap<String, u64>,
+    reloads: Reloads,
+    /// Where prepared reloads come back to the runtime's task.
+    reload_done: mpsc::Sender<Result<Prepared, Diagnostics>>,
 }
 
 /// Restores saved state, runs one round of checks (bounded by the longest timeout) so the
@@ -109,6 +115,7 @@ pub async fn start(loaded: Loaded, source: Source) -> Result<Started, String> {
     let (mut scheduler, reports) = Scheduler::new(DEFAULT_MAX_CONCURRENCY);
     scheduler.set_targets(targets);
     let (commands, receiver) = mpsc::channel(64);
+    let (reload_done, reloaded) = mpsc::channel(1);
     let checkers = Arc::new(ArcSwap::from_pointee(config.checkers.clone()));
     let runtime = Runtime {
         checkers: checkers.clone(),
@@ -120,10 +127,11 @@ pub async fn start(loaded: Loaded, source: Source) -> Result<Started, String> {
         store,
         table_swaps: 0,
         table_build_seconds: started.elapsed().as_secs_f64(),
-        reloads: BTreeMap::new(),
+        reloads: Reloads::default(),
+        reload_done,
     };
     runtime.persist();
-    tokio::spawn(runtime.run(reports, receiver));
+    tokio::spawn(runtime.run(reports, receiver, reloaded));
     Ok(Started {
         table,
         handle: Handle { commands, checkers },
@@ -135,6 +143,7 @@ impl Runtime {
         mut self,
         mut reports: mpsc::Receiver<ProbeReport<EndpointKey>>,
         mut commands: mpsc::Receiver<Command>,
+        mut reloaded: mpsc::Receiver<Result<Prepared, Diagnostics>>,
     ) {
         loop {
             let sweep_at = self.failover.next_sweep();
@@ -149,9 +158,10 @@ impl Runtime {
                     }
                 }
                 command = commands.recv() => match command {
-                    Some(command) => self.handle(command).await,
+                    Some(command) => self.handle(command),
                     None => break,
                 },
+                Some(prepared) = reloaded.recv() => self.finish_reload(prepared),
                 () = sleep_until(sweep_at) => {
                     for pool in self.failover.sweep(Instant::now()) {
                         self.redecide(pool);
@@ -162,7 +172,7 @@ impl Runtime {
         self.scheduler.stop();
     }
 
-    async fn handle(&mut self, command: Command) {
+    fn handle(&mut self, command: Command) {
         match command {
             Command::Override {
                 pool,
@@ -187,19 +197,14 @@ impl Runtime {
                 });
                 let _ = reply.send(result);
             }
-            Command::Reload { reply } => {
-                let result = self.reload().await;
-                let key = if result.is_ok() { "ok" } else { "error" };
-                *self.reloads.entry(key.to_string()).or_default() += 1;
-                let _ = reply.send(result);
-            }
+            Command::Reload { reply } => self.request_reload(reply),
             Command::Status { reply } => {
                 let now = Instant::now();
                 let status = Status {
                     pools: self.failover.status(now),
                     table_swaps: self.table_swaps,
                     table_build_seconds: self.table_build_seconds,
-                    reloads: self.reloads.clone(),
+                    reloads: self.reloads.count.clone(),
                     checkers: self.failover.checker_status(now),
                 };
                 let _ = reply.send(status);
@@ -258,43 +263,78 @@ impl Runtime {
         }
     }
 
-    /// Loads everything anew off the runtime's threads and swaps it in when all is valid.
-    /// Endpoints present before and after keep their health; probes follow the new set.
-    async fn reload(&mut self) -> Result<ReloadReport, Diagnostics> {
+    /// Takes a reload request: it joins the reload that starts next (one that is already
+    /// loading may have read the files before they changed).
+    fn request_reload(&mut self, reply: ReloadReply) {
+        self.reloads.queued.push(reply);
+        if self.reloads.running.is_empty() {
+            self.start_reload();
+        }
+    }
+
+    /// Loads and compiles the configuration anew on a blocking thread, with the pools'
+    /// current answers; the result comes back to [`Runtime::finish_reload`]. Meanwhile the
+    /// runtime goes on answering commands, reports and probe results.
+    fn start_reload(&mut self) {
+        self.reloads.running = std::mem::take(&mut self.reloads.queued);
         let source = self.source.clone();
-        let loaded = tokio::task::spawn_blocking(move || app::load(&source))
-            .await
-            .map_err(|e| {
-                Diagnostics(vec![Diagnostic::new(
-                    "swivel",
-                    0,
-                    format!("reload failed: {e}"),
-                )])
-            })??;
-        let restart_needed = app::changes_needing_restart(&self.config, &loaded.config);
-        let summary = loaded.summary();
-        let fleet = Fleet::from_config(&loaded.config);
+        let answers: HashMap<Name, PoolAnswer> = self
+            .failover
+            .pool_defs()
+            .into_iter()
+            .map(|def| (def.name, def.answer))
+            .collect();
+        let done = self.reload_done.clone();
+        tokio::spawn(async move {
+            let prepared = tokio::task::spawn_blocking(move || prepare_reload(&source, &answers))
+                .await
+                .unwrap_or_else(|e| {
+                    Err(Diagnostics(vec![Diagnostic::new(
+                        "swivel",
+                        0,
+                        format!("reload failed: {e}"),
+                    )]))
+                });
+            let _ = done.send(prepared).await;
+        });
+    }
+
+    /// Swaps in a prepared reload (or reports why there is none), answers everyone who
+    /// asked for it, and starts the next reload if more requests came meanwhile.
+    fn finish_reload(&mut self, prepared: Result<Prepared, Diagnostics>) {
+        let result = prepared.map(|prepared| self.apply_reload(prepared));
+        let key = if result.is_ok() { "ok" } else { "error" };
+        for reply in std::mem::take(&mut self.reloads.running) {
+            *self.reloads.count.entry(key.to_string()).or_default() += 1;
+            let _ = reply.send(result.clone());
+        }
+        if !self.reloads.queued.is_empty() {
+            self.start_reload();
+        }
+    }
+
+    /// Applies a valid configuration to the running state: endpoints present before and
+    /// after keep their health, probes follow the new set, and pools whose answer changed
+    /// while the table compiled are rebuilt (microseconds each) before the swap.
+    fn apply_reload(&mut self, prepared: Prepared) -> ReloadReport {
+        let (config, restart_needed) = app::merge_reload(&self.config, prepared.config);
+        let fleet = Fleet::from_config(&config);
         if &fleet != self.failover.fleet() {
             tracing::info!(checkers = %fleet.names().join(", "), "the checkers changed");
         }
         let mut failover = self
             .failover
-            .reconfigure(&loaded.config.pools, fleet, Instant::now());
+            .reconfigure(&config.pools, fleet, Instant::now());
         failover.decide_all();
-        let pools = failover.pool_defs();
-        let zones = loaded.zones;
-        let started = Instant::now();
-        let table = tokio::task::spawn_blocking(move || Table::compile(&zones, &pools))
-            .await
-            .map_err(|e| {
-                Diagnostics(vec![Diagnostic::new(
-                    "swivel",
-                    0,
-                    format!("reload failed: {e}"),
-                )])
-            })?;
+        let mut table = prepared.table;
+        for (index, (now, compiled)) in failover.pool_defs().iter().zip(&prepared.pools).enumerate()
+        {
+            if now != compiled {
+                table = table.with_pool(index, &now.answer);
+            }
+        }
         self.table.store(Arc::new(table));
-        self.table_build_seconds = started.elapsed().as_secs_f64();
+        self.table_build_seconds = prepared.build_seconds;
         self.table_swaps += 1;
         let changes = self.scheduler.set_targets(local_targets(&failover));
         tracing::info!(
@@ -304,17 +344,13 @@ impl Runtime {
             "health checks updated"
         );
         self.failover = failover;
-        self.checkers
-            .store(Arc::new(loaded.config.checkers.clone()));
-        self.config.pools = loaded.config.pools;
-        self.config.zones = loaded.config.zones;
-        self.config.checkers = loaded.config.checkers;
-        self.config.local_checks = loaded.config.local_checks;
+        self.checkers.store(Arc::new(config.checkers.clone()));
+        self.config = config;
         self.persist();
-        Ok(ReloadReport {
-            summary,
+        ReloadReport {
+            summary: prepared.summary,
             restart_needed,
-        })
+        }
     }
 
     /// Writes latches and overrides to `state_dir`, when one is configured.
@@ -332,6 +368,60 @@ fn local_targets(failover: &Failover) -> Vec<crate::probe::scheduler::ProbeTarge
         Some(_) => failover.targets(),
         None => Vec::new(),
     }
+}
+
+/// A reload's answer channel.
+type ReloadReply = oneshot::Sender<Result<ReloadReport, Diagnostics>>;
+
+/// Reload requests: those the reload under way will answer, those that wait for the next.
+#[derive(Default)]
+struct Reloads {
+    running: Vec<ReloadReply>,
+    queued: Vec<ReloadReply>,
+    /// Answered requests by result (`ok`, `error`), for status and metrics.
+    count: BTreeMap<String, u64>,
+}
+
+/// A configuration loaded, checked and compiled off the runtime's task.
+struct Prepared {
+    config: Config,
+    summary: Summary,
+    table: Table,
+    /// The pools as the table was compiled with them.
+    pools: Vec<PoolDef>,
+    build_seconds: f64,
+}
+
+/// Loads everything anew and compiles the table, each pool with the answer it has now
+/// (a new pool with none); runs on a blocking thread.
+fn prepare_reload(
+    source: &Source,
+    answers: &HashMap<Name, PoolAnswer>,
+) -> Result<Prepared, Diagnostics> {
+    let loaded = app::load(source)?;
+    let summary = loaded.summary();
+    let pools: Vec<PoolDef> = loaded
+        .config
+        .pools
+        .iter()
+        .map(|pool| {
+            let name = pool.owner().expect("pool names are validated before use");
+            let answer = answers
+                .get(&name)
+                .cloned()
+                .unwrap_or_else(|| PoolAnswer::empty(pool.ttl));
+            PoolDef { name, answer }
+        })
+        .collect();
+    let started = Instant::now();
+    let table = Table::compile(&loaded.zones, &pools);
+    Ok(Prepared {
+        config: loaded.config,
+        summary,
+        table,
+        pools,
+        build_seconds: started.elapsed().as_secs_f64(),
+    })
 }
 
 /// Sleeps until `at`; forever when there is nothing to wait for.

@@ -33,6 +33,18 @@ pub struct PoolAnswer {
     pub v6: Vec<Served<Ipv6Addr>>,
 }
 
+impl PoolAnswer {
+    /// No address of either family (NODATA), with `ttl`.
+    pub fn empty(ttl: u32) -> PoolAnswer {
+        PoolAnswer {
+            ttl,
+            spread: Spread::All,
+            v4: Vec::new(),
+            v6: Vec::new(),
+        }
+    }
+}
+
 /// A pool as the table knows it: the name it owns and what it serves now.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PoolDef {

@@ -1,6 +1,7 @@
 //! The status JSON as `swivel ctl` reads it, and its rendering as readable tables. Only the
 //! fields shown are read; others (and new ones) are ignored.
 
+use crate::control::human::ago;
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::net::IpAddr;
@@ -118,7 +119,7 @@ impl StatusView {
             let reloads: u64 = self.reloads.values().sum();
             out.push_str(&format!(
                 "swivel {version}, up {}, {} table swaps, {reloads} reloads\n",
-                super::page::ago(uptime),
+                ago(uptime),
                 self.table_swaps
             ));
         }
@@ -200,7 +201,7 @@ fn describe(check: Option<&LastCheckView>, now: f64) -> String {
     format!(
         "{result} {:.1}ms {} ago",
         check.latency_ms,
-        super::page::ago(now - check.at)
+        ago(now - check.at)
     )
 }
 
@@ -253,7 +254,7 @@ impl EndpointView {
             self.override_state.clone().unwrap_or_else(|| "-".into()),
             if self.serving { "yes" } else { "no" }.to_string(),
             last_check,
-            super::page::ago(now - self.since),
+            ago(now - self.since),
             self.reason.clone(),
         ]
     }
