@@ -2,10 +2,14 @@
 //!
 //! The query path is `wire` (packet views) → `engine` (bytes in, answer table, bytes out)
 //! → `server` (batched socket I/O). Zone files are read by `zone` and compiled by `table`
-//! into wire bytes ahead of time.
+//! into wire bytes ahead of time. docs/ARCHITECTURE.md has the module picture and which way
+//! each module may import.
+
+#![deny(unsafe_code)]
 
 pub mod agent;
 pub mod app;
+pub mod commands;
 pub mod config;
 pub mod control;
 pub mod ctl;
@@ -19,6 +23,7 @@ pub mod probe;
 pub mod report;
 pub mod rrl;
 pub mod server;
+#[allow(unsafe_code)]
 pub mod sys;
 pub mod table;
 pub mod wire;

@@ -2,17 +2,13 @@
 //! reports to responders, `check` validates a configuration, `ctl` talks to a running
 //! server's control API.
 
+#![deny(unsafe_code)]
+
 use clap::{Parser, Subcommand};
-use std::io::IsTerminal;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
-use swivel::app::{self, Source};
-use swivel::control;
+use swivel::commands::{self, init_logging};
 use swivel::ctl;
-use swivel::diag::Diagnostics;
-use swivel::failover::runtime as failover;
-use tokio::signal::unix::{signal, SignalKind};
-use tracing::{error, info};
 
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
@@ -87,7 +83,7 @@ enum Command {
 
 fn main() -> ExitCode {
     match Cli::parse().command {
-        Command::Serve { config, log_format } => serve(config, log_format == "json"),
+        Command::Serve { config, log_format } => commands::serve(config, log_format == "json"),
         Command::Probe { config, log_format } => {
             init_logging(log_format == "json");
             swivel::agent::run(&config)
@@ -95,260 +91,11 @@ fn main() -> ExitCode {
         Command::Check {
             config,
             probe: false,
-        } => check(&config),
+        } => commands::check(&config),
         Command::Check {
             config,
             probe: true,
-        } => check_probe(&config),
+        } => commands::check_probe(&config),
         Command::Ctl(args) => ctl::run(args),
-    }
-}
-
-fn check(path: &Path) -> ExitCode {
-    match app::load(&Source::File(path.to_path_buf())) {
-        Ok(loaded) => {
-            let summary = loaded.summary();
-            println!("{}: configuration OK", path.display());
-            for addr in &loaded.config.server.listen {
-                println!("listen {addr} (UDP and TCP)");
-            }
-            for zone in &summary.zones {
-                println!(
-                    "zone {} from {}: {} records",
-                    zone.origin,
-                    zone.file.display(),
-                    zone.records
-                );
-            }
-            let config = &loaded.config;
-            let fleet = swivel::failover::fleet::Fleet::from_config(config);
-            if fleet.len() > 1 || fleet.local().is_none() {
-                println!("checkers: {}", fleet.names().join(", "));
-            }
-            for pool in &config.pools {
-                let check = &pool.check;
-                println!(
-                    "pool {}: policy {}, failback {}, {} endpoints, {} check every {:?}{}",
-                    pool.name,
-                    format!("{:?}", pool.policy).to_lowercase(),
-                    format!("{:?}", pool.failback).to_lowercase(),
-                    pool.endpoints.len(),
-                    check.kind.as_str(),
-                    check.interval,
-                    if fleet.len() > 1 {
-                        format!(
-                            ", quorum {} of {} checkers, stale after {:?}",
-                            check.quorum,
-                            fleet.len(),
-                            check.stale_after()
-                        )
-                    } else {
-                        String::new()
-                    }
-                );
-            }
-            println!("total: {summary}");
-            ExitCode::SUCCESS
-        }
-        Err(diagnostics) => refuse(path, &diagnostics),
-    }
-}
-
-/// Prints every problem to stderr and a summary line; the exit code of a refused check.
-fn refuse(path: &Path, diagnostics: &Diagnostics) -> ExitCode {
-    for diagnostic in &diagnostics.0 {
-        eprintln!("{diagnostic}");
-    }
-    eprintln!(
-        "{}: {}; configuration refused",
-        path.display(),
-        diagnostics.count()
-    );
-    ExitCode::FAILURE
-}
-
-/// `swivel check --probe`: the file as a probe agent reads it.
-fn check_probe(path: &Path) -> ExitCode {
-    match swivel::config::load_as(path, swivel::config::Mode::Probe) {
-        Ok(config) => {
-            let probe = config.probe.expect("probe mode requires [probe]");
-            println!("{}: probe configuration OK", path.display());
-            println!("checker {}", probe.name);
-            for url in &probe.report_to {
-                println!("report to {url}");
-            }
-            for pool in &config.pools {
-                println!(
-                    "pool {}: {} endpoints, {} check every {:?}",
-                    pool.name,
-                    pool.endpoints.len(),
-                    pool.check.kind.as_str(),
-                    pool.check.interval
-                );
-            }
-            ExitCode::SUCCESS
-        }
-        Err(diagnostics) => refuse(path, &diagnostics),
-    }
-}
-
-fn serve(config: Option<PathBuf>, json_logs: bool) -> ExitCode {
-    init_logging(json_logs);
-    let source = match config {
-        Some(path) => Source::File(path),
-        None => {
-            info!(
-                "no --config given: running the built-in demo configuration (zone example.test.)"
-            );
-            Source::BuiltInDemo
-        }
-    };
-    let loaded = match app::load(&source) {
-        Ok(loaded) => loaded,
-        Err(diagnostics) => {
-            log_diagnostics(&diagnostics);
-            error!("refusing to start: {}", diagnostics.count());
-            return ExitCode::FAILURE;
-        }
-    };
-    log_summary(&loaded.summary());
-    let runtime = match build_runtime() {
-        Ok(runtime) => runtime,
-        Err(e) => {
-            error!("cannot start the async runtime: {e}");
-            return ExitCode::FAILURE;
-        }
-    };
-    // Signal handlers go in before the sockets open: a SIGHUP that arrives once queries are
-    // answered must reload, never kill the process.
-    let _context = runtime.enter();
-    let signals = (
-        signal(SignalKind::hangup()),
-        signal(SignalKind::terminate()),
-        signal(SignalKind::interrupt()),
-    );
-    let (Ok(mut hangup), Ok(mut terminate), Ok(mut interrupt)) = signals else {
-        error!("cannot install signal handlers");
-        return ExitCode::FAILURE;
-    };
-    let config = loaded.config.clone();
-    // Bound before the first round of checks, so that a taken address stops start-up at once.
-    let control_listener = match control::bind(config.control.listen) {
-        Ok(listener) => listener,
-        Err(e) => {
-            error!(
-                "cannot listen on the control address {} ([control] listen): {e}",
-                config.control.listen
-            );
-            return ExitCode::FAILURE;
-        }
-    };
-    let started = match runtime.block_on(failover::start(loaded, source.clone())) {
-        Ok(started) => started,
-        Err(message) => {
-            error!("refusing to start: {message}");
-            return ExitCode::FAILURE;
-        }
-    };
-    let server = match swivel::server::start(
-        &swivel::server::Settings::from_config(&config.server),
-        started.table.clone(),
-        runtime.handle(),
-    ) {
-        Ok(server) => server,
-        Err(e) => {
-            let addrs: Vec<String> = config.server.listen.iter().map(|a| a.to_string()).collect();
-            error!("cannot listen on {}: {e}", addrs.join(", "));
-            return ExitCode::FAILURE;
-        }
-    };
-    for addr in &server.local_addrs {
-        info!("listening on {addr} (UDP and TCP)");
-    }
-    let handle = started.handle;
-    match control::serve(
-        control_listener,
-        handle.clone(),
-        config.control.token.clone(),
-    ) {
-        Ok(addr) => info!(
-            "control API on http://{addr}/ (status page, /v1/status, /metrics){}",
-            if config.control.token.is_some() {
-                "; changes need the [control] token"
-            } else {
-                ""
-            }
-        ),
-        Err(e) => {
-            error!("cannot serve the control API: {e}");
-            return ExitCode::FAILURE;
-        }
-    }
-    if source == Source::BuiltInDemo {
-        if let Some(addr) = server.local_addrs.first() {
-            info!(
-                "running the built-in demo; query it with: dig @{} -p {} www.example.test A",
-                addr.ip(),
-                addr.port()
-            );
-        }
-    }
-    info!("ready; send SIGHUP (or POST /v1/reload) to reload the configuration and zones");
-    runtime.block_on(async {
-        loop {
-            tokio::select! {
-                _ = hangup.recv() => {
-                    let _ = control::reload_and_log(&handle, "SIGHUP").await;
-                }
-                _ = terminate.recv() => break,
-                _ = interrupt.recv() => break,
-            }
-        }
-    });
-    info!("shutting down");
-    ExitCode::SUCCESS
-}
-
-/// TCP and the control plane run here; UDP workers are OS threads of their own.
-fn build_runtime() -> std::io::Result<tokio::runtime::Runtime> {
-    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(cores.clamp(1, 2))
-        .thread_name("swivel-async")
-        .on_thread_start(swivel::server::stats::prepare_tcp_thread)
-        .enable_all()
-        .build()
-}
-
-/// Logs to stderr: readable text, or one JSON object per line (`--log-format json`).
-fn init_logging(json: bool) {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_target(false);
-    if json {
-        builder.json().with_current_span(false).init();
-    } else {
-        builder.with_ansi(std::io::stderr().is_terminal()).init();
-    }
-}
-
-fn log_summary(summary: &app::Summary) {
-    for zone in &summary.zones {
-        info!(
-            "zone {} from {}: {} records",
-            zone.origin,
-            zone.file.display(),
-            zone.records
-        );
-    }
-    info!("loaded {summary}");
-}
-
-fn log_diagnostics(diagnostics: &Diagnostics) {
-    for diagnostic in &diagnostics.0 {
-        error!("{diagnostic}");
     }
 }

@@ -1,0 +1,97 @@
+//! `swivel check`: a configuration and its zones validated as `serve` and `probe` read them,
+//! with a summary printed, or every problem with file and line and exit code 1.
+
+use crate::app::{self, Source};
+use crate::diag::Diagnostics;
+use std::path::Path;
+use std::process::ExitCode;
+
+/// `swivel check`: loads the configuration and every zone as `serve` would, and prints
+/// what it found, or every problem.
+pub fn check(path: &Path) -> ExitCode {
+    match app::load(&Source::File(path.to_path_buf())) {
+        Ok(loaded) => {
+            let summary = loaded.summary();
+            println!("{}: configuration OK", path.display());
+            for addr in &loaded.config.server.listen {
+                println!("listen {addr} (UDP and TCP)");
+            }
+            for zone in &summary.zones {
+                println!(
+                    "zone {} from {}: {} records",
+                    zone.origin,
+                    zone.file.display(),
+                    zone.records
+                );
+            }
+            let config = &loaded.config;
+            let fleet = crate::failover::fleet::Fleet::from_config(config);
+            if fleet.len() > 1 || fleet.local().is_none() {
+                println!("checkers: {}", fleet.names().join(", "));
+            }
+            for pool in &config.pools {
+                let check = &pool.check;
+                println!(
+                    "pool {}: policy {}, failback {}, {} endpoints, {} check every {:?}{}",
+                    pool.name,
+                    format!("{:?}", pool.policy).to_lowercase(),
+                    format!("{:?}", pool.failback).to_lowercase(),
+                    pool.endpoints.len(),
+                    check.kind.as_str(),
+                    check.interval,
+                    if fleet.len() > 1 {
+                        format!(
+                            ", quorum {} of {} checkers, stale after {:?}",
+                            check.quorum,
+                            fleet.len(),
+                            check.stale_after()
+                        )
+                    } else {
+                        String::new()
+                    }
+                );
+            }
+            println!("total: {summary}");
+            ExitCode::SUCCESS
+        }
+        Err(diagnostics) => refuse(path, &diagnostics),
+    }
+}
+
+/// Prints every problem to stderr and a summary line; the exit code of a refused check.
+fn refuse(path: &Path, diagnostics: &Diagnostics) -> ExitCode {
+    for diagnostic in &diagnostics.0 {
+        eprintln!("{diagnostic}");
+    }
+    eprintln!(
+        "{}: {}; configuration refused",
+        path.display(),
+        diagnostics.count()
+    );
+    ExitCode::FAILURE
+}
+
+/// `swivel check --probe`: the file as a probe agent reads it.
+pub fn check_probe(path: &Path) -> ExitCode {
+    match crate::config::load_as(path, crate::config::Mode::Probe) {
+        Ok(config) => {
+            let probe = config.probe.expect("probe mode requires [probe]");
+            println!("{}: probe configuration OK", path.display());
+            println!("checker {}", probe.name);
+            for url in &probe.report_to {
+                println!("report to {url}");
+            }
+            for pool in &config.pools {
+                println!(
+                    "pool {}: {} endpoints, {} check every {:?}",
+                    pool.name,
+                    pool.endpoints.len(),
+                    pool.check.kind.as_str(),
+                    pool.check.interval
+                );
+            }
+            ExitCode::SUCCESS
+        }
+        Err(diagnostics) => refuse(path, &diagnostics),
+    }
+}
