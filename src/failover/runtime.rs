@@ -333,7 +333,9 @@ impl Runtime {
                 table = table.with_pool(index, &now.answer);
             }
         }
-        self.table.store(Arc::new(table));
+        // The old table may be large (every record of every zone): free it off this task.
+        let old = self.table.swap(Arc::new(table));
+        tokio::task::spawn_blocking(move || drop(old));
         self.table_build_seconds = prepared.build_seconds;
         self.table_swaps += 1;
         let changes = self.scheduler.set_targets(local_targets(&failover));
