@@ -24,12 +24,15 @@ use crate::config::pool::CheckKind;
 use crate::config::{CheckerConfig, Config};
 use crate::diag::{Diagnostic, Diagnostics};
 use crate::name::Name;
-use crate::probe::scheduler::{first_round, ProbeReport, Scheduler, DEFAULT_MAX_CONCURRENCY};
+use crate::probe::probe_targets;
+use crate::probe::scheduler::{
+    first_round, ProbeReport, ProbeTarget, Scheduler, DEFAULT_MAX_CONCURRENCY,
+};
 use crate::probe::EndpointKey;
 use crate::table::{PoolAnswer, PoolDef, SharedTable, Table};
 use arc_swap::ArcSwap;
 use state_file::{LoadNote, StateStore};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
 use std::time::{Instant, SystemTime};
 use tokio::sync::{mpsc, oneshot};
@@ -284,6 +287,8 @@ impl Runtime {
             .into_iter()
             .map(|def| (def.name, def.answer))
             .collect();
+        let known: HashSet<EndpointKey> =
+            self.failover.targets().into_iter().map(|t| t.key).collect();
         let done = self.reload_done.clone();
         tokio::spawn(async move {
             let prepared = tokio::task::spawn_blocking(move || prepare_reload(&source, &answers))
@@ -295,6 +300,10 @@ impl Runtime {
                         format!("reload failed: {e}"),
                     )]))
                 });
+            let prepared = match prepared {
+                Ok(prepared) => Ok(check_new_endpoints(prepared, &known).await),
+                Err(diagnostics) => Err(diagnostics),
+            };
             let _ = done.send(prepared).await;
         });
     }
@@ -325,6 +334,9 @@ impl Runtime {
         let mut failover = self
             .failover
             .reconfigure(&config.pools, fleet, Instant::now());
+        for report in &prepared.first_checks {
+            failover.observe(&report.key, &report.outcome, report.at);
+        }
         failover.decide_all();
         let mut table = prepared.table;
         for (index, (now, compiled)) in failover.pool_defs().iter().zip(&prepared.pools).enumerate()
@@ -365,7 +377,7 @@ impl Runtime {
 }
 
 /// The endpoints the local checks probe: all of them, or none when `[checks] local = false`.
-fn local_targets(failover: &Failover) -> Vec<crate::probe::scheduler::ProbeTarget<EndpointKey>> {
+fn local_targets(failover: &Failover) -> Vec<ProbeTarget<EndpointKey>> {
     match failover.fleet().local() {
         Some(_) => failover.targets(),
         None => Vec::new(),
@@ -392,6 +404,29 @@ struct Prepared {
     /// The pools as the table was compiled with them.
     pools: Vec<PoolDef>,
     build_seconds: f64,
+    /// The first check of every endpoint the reload adds, so that none enters the answers
+    /// unchecked (empty when the local checks are off).
+    first_checks: Vec<ProbeReport<EndpointKey>>,
+}
+
+/// Runs the first check of every endpoint of `prepared` that is not among `known` (bounded
+/// by the longest timeout), as start-up does for all of them.
+async fn check_new_endpoints(mut prepared: Prepared, known: &HashSet<EndpointKey>) -> Prepared {
+    if !prepared.config.local_checks {
+        return prepared;
+    }
+    let new: Vec<ProbeTarget<EndpointKey>> = probe_targets(&prepared.config.pools)
+        .into_iter()
+        .filter(|target| !known.contains(&target.key))
+        .collect();
+    if !new.is_empty() {
+        tracing::info!(
+            endpoints = new.len(),
+            "checking the endpoints the reload adds before they are served"
+        );
+        prepared.first_checks = first_round(&new).await;
+    }
+    prepared
 }
 
 /// Loads everything anew and compiles the table, each pool with the answer it has now
@@ -423,6 +458,7 @@ fn prepare_reload(
         table,
         pools,
         build_seconds: started.elapsed().as_secs_f64(),
+        first_checks: Vec::new(),
     })
 }
 
