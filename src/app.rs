@@ -111,7 +111,7 @@ pub fn load(source: &Source) -> Result<Loaded, Diagnostics> {
     let mut errors = Vec::new();
     for entry in &config.zones {
         let text = match source {
-            Source::File(_) => std::fs::read(&entry.file).map_err(|e| {
+            Source::File(_) => read_zone_file(&entry.file, entry.max_size).map_err(|e| {
                 let message = format!(
                     "zone {}: cannot read zone file {}: {e}",
                     entry.origin,
@@ -148,6 +148,33 @@ pub fn load(source: &Source) -> Result<Loaded, Diagnostics> {
     Ok(Loaded { config, zones })
 }
 
+/// The bytes of a zone file: a regular file of at most `max_size` bytes. A FIFO, a device
+/// or a folder is refused before it is read (a FIFO would block, `/dev/zero` never ends).
+fn read_zone_file(path: &Path, max_size: u64) -> std::io::Result<Vec<u8>> {
+    use std::io::{Error, Read};
+    let file = std::fs::File::open(path)?;
+    let metadata = file.metadata()?;
+    if !metadata.is_file() {
+        return Err(Error::other(
+            "it is not a regular file (a folder, FIFO, socket or device)",
+        ));
+    }
+    let too_large = || {
+        Error::other(format!(
+            "it is larger than the zone's max_size of {max_size} bytes"
+        ))
+    };
+    if metadata.len() > max_size {
+        return Err(too_large());
+    }
+    let mut text = Vec::with_capacity(metadata.len() as usize);
+    file.take(max_size + 1).read_to_end(&mut text)?;
+    if text.len() as u64 > max_size {
+        return Err(too_large());
+    }
+    Ok(text)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -165,6 +192,30 @@ mod tests {
             config.server.listen,
             vec!["127.0.0.1:5353".parse().unwrap()]
         );
+    }
+
+    #[test]
+    fn a_zone_file_that_is_no_regular_file_or_too_large_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("fifo.zone");
+        let status = std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap();
+        assert!(status.success());
+        let error = read_zone_file(&fifo, 1 << 20).unwrap_err().to_string();
+        assert!(error.contains("not a regular file"), "{error}");
+        let error = read_zone_file(dir.path(), 1 << 20).unwrap_err().to_string();
+        assert!(error.contains("not a regular file"), "{error}");
+        let error = read_zone_file(Path::new("/dev/zero"), 1 << 20)
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("not a regular file"), "{error}");
+        let big = dir.path().join("big.zone");
+        std::fs::write(&big, vec![b';'; 101]).unwrap();
+        let error = read_zone_file(&big, 100).unwrap_err().to_string();
+        assert!(error.contains("max_size of 100 bytes"), "{error}");
+        assert_eq!(read_zone_file(&big, 101).unwrap().len(), 101);
     }
 
     #[test]

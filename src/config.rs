@@ -44,6 +44,8 @@ pub const DEFAULT_TCP_MAX_CONNECTIONS: usize = 1024;
 pub const DEFAULT_TCP_MAX_PER_CLIENT: usize = 32;
 /// `control.listen` when omitted.
 pub const DEFAULT_CONTROL_LISTEN: &str = "127.0.0.1:8053";
+/// `zone.max_size` when omitted: 1 GiB, about 20 million records of a typical zone.
+pub const DEFAULT_ZONE_MAX_SIZE: u64 = 1 << 30;
 /// The most UDP workers `server.workers` may ask for.
 pub const MAX_WORKERS: usize = 1024;
 
@@ -124,6 +126,8 @@ pub struct ZoneConfig {
     pub file: PathBuf,
     /// Line of the `file` key in the configuration, for errors about the file itself.
     pub line: usize,
+    /// `max_size`: a larger zone file is refused, in bytes.
+    pub max_size: u64,
 }
 
 /// Reads and validates the configuration file at `path` for `swivel serve`.
@@ -261,6 +265,7 @@ struct RawControl {
 struct RawZone {
     origin: Spanned<String>,
     file: Spanned<String>,
+    max_size: Option<Spanned<u64>>,
 }
 
 /// Collects every problem while turning raw values into checked ones.
@@ -493,10 +498,17 @@ impl Checker<'_> {
             }
             first_line.insert(origin.clone(), origin_line);
             let line = self.line(&zone.file);
+            let max_size = zone.max_size.map_or(DEFAULT_ZONE_MAX_SIZE, |size| {
+                if *size.get_ref() == 0 {
+                    self.error(&size, "zone max_size: must be at least 1 byte".to_string());
+                }
+                size.into_inner()
+            });
             zones.push(ZoneConfig {
                 origin,
                 file: base_dir.join(zone.file.get_ref()),
                 line,
+                max_size,
             });
         }
         zones

@@ -1,6 +1,6 @@
 //! The start-up refusal of world-writable places: a configuration file, the folder holding
-//! it, or the state folder that any local user could write would let them change what
-//! Swivel serves, so loading refuses them, naming the path.
+//! it, a zone file or the state folder that any local user could write would let them
+//! change what Swivel serves, so loading refuses them, naming the path.
 
 use crate::config::Config;
 use crate::diag::Diagnostic;
@@ -23,6 +23,9 @@ pub(super) fn world_writable_places(path: &Path, config: &Config) -> Vec<Diagnos
     ];
     if let Some(state_dir) = &config.server.state_dir {
         places.push(("state_dir", state_dir.as_path()));
+    }
+    for zone in &config.zones {
+        places.push(("zone file", zone.file.as_path()));
     }
     places
         .into_iter()
@@ -94,6 +97,22 @@ mod tests {
         assert_eq!(problems.len(), 1);
         assert!(
             problems[0].message.contains("configuration folder"),
+            "{}",
+            problems[0]
+        );
+        chmod(dir.path(), 0o755);
+
+        let zone = dir.path().join("z.zone");
+        std::fs::write(&zone, "").unwrap();
+        chmod(&zone, 0o644);
+        assert!(world_writable_places(&path, &config).is_empty());
+        chmod(&zone, 0o646);
+        let problems = world_writable_places(&path, &config);
+        assert_eq!(problems.len(), 1);
+        assert!(
+            problems[0]
+                .message
+                .starts_with(&format!("zone file {} is world-writable", zone.display())),
             "{}",
             problems[0]
         );

@@ -60,7 +60,7 @@ impl StateStore {
                 let stamp = std::time::SystemTime::now()
                     .duration_since(std::time::UNIX_EPOCH)
                     .map_or(0, |d| d.as_secs());
-                let set_aside = self.dir.join(format!("{STATE_FILE}.corrupt-{stamp}"));
+                let set_aside = self.unused_name(&format!("{STATE_FILE}.corrupt-{stamp}"));
                 std::fs::rename(&path, &set_aside)?;
                 Ok((
                     SavedState::default(),
@@ -71,6 +71,18 @@ impl StateStore {
                 ))
             }
         }
+    }
+
+    /// `base` in the state folder, or `base-2`, `base-3`… when taken: a file set aside never
+    /// replaces one set aside before.
+    fn unused_name(&self, base: &str) -> PathBuf {
+        let mut candidate = self.dir.join(base);
+        let mut n = 2;
+        while candidate.symlink_metadata().is_ok() {
+            candidate = self.dir.join(format!("{base}-{n}"));
+            n += 1;
+        }
+        candidate
     }
 
     /// Replaces the saved state atomically: temporary file, fsync, rename, fsync folder.
@@ -123,5 +135,18 @@ mod tests {
             "the corrupt file is kept"
         );
         assert!(!store.path().exists());
+
+        // A second corruption within the same second keeps both files.
+        std::fs::write(store.path(), b"{ again not json").unwrap();
+        let (_, note) = store.load().unwrap();
+        let LoadNote::SetAside {
+            set_aside: second, ..
+        } = note
+        else {
+            panic!("expected the file set aside, got {note:?}")
+        };
+        assert_ne!(second, set_aside);
+        assert_eq!(std::fs::read(&set_aside).unwrap(), b"{ not json");
+        assert_eq!(std::fs::read(&second).unwrap(), b"{ again not json");
     }
 }
