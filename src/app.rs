@@ -9,9 +9,11 @@ use crate::zone::{self, Zone};
 use std::path::{Path, PathBuf};
 
 mod permissions;
+mod preflight;
 mod reload;
 mod zone_clash;
 
+pub use preflight::preflight;
 pub use reload::{changes_needing_restart, merge_reload, ReloadReport};
 pub use zone_clash::{check_pools_against_zones, ZoneClash};
 

@@ -11,7 +11,6 @@ mod buffer;
 mod client;
 mod sender;
 
-use crate::config::pool::CheckKind;
 use crate::config::{self, Config, Mode, ProbeConfig};
 use crate::name::Name;
 use crate::probe::scheduler::{first_round, ProbeReport, Scheduler, DEFAULT_MAX_CONCURRENCY};
@@ -66,7 +65,7 @@ struct Agent {
 
 async fn agent(path: &Path, config: Config) -> ExitCode {
     let probe = config.probe.clone().expect("probe mode requires [probe]");
-    if let Err(message) = icmp_privilege(&config) {
+    if let Err(message) = crate::probe::icmp::privilege_for(&config.pools) {
         tracing::error!("refusing to start: {message}");
         return ExitCode::FAILURE;
     }
@@ -172,7 +171,7 @@ impl Agent {
         if config.probe.as_ref() != Some(running) {
             tracing::warn!(checker = %self.name, "[probe] changed; restart swivel probe to apply it (still using the old settings)");
         }
-        if let Err(message) = icmp_privilege(&config) {
+        if let Err(message) = crate::probe::icmp::privilege_for(&config.pools) {
             tracing::error!("reload refused: {message}");
             return;
         }
@@ -193,14 +192,6 @@ fn stale_after(config: &Config) -> HashMap<Name, Duration> {
         .iter()
         .filter_map(|pool| Some((pool.owner()?, pool.check.stale_after())))
         .collect()
-}
-
-fn icmp_privilege(config: &Config) -> Result<(), String> {
-    if config.pools.iter().any(|p| p.check.kind == CheckKind::Icmp) {
-        crate::probe::icmp::check_privilege()
-            .map_err(|e| format!("ICMP health checks are configured but cannot run: {e}"))?;
-    }
-    Ok(())
 }
 
 fn unix_now() -> f64 {

@@ -20,7 +20,6 @@ use super::fleet::Fleet;
 use super::status::Status;
 use super::{Failover, Observation, ReportTally};
 use crate::app::{self, Loaded, ReloadReport, Source, Summary};
-use crate::config::pool::CheckKind;
 use crate::config::{CheckerConfig, Config};
 use crate::diag::{Diagnostic, Diagnostics};
 use crate::name::Name;
@@ -60,14 +59,9 @@ struct Runtime {
 
 /// Restores saved state, runs one round of checks (bounded by the longest timeout) so the
 /// first answers already reflect health, compiles the table and starts the runtime task.
-/// Fails when the state folder is unusable or ICMP checks are configured without the
-/// privilege to send them.
+/// Fails when the state folder is unusable (callers check [`app::preflight`] first).
 pub async fn start(loaded: Loaded, source: Source) -> Result<Started, String> {
     let Loaded { config, zones } = loaded;
-    if config.pools.iter().any(|p| p.check.kind == CheckKind::Icmp) {
-        crate::probe::icmp::check_privilege()
-            .map_err(|e| format!("ICMP health checks are configured but cannot run: {e}"))?;
-    }
     let store = match &config.server.state_dir {
         Some(dir) => {
             Some(StateStore::open(dir).map_err(|e| format!("state_dir {}: {e}", dir.display()))?)

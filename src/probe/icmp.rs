@@ -5,6 +5,7 @@
 //! for it. [`check_privilege`] tells at start-up whether ICMP sockets can be opened at all.
 
 use super::{CheckFailure, FailureKind};
+use crate::config::pool::{CheckKind, PoolConfig};
 use socket2::{Domain, Protocol, Socket, Type};
 use std::io;
 use std::net::IpAddr;
@@ -47,6 +48,16 @@ fn privilege_message(datagram: &io::Error, raw: &io::Error) -> String {
          AmbientCapabilities=CAP_NET_RAW under systemd) or widen the range with \
          sysctl net.ipv4.ping_group_range"
     )
+}
+
+/// Whether `pools` can be checked from here: an error saying what is missing when one of
+/// them has ICMP checks and ICMP sockets cannot be opened.
+pub fn privilege_for(pools: &[PoolConfig]) -> Result<(), String> {
+    if pools.iter().any(|p| p.check.kind == CheckKind::Icmp) {
+        check_privilege()
+            .map_err(|e| format!("ICMP health checks are configured but cannot run: {e}"))?;
+    }
+    Ok(())
 }
 
 /// The effective group id, read from procfs (no `unsafe` outside `sys`).
