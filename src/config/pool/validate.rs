@@ -5,6 +5,14 @@ use super::{
 };
 use crate::name::Name;
 use std::collections::HashMap;
+use std::time::Duration;
+
+/// The shortest `check.interval` accepted.
+pub const MIN_INTERVAL: Duration = Duration::from_millis(10);
+/// The longest `check.interval` accepted.
+pub const MAX_INTERVAL: Duration = Duration::from_secs(3600);
+/// The largest `check.fall` and `check.rise`.
+pub const MAX_FALL_RISE: u32 = 1000;
 use std::net::IpAddr;
 
 /// Every problem in every pool, plus those across pools (the same name twice).
@@ -94,14 +102,20 @@ impl Report<'_> {
     fn check_keys(&mut self) {
         let check = &self.pool.check;
         let kind = check.kind.as_str();
-        if check.fall == 0 {
-            self.problem("check.fall", "must be at least 1".to_string());
+        for (key, value) in [("check.fall", check.fall), ("check.rise", check.rise)] {
+            if !(1..=MAX_FALL_RISE).contains(&value) {
+                self.problem(key, format!("must be from 1 to {MAX_FALL_RISE}"));
+            }
         }
-        if check.rise == 0 {
-            self.problem("check.rise", "must be at least 1".to_string());
-        }
-        if check.interval.is_zero() {
-            self.problem("check.interval", "must be more than zero".to_string());
+        if check.interval < MIN_INTERVAL || check.interval > MAX_INTERVAL {
+            self.problem(
+                "check.interval",
+                format!(
+                    "{:?} is out of range: from {MIN_INTERVAL:?} to {MAX_INTERVAL:?} (a shorter \
+                     one floods the endpoint with checks)",
+                    check.interval
+                ),
+            );
         }
         if check.timeout.is_zero() {
             self.problem("check.timeout", "must be more than zero".to_string());

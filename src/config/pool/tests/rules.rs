@@ -39,9 +39,29 @@ fn weight_zero_is_refused_only_under_weighted() {
 #[test]
 fn refuses_zero_fall_and_rise() {
     let fall = pool_with("", "kind = \"icmp\"\nfall = 0", ONE_ENDPOINT);
-    assert_single_problem(&fall, "check.fall", "at least 1");
+    assert_single_problem(&fall, "check.fall", "from 1 to 1000");
     let rise = pool_with("", "kind = \"icmp\"\nrise = 0", ONE_ENDPOINT);
-    assert_single_problem(&rise, "check.rise", "at least 1");
+    assert_single_problem(&rise, "check.rise", "from 1 to 1000");
+    let huge = pool_with("", "kind = \"icmp\"\nrise = 1001", ONE_ENDPOINT);
+    assert_single_problem(&huge, "check.rise", "from 1 to 1000");
+}
+
+#[test]
+fn refuses_intervals_out_of_range() {
+    let fast = pool_with(
+        "",
+        "kind = \"icmp\"\ninterval = \"5ms\"\ntimeout = \"1ms\"",
+        ONE_ENDPOINT,
+    );
+    assert_single_problem(&fast, "check.interval", "from 10ms to 3600s");
+    let slow = pool_with("", "kind = \"icmp\"\ninterval = \"2h\"", ONE_ENDPOINT);
+    assert_single_problem(&slow, "check.interval", "out of range");
+    let fastest = pool_with(
+        "",
+        "kind = \"icmp\"\ninterval = \"10ms\"\ntimeout = \"5ms\"",
+        ONE_ENDPOINT,
+    );
+    assert_eq!(problems(&fastest), vec![]);
 }
 
 #[test]
@@ -69,7 +89,7 @@ fn timeout_must_be_shorter_than_interval() {
 #[test]
 fn refuses_zero_durations() {
     let interval = pool_with("", "kind = \"icmp\"\ninterval = \"0s\"", ONE_ENDPOINT);
-    assert_single_problem(&interval, "check.interval", "more than zero");
+    assert_single_problem(&interval, "check.interval", "out of range");
     let timeout = pool_with("", "kind = \"icmp\"\ntimeout = \"0ms\"", ONE_ENDPOINT);
     assert_single_problem(&timeout, "check.timeout", "more than zero");
 }
