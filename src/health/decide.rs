@@ -199,20 +199,24 @@ impl PoolDecider {
             self.latch = chosen.filter(|&tier| Some(tier) != self.top);
         }
         let all_down = chosen.is_none();
+        let drained: Vec<bool> = health.iter().map(|h| h.drained()).collect();
         let (tier, served) = match chosen {
             Some(tier) => (
                 Some(tier),
                 self.indices(|i, m| serving[i] && m.priority == tier),
             ),
+            // An operator's drain is never overridden: when_all_down picks among the
+            // endpoints that are down by their checks, never a drained one.
             None => match self.when_all_down {
                 WhenAllDown::ServeAll => {
-                    let mut all: Vec<usize> = (0..self.members.len()).collect();
+                    let mut all = self.indices(|i, _| !drained[i]);
                     all.sort_by_key(|&i| self.members[i].priority);
                     (None, all)
                 }
-                WhenAllDown::ServePrimary => {
-                    (self.top, self.indices(|_, m| Some(m.priority) == self.top))
-                }
+                WhenAllDown::ServePrimary => (
+                    self.top,
+                    self.indices(|i, m| !drained[i] && Some(m.priority) == self.top),
+                ),
                 WhenAllDown::Nodata => (None, Vec::new()),
             },
         };

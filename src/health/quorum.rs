@@ -406,6 +406,10 @@ impl EndpointState for EndpointVerdict {
     fn reason(&self) -> &str {
         EndpointVerdict::reason(self)
     }
+
+    fn drained(&self) -> bool {
+        self.override_value() == Some(Override::ForceDown)
+    }
 }
 
 #[cfg(test)]

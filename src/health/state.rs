@@ -157,6 +157,8 @@ pub trait EndpointState {
     fn effective(&self) -> Health;
     /// Why the endpoint is in its effective state.
     fn reason(&self) -> &str;
+    /// An operator forced it down: it is never served, not even when every endpoint is down.
+    fn drained(&self) -> bool;
 }
 
 impl<T: EndpointState + ?Sized> EndpointState for &T {
@@ -167,6 +169,10 @@ impl<T: EndpointState + ?Sized> EndpointState for &T {
     fn reason(&self) -> &str {
         (**self).reason()
     }
+
+    fn drained(&self) -> bool {
+        (**self).drained()
+    }
 }
 
 impl EndpointState for EndpointHealth {
@@ -176,6 +182,10 @@ impl EndpointState for EndpointHealth {
 
     fn reason(&self) -> &str {
         EndpointHealth::reason(self)
+    }
+
+    fn drained(&self) -> bool {
+        self.override_value() == Some(Override::ForceDown)
     }
 }
 

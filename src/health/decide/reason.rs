@@ -31,14 +31,14 @@ pub(super) fn explain<H: EndpointState>(
         })
         .collect();
     let headline = match last.map(|l| &l.decision) {
-        None if decision.all_down => Some(all_down(pool)),
+        None if decision.all_down => Some(all_down(pool, health)),
         None => Some(format!(
             "serving priority {}",
             decision.tier.unwrap_or_default()
         )),
         Some(previous) => {
             if decision.all_down && !previous.all_down {
-                Some(all_down(pool))
+                Some(all_down(pool, health))
             } else if previous.all_down && !decision.all_down {
                 Some(format!(
                     "serving priority {} again after all endpoints were down",
@@ -111,13 +111,23 @@ pub(super) fn explain<H: EndpointState>(
     Some(format!("{}: {line}", pool.name))
 }
 
-fn all_down(pool: &PoolDecider) -> String {
+fn all_down<H: EndpointState>(pool: &PoolDecider, health: &[H]) -> String {
+    if health.iter().all(|h| h.drained()) {
+        return "every endpoint is drained by an operator; serving no address".to_string();
+    }
+    let drains = if health.iter().any(|h| h.drained()) {
+        " except the drained ones"
+    } else {
+        ""
+    };
     match pool.when_all_down {
         WhenAllDown::ServeAll => {
-            "all endpoints down; serving every endpoint (when_all_down = serve-all)".to_string()
+            format!(
+                "all endpoints down; serving every endpoint{drains} (when_all_down = serve-all)"
+            )
         }
         WhenAllDown::ServePrimary => format!(
-            "all endpoints down; serving priority {} (when_all_down = serve-primary)",
+            "all endpoints down; serving priority {}{drains} (when_all_down = serve-primary)",
             pool.top.unwrap_or_default()
         ),
         WhenAllDown::Nodata => {

@@ -227,3 +227,62 @@ fn decide_refuses_a_health_list_of_the_wrong_length() {
     sim.health.pop();
     sim.decide();
 }
+
+#[test]
+fn drained_endpoints_are_never_served_even_when_all_are_down() {
+    for mode in ["serve-all", "serve-primary"] {
+        let mut sim = Sim::new(
+            &format!("when_all_down = \"{mode}\""),
+            &[
+                ("192.0.2.1", 1, 1),
+                ("192.0.2.2", 1, 1),
+                ("192.0.2.3", 2, 1),
+            ],
+        );
+        sim.decide();
+        sim.health[0].set_override(Some(Override::ForceDown));
+        sim.down(1);
+        sim.down(2);
+        let d = sim.decide();
+        assert!(d.all_down, "{mode}");
+        assert!(
+            !d.served.contains(&0),
+            "{mode}: the drained endpoint is served"
+        );
+        let expected = if mode == "serve-all" {
+            vec![1, 2]
+        } else {
+            vec![1]
+        };
+        assert_eq!(d.served, expected, "{mode}");
+        let reason = d.reason.unwrap();
+        assert!(
+            reason.contains("except the drained ones"),
+            "{mode}: {reason}"
+        );
+
+        // Draining every endpoint serves nothing, whatever when_all_down says.
+        sim.health[1].set_override(Some(Override::ForceDown));
+        sim.health[2].set_override(Some(Override::ForceDown));
+        let d = sim.decide();
+        assert_eq!(d.served, Vec::<usize>::new(), "{mode}");
+        assert!(d.answer.v4.is_empty() && d.answer.v6.is_empty(), "{mode}");
+    }
+}
+
+#[test]
+fn draining_every_endpoint_says_why_nothing_is_served() {
+    let mut sim = Sim::new("", &[("192.0.2.1", 1, 1), ("192.0.2.2", 2, 1)]);
+    sim.decide();
+    sim.health[0].set_override(Some(Override::ForceDown));
+    sim.health[1].set_override(Some(Override::ForceDown));
+    let d = sim.decide();
+    assert_eq!(d.served, Vec::<usize>::new());
+    let reason = d.reason.unwrap();
+    assert!(
+        reason.starts_with(
+            "www.example.test.: every endpoint is drained by an operator; serving no address"
+        ),
+        "{reason}"
+    );
+}
