@@ -154,7 +154,13 @@ pub fn load(source: &Source) -> Result<Loaded, Diagnostics> {
 /// or a folder is refused before it is read (a FIFO would block, `/dev/zero` never ends).
 fn read_zone_file(path: &Path, max_size: u64) -> std::io::Result<Vec<u8>> {
     use std::io::{Error, Read};
-    let file = std::fs::File::open(path)?;
+    use std::os::unix::fs::OpenOptionsExt;
+    // Non-blocking, so that opening a FIFO returns at once (it is then refused); a regular
+    // file reads the same either way.
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(path)?;
     let metadata = file.metadata()?;
     if !metadata.is_file() {
         return Err(Error::other(

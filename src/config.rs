@@ -177,7 +177,7 @@ pub fn parse_as(
     let server = checker.server(raw.server, base_dir);
     let control = checker.control(raw.control, &server);
     let zones = checker.zones(raw.zones, base_dir, mode);
-    let (pools, pool_lines) = checker.pools(raw.pools);
+    let (pools, pool_lines) = checker.pools(raw.pools, base_dir);
     let checkers = checker.checkers(raw.checkers, control.token.as_deref());
     let local_checks = raw.checks.local.unwrap_or(true);
     let probe = match (raw.probe, mode) {
@@ -389,9 +389,18 @@ impl Checker<'_> {
     }
 
     /// Pools with their lines; every problem is reported at its pool's line.
-    fn pools(&mut self, raw: Vec<Spanned<PoolConfig>>) -> (Vec<PoolConfig>, Vec<usize>) {
+    fn pools(
+        &mut self,
+        raw: Vec<Spanned<PoolConfig>>,
+        base_dir: &Path,
+    ) -> (Vec<PoolConfig>, Vec<usize>) {
         let lines: Vec<usize> = raw.iter().map(|p| self.line(p)).collect();
-        let pools: Vec<PoolConfig> = raw.into_iter().map(Spanned::into_inner).collect();
+        let mut pools: Vec<PoolConfig> = raw.into_iter().map(Spanned::into_inner).collect();
+        for pool in &mut pools {
+            if let Some(file) = &mut pool.check.ca_file {
+                *file = base_dir.join(&*file);
+            }
+        }
         for problem in validate_pools(&pools) {
             self.errors.push(Diagnostic::new(
                 self.file,

@@ -10,9 +10,8 @@ use hyper::client::conn::http1::SendRequest;
 use hyper::header::{AUTHORIZATION, CONTENT_TYPE, HOST, USER_AGENT};
 use hyper::{Request, StatusCode};
 use hyper_util::rt::TokioIo;
-use rustls::pki_types::pem::PemObject;
-use rustls::pki_types::{CertificateDer, ServerName};
-use rustls::{ClientConfig, RootCertStore};
+use rustls::pki_types::ServerName;
+use rustls::ClientConfig;
 use std::fmt;
 use std::path::Path;
 use std::sync::Arc;
@@ -45,31 +44,7 @@ impl fmt::Display for SendError {
 
 /// The TLS settings for https responders: system roots plus the certificates of `ca_file`.
 pub fn tls_config(ca_file: Option<&Path>) -> Result<Arc<ClientConfig>, String> {
-    let mut roots = RootCertStore::empty();
-    let native = rustls_native_certs::load_native_certs();
-    let (added, _ignored) = roots.add_parsable_certificates(native.certs);
-    if added == 0 {
-        roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
-    }
-    if let Some(path) = ca_file {
-        let text =
-            std::fs::read(path).map_err(|e| format!("probe.ca_file {}: {e}", path.display()))?;
-        let mut found = 0;
-        for certificate in CertificateDer::pem_slice_iter(&text) {
-            let certificate =
-                certificate.map_err(|e| format!("probe.ca_file {}: {e}", path.display()))?;
-            roots
-                .add(certificate)
-                .map_err(|e| format!("probe.ca_file {}: {e}", path.display()))?;
-            found += 1;
-        }
-        if found == 0 {
-            return Err(format!(
-                "probe.ca_file {}: no PEM certificate in the file",
-                path.display()
-            ));
-        }
-    }
+    let roots = crate::probe::tls::trusted_roots(ca_file).map_err(|e| format!("probe.{e}"))?;
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let config = ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()

@@ -1,6 +1,7 @@
 //! What `swivel serve` needs from the machine besides valid files, checked by `swivel check`
-//! too (the systemd unit's pre-start check relies on it): a usable state folder, and the
-//! privilege to send ICMP when a pool's checks are ICMP echoes.
+//! too (the systemd unit's pre-start check relies on it): a usable state folder, the
+//! privilege to send ICMP when a pool's checks are ICMP echoes, and every pool's `ca_file`
+//! readable as PEM certificates.
 
 use crate::config::Config;
 use crate::diag::{Diagnostic, Diagnostics};
@@ -18,6 +19,15 @@ pub fn preflight(config: &Config) -> Result<(), Diagnostics> {
     if config.local_checks {
         if let Err(reason) = crate::probe::icmp::privilege_for(&config.pools) {
             problems.push(Diagnostic::new(&config.file, 0, reason));
+        }
+    }
+    for (pool, line) in config.pools.iter().zip(&config.pool_lines) {
+        let Some(ca_file) = &pool.check.ca_file else {
+            continue;
+        };
+        if let Err(reason) = crate::probe::tls::load_ca_file(ca_file) {
+            let message = format!("pool {}: check.{reason}", pool.name);
+            problems.push(Diagnostic::new(&config.file, *line, message));
         }
     }
     if problems.is_empty() {

@@ -22,6 +22,7 @@
 //! fall = 3                      # default 3
 //! rise = 2                      # default 2
 //! tls_verify = true             # https only; default true; false skips certificate checks
+//! ca_file = "private-ca.pem"    # https only; optional: CAs trusted besides the system roots
 //! quorum = 1                    # default 1: fresh checkers that must agree (MULTI-LOCATION.md)
 //! stale_after = "3s"            # default 3 x interval: a checker silent this long does not vote
 //! [[pool.endpoint]]
@@ -169,6 +170,10 @@ pub struct CheckConfig {
     /// Whether https checks verify the certificate chain and the server name.
     #[serde(default = "default_tls_verify")]
     pub tls_verify: bool,
+    /// https only: certificate authorities (PEM) trusted besides the system roots, for
+    /// endpoints signed by a private CA; resolved against the configuration's folder.
+    #[serde(default)]
+    pub ca_file: Option<std::path::PathBuf>,
     /// Fresh checkers that must agree before the endpoint's verdict changes.
     #[serde(default = "default_quorum")]
     pub quorum: u32,

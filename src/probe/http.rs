@@ -37,11 +37,10 @@ pub(super) async fn check(
 
     progress.set(Stage::Connecting);
     let stream = tcp::connect(address, port).await?;
-    let (status, body) = match http.tls {
+    let (status, body) = match &http.tls {
         Some(mode) => {
             progress.set(Stage::TlsHandshake);
-            let tls_stream =
-                tls::handshake(stream, http.host.as_deref(), address, mode.verify).await?;
+            let tls_stream = tls::handshake(stream, http.host.as_deref(), address, mode).await?;
             exchange(tls_stream, request, read_body, progress).await?
         }
         None => exchange(stream, request, read_body, progress).await?,

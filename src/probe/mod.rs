@@ -10,7 +10,7 @@ mod latency;
 pub mod scheduler;
 mod targets;
 mod tcp;
-mod tls;
+pub mod tls;
 
 pub use latency::LatencyHistogram;
 pub use targets::{probe_targets, EndpointKey};
@@ -57,11 +57,13 @@ pub struct HttpCheck {
     pub tls: Option<TlsMode>,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct TlsMode {
     /// Verify the certificate chain against the system roots (the bundled webpki roots when
     /// the system has none) and the name against `host`. `false` is the explicit opt-out.
     pub verify: bool,
+    /// Certificate authorities (PEM) trusted besides those roots.
+    pub ca_file: Option<std::path::PathBuf>,
 }
 
 /// Where a check is sent.

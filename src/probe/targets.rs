@@ -30,6 +30,7 @@ fn check_spec(check: &CheckConfig) -> CheckSpec {
         CheckKind::Http => http(None),
         CheckKind::Https => http(Some(TlsMode {
             verify: check.tls_verify,
+            ca_file: check.ca_file.clone(),
         })),
         CheckKind::Tcp => ProbeKind::Tcp,
         CheckKind::Icmp => ProbeKind::Icmp,

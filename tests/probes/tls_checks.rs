@@ -13,7 +13,10 @@ fn https_check(verify: bool) -> HttpCheck {
     HttpCheck {
         host: Some(NAME.into()),
         expect_body: Some("ok".into()),
-        tls: Some(TlsMode { verify }),
+        tls: Some(TlsMode {
+            verify,
+            ca_file: None,
+        }),
         ..http_check()
     }
 }

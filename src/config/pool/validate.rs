@@ -171,6 +171,18 @@ impl Report<'_> {
                 self.problem("check.expect_body", only_http());
             }
         }
+        if check.ca_file.is_some() && check.kind != CheckKind::Https {
+            self.problem(
+                "check.ca_file",
+                format!("applies only to https checks, not {kind}"),
+            );
+        } else if check.ca_file.is_some() && !check.tls_verify {
+            self.problem(
+                "check.ca_file",
+                "has no effect with tls_verify = false (no certificate is checked); remove one"
+                    .to_string(),
+            );
+        }
         if !check.tls_verify && check.kind != CheckKind::Https {
             self.problem(
                 "check.tls_verify",

@@ -267,3 +267,25 @@ fn quorum_and_stale_after_defaults_and_rules() {
         "longer than check.interval (1s)",
     );
 }
+
+#[test]
+fn ca_file_belongs_to_verified_https_checks() {
+    let tcp = pool_with(
+        "",
+        "kind = \"tcp\"\nport = 80\nca_file = \"ca.pem\"",
+        ONE_ENDPOINT,
+    );
+    assert_single_problem(&tcp, "check.ca_file", "only to https");
+    let unverified = pool_with(
+        "",
+        "kind = \"https\"\ntls_verify = false\nca_file = \"ca.pem\"",
+        ONE_ENDPOINT,
+    );
+    assert_single_problem(
+        &unverified,
+        "check.ca_file",
+        "no effect with tls_verify = false",
+    );
+    let https = pool_with("", "kind = \"https\"\nca_file = \"ca.pem\"", ONE_ENDPOINT);
+    assert_eq!(problems(&https), vec![]);
+}
