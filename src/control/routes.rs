@@ -99,7 +99,7 @@ async fn set_override(
         }
     };
     state.handle.set_override(&pool, address, value).await?;
-    tracing::info!(%pool, %address, state = %request.state, %peer, "override set over the control API");
+    tracing::info!(pool = %canonical(&pool), endpoint = %address, state = %request.state, %peer, "override set over the control API");
     let pool_status = find_pool(&state, &pool).await?;
     let endpoint = pool_status.endpoints.iter().find(|e| e.address == address);
     Ok(Json(OverrideReply {
@@ -118,7 +118,7 @@ async fn failback(
 ) -> Result<Json<FailbackReply>, ApiError> {
     let Path(pool) = path.map_err(bad_path)?;
     let released_tier = state.handle.failback(&pool).await?;
-    tracing::info!(%pool, ?released_tier, %peer, "failback requested over the control API");
+    tracing::info!(pool = %canonical(&pool), tier = released_tier, %peer, "failback requested over the control API");
     let pool_status = find_pool(&state, &pool).await?;
     Ok(Json(FailbackReply {
         pool: pool_status.name,
@@ -195,4 +195,9 @@ async fn method_not_allowed() -> ApiError {
         StatusCode::METHOD_NOT_ALLOWED,
         "method not allowed here: reads are GET, changes are POST",
     )
+}
+
+/// A pool name as the logs write it (lower case, final dot), or as given when it is none.
+fn canonical(pool: &str) -> String {
+    crate::name::Name::from_text(pool).map_or_else(|| pool.to_string(), |name| name.to_string())
 }

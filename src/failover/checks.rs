@@ -4,6 +4,7 @@
 
 use super::{Failover, NotConfigured};
 use crate::health::quorum::{Changes, QuorumChange};
+use crate::name::Name;
 use crate::probe::CheckOutcome;
 use crate::probe::EndpointKey;
 use std::collections::BTreeSet;
@@ -110,7 +111,7 @@ impl Failover {
             .observe(checker, result, at, reported_at, &pool.rule, names);
         let deadline = at + pool.rule.stale_after + Duration::from_millis(1);
         self.next_sweep = Some(self.next_sweep.map_or(deadline, |d| d.min(deadline)));
-        let pool_name = &self.pools[pool_index].config.name;
+        let pool_name = &self.pools[pool_index].owner;
         let checker_name = names.get(checker).map(String::as_str);
         let changed = log_changes(pool_name, key.address, checker_name, changes, names.len());
         Ok(changed.then_some(pool_index))
@@ -140,13 +141,7 @@ impl Failover {
             let mut any = false;
             for (config, endpoint) in pool.config.endpoints.iter().zip(&mut pool.endpoints) {
                 let changes = endpoint.verdict.evaluate(now, &pool.rule, names);
-                any |= log_changes(
-                    &pool.config.name,
-                    config.address,
-                    None,
-                    changes,
-                    names.len(),
-                );
+                any |= log_changes(&pool.owner, config.address, None, changes, names.len());
             }
             if any {
                 changed.push(index);
@@ -172,7 +167,7 @@ impl Failover {
 /// (`checker` names the reporting checker; `checkers` is the fleet's size). Returns whether
 /// the endpoint's verdict changed.
 fn log_changes(
-    pool: &str,
+    pool: &Name,
     address: IpAddr,
     checker: Option<&str>,
     changes: Changes,

@@ -158,7 +158,7 @@ impl Failover {
         for (name, &tier) in &saved.latches {
             match self.find(name) {
                 Ok(pool) if self.pools[pool].decider.set_latch(Some(tier)) => {
-                    tracing::info!(pool = %name, tier, "manual-failback latch restored");
+                    tracing::info!(pool = %self.pools[pool].owner, tier, "manual-failback latch restored");
                 }
                 _ => tracing::warn!(pool = %name, tier, "saved latch no longer applies; dropped"),
             }
@@ -170,7 +170,10 @@ impl Failover {
                     SavedOverride::Down => Override::ForceDown,
                 };
                 match self.set_override(name, address, Some(value)) {
-                    Ok(_) => tracing::info!(pool = %name, %address, ?value, "override restored"),
+                    Ok(pool) => tracing::info!(
+                        pool = %self.pools[pool].owner, endpoint = %address, state = value.as_str(),
+                        "override restored"
+                    ),
                     Err(error) => {
                         tracing::warn!(%error, "saved override no longer applies; dropped")
                     }
@@ -227,6 +230,26 @@ impl Failover {
         }
         next.by_name = index_by_name(&next.pools);
         next.next_sweep = next.compute_next_sweep(now);
+        for old in &self.pools {
+            let kept = next.pools.iter().find(|p| p.owner == old.owner);
+            for (config, endpoint) in old.config.endpoints.iter().zip(&old.endpoints) {
+                let Some(value) = endpoint.verdict.override_value() else {
+                    continue;
+                };
+                let stays = kept.is_some_and(|p| {
+                    p.config
+                        .endpoints
+                        .iter()
+                        .any(|e| e.address == config.address)
+                });
+                if !stays {
+                    tracing::warn!(
+                        pool = %old.owner, endpoint = %config.address, state = value.as_str(),
+                        "override dropped: the endpoint is no longer in the configuration"
+                    );
+                }
+            }
+        }
         next
     }
 
@@ -264,7 +287,7 @@ impl Failover {
             pool.failovers += 1;
         }
         if let Some(reason) = &decision.reason {
-            tracing::info!(pool = %pool.config.name, tier = ?decision.tier, ttl = decision.ttl, "{reason}");
+            tracing::info!(pool = %pool.owner, tier = decision.tier, ttl = decision.ttl, "{reason}");
         }
         Outcome {
             answer_changed: decision.changed,
@@ -319,7 +342,7 @@ impl Failover {
         })?;
         if let Some(transition) = state.endpoints[endpoint].verdict.set_override(value) {
             tracing::info!(
-                pool = %state.config.name, endpoint = %address, from = %transition.from, to = %transition.to,
+                pool = %state.owner, endpoint = %address, from = %transition.from, to = %transition.to,
                 reason = %transition.reason, "endpoint override changed"
             );
         }
@@ -330,7 +353,7 @@ impl Failover {
     pub fn release(&mut self, pool: &str) -> Result<(usize, Option<u32>), NotFound> {
         let index = self.find(pool)?;
         let released = self.pools[index].decider.release_latch();
-        tracing::info!(pool = %self.pools[index].config.name, tier = ?released, "manual failback released by an operator");
+        tracing::info!(pool = %self.pools[index].owner, tier = released, "manual failback released by an operator");
         Ok((index, released))
     }
 

@@ -117,7 +117,9 @@ impl PoolDecider {
             })
             .collect();
         PoolDecider {
-            name: config.name.clone(),
+            name: config
+                .owner()
+                .map_or_else(|| config.name.clone(), |n| n.to_string()),
             policy: config.policy,
             failback: config.failback,
             when_all_down: config.when_all_down,

@@ -61,6 +61,14 @@ pub enum Override {
 }
 
 impl Override {
+    /// `up` or `down`, as the API and the state file name it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Override::ForceUp => "up",
+            Override::ForceDown => "down",
+        }
+    }
+
     /// The state the endpoint is served as.
     pub fn health(self) -> Health {
         match self {
@@ -189,6 +197,15 @@ impl EndpointState for EndpointHealth {
     }
 }
 
+/// "1 consecutive failure", "3 consecutive failures" (and "successes").
+fn count(n: u32, what: &str) -> String {
+    match (n, what.ends_with('s')) {
+        (1, _) => format!("1 {what}"),
+        (_, true) => format!("{n} {what}es"),
+        (_, false) => format!("{n} {what}s"),
+    }
+}
+
 /// The fall/rise state machine of one endpoint.
 #[derive(Clone, Debug)]
 pub struct EndpointHealth {
@@ -238,12 +255,11 @@ impl EndpointHealth {
             }
             (Health::Up, Some(error)) if self.failures >= self.fall => (
                 Health::Down,
-                format!("{} consecutive failures: {error}", self.failures),
+                format!("{}: {error}", count(self.failures, "consecutive failure")),
             ),
-            (Health::Down, None) if self.successes >= self.rise => (
-                Health::Up,
-                format!("{} consecutive successes", self.successes),
-            ),
+            (Health::Down, None) if self.successes >= self.rise => {
+                (Health::Up, count(self.successes, "consecutive success"))
+            }
             _ => return None,
         };
         Some(self.enter(to, reason, now))

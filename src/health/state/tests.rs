@@ -116,7 +116,10 @@ fn fall_minus_one_failures_change_nothing_and_the_fall_th_takes_it_down() {
         assert_eq!((transition.from, transition.to), (Health::Up, Health::Down));
         assert_eq!(
             transition.reason,
-            format!("{fall} consecutive failures: connection refused")
+            match fall {
+                1 => "1 consecutive failure: connection refused".to_string(),
+                _ => format!("{fall} consecutive failures: connection refused"),
+            }
         );
         assert_eq!(endpoint.since(), at);
         assert_eq!(endpoint.reason(), transition.reason);
@@ -143,7 +146,11 @@ fn rise_minus_one_successes_change_nothing_and_the_rise_th_brings_it_up() {
         }
         let transition = endpoint.observe(ok(), clock.tick()).expect("rise reached");
         assert_eq!((transition.from, transition.to), (Health::Down, Health::Up));
-        assert_eq!(transition.reason, format!("{rise} consecutive successes"));
+        let expected = match rise {
+            1 => "1 consecutive success".to_string(),
+            _ => format!("{rise} consecutive successes"),
+        };
+        assert_eq!(transition.reason, expected);
         assert_eq!(endpoint.observe(ok(), clock.tick()), None);
     }
 }
@@ -274,4 +281,25 @@ fn zero_thresholds_act_as_one() {
         Health::Down
     );
     assert_eq!(endpoint.observe(ok(), clock.tick()).unwrap().to, Health::Up);
+}
+
+#[test]
+fn reasons_count_in_the_singular_and_plural() {
+    assert_eq!(count(1, "consecutive failure"), "1 consecutive failure");
+    assert_eq!(count(3, "consecutive failure"), "3 consecutive failures");
+    assert_eq!(count(1, "consecutive success"), "1 consecutive success");
+    assert_eq!(count(2, "consecutive success"), "2 consecutive successes");
+    let start = Instant::now();
+    let mut health = EndpointHealth::new(1, 1, start);
+    health.observe(CheckResult::success(Duration::ZERO), start);
+    let transition = health
+        .observe(
+            CheckResult::failure(Duration::ZERO, "connection refused"),
+            start,
+        )
+        .expect("fall 1: down at the first failure");
+    assert_eq!(
+        transition.reason,
+        "1 consecutive failure: connection refused"
+    );
 }
