@@ -116,7 +116,7 @@ pub fn zone_file(data: &[u8]) {
             let soa = zone
                 .records
                 .iter()
-                .filter(|r| r.rtype == crate::zone::rtype::SOA);
+                .filter(|r| r.rtype == crate::wire::rtype::SOA);
             assert!(soa.clone().count() == 1 && soa.clone().all(|r| r.owner == origin));
             let table = crate::table::Table::compile(&[zone], &[]);
             assert_eq!(table.zones().len(), 1);

@@ -6,8 +6,7 @@
 
 use crate::name::MAX_NAME_LEN;
 use crate::table::{Cut, Table};
-use crate::wire::{header, parse_query, put_u16, rcode, Edns, QueryError};
-use crate::zone::{rtype, CLASS_IN};
+use crate::wire::{class, header, parse_query, put_u16, rcode, rtype, Edns, QueryError};
 
 /// Largest UDP payload Swivel advertises and sends (DNS flag day 2020).
 pub const EDNS_UDP_SIZE: u16 = 1232;
@@ -21,8 +20,6 @@ const CLASSIC_UDP_SIZE: usize = 512;
 const OPT_LEN: usize = 11;
 /// Marks the answer identity of replies without records (errors), by rcode.
 const ERROR_ANSWER: u64 = 1 << 63;
-/// The query class ANY (RFC 1035 section 3.2.5).
-const CLASS_ANY: u16 = 255;
 
 /// How the query arrived; decides the size limit.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -88,7 +85,7 @@ pub fn answer(
         return error_reply(query, q.qname_len, edns, rcode::BADVERS, out);
     }
     // Class ANY is answered as IN, like Knot DNS does; other classes are not served here.
-    if q.qclass != CLASS_IN && q.qclass != CLASS_ANY {
+    if q.qclass != class::IN && q.qclass != class::ANY {
         return error_reply(query, q.qname_len, edns, rcode::REFUSED, out);
     }
     // Zone transfers are not offered: these are Knot DNS's answers to them without an ACL.

@@ -21,7 +21,8 @@ pub use pool::{check_pools, PoolAnswer, PoolDef, PoolProblem, Served, Spread};
 pub use writer::{Cut, Reloc};
 
 use crate::name::Name;
-use crate::zone::{rtype, Zone};
+use crate::wire::rtype;
+use crate::zone::Zone;
 use arc_swap::ArcSwap;
 use arena::Arena;
 use compile::Compiled;

@@ -5,7 +5,8 @@ use super::arena::{Arena, Pick};
 use super::compile::{build_site, Compiled};
 use super::zone_view::PoolRecords;
 use crate::name::Name;
-use crate::zone::{rtype, Zone};
+use crate::wire::rtype;
+use crate::zone::Zone;
 use std::net::{Ipv4Addr, Ipv6Addr};
 use std::ops::Range;
 

@@ -1,9 +1,8 @@
 //! Parsing a query in place: header checks, the one question (its name lowercased into a
 //! caller buffer) and the EDNS OPT record, if any.
 
-use super::{get_u16, header};
+use super::{get_u16, header, rtype};
 use crate::name::{MAX_LABEL_LEN, MAX_NAME_LEN};
-use crate::zone::rtype;
 
 /// EDNS(0) parameters of a query's OPT record (RFC 6891).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
