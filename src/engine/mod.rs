@@ -6,7 +6,7 @@
 
 use crate::name::MAX_NAME_LEN;
 use crate::table::{Cut, Table};
-use crate::wire::{class, header, parse_query, put_u16, rcode, rtype, Edns, QueryError};
+use crate::wire::{class, header, parse_query, put_u16, rcode, rtype, Header, OptRepr, QueryError};
 
 /// Largest UDP payload Swivel advertises and sends (DNS flag day 2020).
 pub const EDNS_UDP_SIZE: u16 = 1232;
@@ -144,7 +144,7 @@ pub fn answer(
 
 /// The reply size limit (RFC 6891 section 6.2.5): 512 without EDNS, else the client's size
 /// clamped to [512, ours]; TCP has no limit but the message size.
-fn size_limit(transport: Transport, edns: Option<Edns>, buffer: usize) -> usize {
+fn size_limit(transport: Transport, edns: Option<OptRepr<'_>>, buffer: usize) -> usize {
     let limit = match (transport, edns) {
         (Transport::Tcp, _) => TCP_REPLY_BUF,
         (Transport::Udp, None) => CLASSIC_UDP_SIZE,
@@ -166,7 +166,7 @@ fn reply_flags(query_flags: u16, code: u16) -> u16 {
 fn error_reply(
     query: &[u8],
     qname_len: usize,
-    edns: Option<Edns>,
+    edns: Option<OptRepr<'_>>,
     code: u16,
     out: &mut [u8],
 ) -> Outcome {
@@ -176,7 +176,7 @@ fn error_reply(
         header::LEN
     };
     out[..question_end].copy_from_slice(&query[..question_end]);
-    let query_flags = crate::wire::get_u16(query, header::FLAGS.start);
+    let query_flags = Header::new_unchecked(query).flags();
     let qdcount = u16::from(qname_len > 0);
     let len = finish(
         out,
@@ -202,18 +202,15 @@ fn finish(
     flags: u16,
     qdcount: u16,
     cut: Cut,
-    edns: Option<Edns>,
+    edns: Option<OptRepr<'_>>,
     code: u16,
 ) -> usize {
-    put_u16(out, header::FLAGS.start, flags);
-    put_u16(out, header::QDCOUNT.start, qdcount);
-    put_u16(out, header::ANCOUNT.start, cut.an);
-    put_u16(out, header::NSCOUNT.start, cut.ns);
-    put_u16(
-        out,
-        header::ARCOUNT.start,
-        cut.ar + u16::from(edns.is_some()),
-    );
+    let mut reply = Header::new_unchecked(&mut *out);
+    reply.set_flags(flags);
+    reply.set_qdcount(qdcount);
+    reply.set_ancount(cut.an);
+    reply.set_nscount(cut.ns);
+    reply.set_arcount(cut.ar + u16::from(edns.is_some()));
     let Some(edns) = edns else { return len };
     let opt = &mut out[len..len + OPT_LEN];
     opt[0] = 0;
@@ -235,7 +232,7 @@ pub fn slip(out: &mut [u8], len: usize) -> usize {
         return len;
     }
     let mut end = header::LEN;
-    if crate::wire::get_u16(out, header::QDCOUNT.start) == 1 {
+    if Header::new_unchecked(&*out).qdcount() == 1 {
         match crate::name::wire_name_len(&out[header::LEN..len]) {
             Some(name) if header::LEN + name + 4 <= len => end += name + 4,
             _ => return len,
@@ -245,11 +242,11 @@ pub fn slip(out: &mut [u8], len: usize) -> usize {
     if had_opt {
         out.copy_within(len - OPT_LEN..len, end);
     }
-    let flags = crate::wire::get_u16(out, header::FLAGS.start) | header::TC;
-    put_u16(out, header::FLAGS.start, flags);
-    put_u16(out, header::ANCOUNT.start, 0);
-    put_u16(out, header::NSCOUNT.start, 0);
-    put_u16(out, header::ARCOUNT.start, u16::from(had_opt));
+    let mut reply = Header::new_unchecked(&mut *out);
+    reply.set_tc(true);
+    reply.set_ancount(0);
+    reply.set_nscount(0);
+    reply.set_arcount(u16::from(had_opt));
     end + if had_opt { OPT_LEN } else { 0 }
 }
 
