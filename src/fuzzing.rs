@@ -13,7 +13,7 @@ pub use framing::tcp_framing;
 pub use reply::check_received_reply;
 
 use crate::name::{Name, MAX_NAME_LEN};
-use crate::wire::{self, header, QueryError};
+use crate::wire::{self, header, Header, QueryError};
 use std::path::Path;
 
 /// A fuzz target: its name (the folder of its corpus) and its body.
@@ -60,16 +60,16 @@ pub fn parse_query(data: &[u8]) {
         assert_eq!(result, Err(QueryError::Unreadable));
         return;
     }
-    let flags = wire::get_u16(data, header::FLAGS.start);
+    let flags = Header::new_unchecked(data).flags();
     if flags & header::QR != 0 {
         assert_eq!(result, Err(QueryError::Response));
         return;
     }
     let qname_len = match result {
         Ok(query) => {
-            assert_eq!(query.id, wire::get_u16(data, header::ID.start));
+            assert_eq!(query.id, Header::new_unchecked(data).id());
             assert_eq!(query.flags, flags);
-            assert_eq!(wire::get_u16(data, header::QDCOUNT.start), 1);
+            assert_eq!(Header::new_unchecked(data).qdcount(), 1);
             assert!(query.question_end() <= data.len(), "question inside");
             let fixed = header::LEN + query.qname_len;
             assert_eq!(query.qtype, wire::get_u16(data, fixed));
@@ -83,7 +83,7 @@ pub fn parse_query(data: &[u8]) {
             qname_len,
             edns: _,
         }) => {
-            assert_eq!(id, wire::get_u16(data, header::ID.start));
+            assert_eq!(id, Header::new_unchecked(data).id());
             assert_eq!(malformed_flags, flags);
             if qname_len > 0 {
                 assert!(header::LEN + qname_len + 4 <= data.len(), "echoed question");
@@ -116,7 +116,7 @@ pub fn zone_file(data: &[u8]) {
             let soa = zone
                 .records
                 .iter()
-                .filter(|r| r.rtype == crate::zone::rtype::SOA);
+                .filter(|r| r.rtype == crate::wire::rtype::SOA);
             assert!(soa.clone().count() == 1 && soa.clone().all(|r| r.owner == origin));
             let table = crate::table::Table::compile(&[zone], &[]);
             assert_eq!(table.zones().len(), 1);

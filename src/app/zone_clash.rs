@@ -3,7 +3,8 @@
 //! A, AAAA and CNAME records of its own.
 
 use crate::name::Name;
-use crate::zone::{rtype, Zone};
+use crate::wire::rtype;
+use crate::zone::Zone;
 
 /// A pool whose name cannot be served in the zones as configured.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -6,8 +6,9 @@
 
 use crate::name::MAX_NAME_LEN;
 use crate::table::{Cut, Table};
-use crate::wire::{header, parse_query, put_u16, rcode, Edns, QueryError};
-use crate::zone::{rtype, CLASS_IN};
+use crate::wire::{
+    class, header, parse_query, put_u16, rcode, rtype, Header, OptRepr, Options, QueryError,
+};
 
 /// Largest UDP payload Swivel advertises and sends (DNS flag day 2020).
 pub const EDNS_UDP_SIZE: u16 = 1232;
@@ -17,12 +18,8 @@ pub const UDP_REPLY_BUF: usize = EDNS_UDP_SIZE as usize;
 pub const TCP_REPLY_BUF: usize = 65535;
 /// UDP payload limit for a query without EDNS (RFC 1035).
 const CLASSIC_UDP_SIZE: usize = 512;
-/// An OPT record with no options.
-const OPT_LEN: usize = 11;
 /// Marks the answer identity of replies without records (errors), by rcode.
 const ERROR_ANSWER: u64 = 1 << 63;
-/// The query class ANY (RFC 1035 section 3.2.5).
-const CLASS_ANY: u16 = 255;
 
 /// How the query arrived; decides the size limit.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -88,7 +85,7 @@ pub fn answer(
         return error_reply(query, q.qname_len, edns, rcode::BADVERS, out);
     }
     // Class ANY is answered as IN, like Knot DNS does; other classes are not served here.
-    if q.qclass != CLASS_IN && q.qclass != CLASS_ANY {
+    if q.qclass != class::IN && q.qclass != class::ANY {
         return error_reply(query, q.qname_len, edns, rcode::REFUSED, out);
     }
     // Zone transfers are not offered: these are Knot DNS's answers to them without an ACL.
@@ -106,7 +103,8 @@ pub fn answer(
 
     let question_end = q.question_end();
     let limit = size_limit(transport, edns, out.len());
-    let room = limit.saturating_sub(question_end + if edns.is_some() { OPT_LEN } else { 0 });
+    let opt = reply_opt(edns, found.rcode());
+    let room = limit.saturating_sub(question_end + opt.map_or(0, |o| o.buffer_len()));
     let cuts = found.cuts();
     let whole = cuts.last().copied().unwrap_or_default();
     let (cut, truncated) = if whole.len as usize <= room {
@@ -136,7 +134,7 @@ pub fn answer(
         flags |= header::TC;
     }
     let len = question_end + cut.len as usize;
-    let len = finish(out, len, flags, 1, cut, edns, found.rcode());
+    let len = finish(out, len, flags, 1, cut, opt);
     Outcome::Reply {
         len,
         rcode: found.rcode(),
@@ -147,7 +145,7 @@ pub fn answer(
 
 /// The reply size limit (RFC 6891 section 6.2.5): 512 without EDNS, else the client's size
 /// clamped to [512, ours]; TCP has no limit but the message size.
-fn size_limit(transport: Transport, edns: Option<Edns>, buffer: usize) -> usize {
+fn size_limit(transport: Transport, edns: Option<OptRepr<'_>>, buffer: usize) -> usize {
     let limit = match (transport, edns) {
         (Transport::Tcp, _) => TCP_REPLY_BUF,
         (Transport::Udp, None) => CLASSIC_UDP_SIZE,
@@ -158,10 +156,23 @@ fn size_limit(transport: Transport, edns: Option<Edns>, buffer: usize) -> usize 
     limit.min(buffer)
 }
 
+/// The OPT record of a reply to a query whose OPT record was `edns`: our UDP size, the
+/// upper bits of `code`, version 0, the query's DO bit, no options.
+#[inline]
+fn reply_opt(edns: Option<OptRepr<'_>>, code: u16) -> Option<OptRepr<'static>> {
+    edns.map(|query| OptRepr {
+        udp_size: EDNS_UDP_SIZE,
+        ext_rcode: rcode::split(code).1,
+        version: 0,
+        dnssec_ok: query.dnssec_ok,
+        options: Options::EMPTY,
+    })
+}
+
 /// Header flags of a reply: QR, the query's opcode and RD, and the rcode's low bits. CD is
 /// not copied: Swivel does not validate, and Knot DNS clears it too.
 fn reply_flags(query_flags: u16, code: u16) -> u16 {
-    header::QR | (query_flags & (header::OPCODE_MASK | header::RD)) | (code & header::RCODE_MASK)
+    header::QR | (query_flags & (header::OPCODE_MASK | header::RD)) | rcode::split(code).0
 }
 
 /// A reply with no records: the header, the question if one was read, and OPT if the query
@@ -169,7 +180,7 @@ fn reply_flags(query_flags: u16, code: u16) -> u16 {
 fn error_reply(
     query: &[u8],
     qname_len: usize,
-    edns: Option<Edns>,
+    edns: Option<OptRepr<'_>>,
     code: u16,
     out: &mut [u8],
 ) -> Outcome {
@@ -179,7 +190,7 @@ fn error_reply(
         header::LEN
     };
     out[..question_end].copy_from_slice(&query[..question_end]);
-    let query_flags = crate::wire::get_u16(query, header::FLAGS.start);
+    let query_flags = Header::new_unchecked(query).flags();
     let qdcount = u16::from(qname_len > 0);
     let len = finish(
         out,
@@ -187,8 +198,7 @@ fn error_reply(
         reply_flags(query_flags, code),
         qdcount,
         Cut::default(),
-        edns,
-        code,
+        reply_opt(edns, code),
     );
     Outcome::Reply {
         len,
@@ -198,35 +208,29 @@ fn error_reply(
     }
 }
 
-/// Writes the header counts and flags, and the OPT record when the query had EDNS.
+/// Writes the header's flags and counts over the echoed query header, and `opt` after the
+/// `len` bytes of header, question and records; returns the reply's length. `opt` is left
+/// out if the buffer cannot hold it, which the callers' room for it rules out.
+#[inline(always)]
 fn finish(
     out: &mut [u8],
     len: usize,
     flags: u16,
     qdcount: u16,
     cut: Cut,
-    edns: Option<Edns>,
-    code: u16,
+    opt: Option<OptRepr<'_>>,
 ) -> usize {
-    put_u16(out, header::FLAGS.start, flags);
-    put_u16(out, header::QDCOUNT.start, qdcount);
-    put_u16(out, header::ANCOUNT.start, cut.an);
-    put_u16(out, header::NSCOUNT.start, cut.ns);
-    put_u16(
-        out,
-        header::ARCOUNT.start,
-        cut.ar + u16::from(edns.is_some()),
-    );
-    let Some(edns) = edns else { return len };
-    let opt = &mut out[len..len + OPT_LEN];
-    opt[0] = 0;
-    put_u16(opt, 1, rtype::OPT);
-    put_u16(opt, 3, EDNS_UDP_SIZE);
-    opt[5] = (code >> 4) as u8;
-    opt[6] = 0;
-    put_u16(opt, 7, if edns.dnssec_ok { 0x8000 } else { 0 });
-    put_u16(opt, 9, 0);
-    len + OPT_LEN
+    let opt_len = match opt {
+        Some(opt) => opt.emit(&mut out[len..]).ok(),
+        None => None,
+    };
+    let mut reply = Header::new_unchecked(out);
+    reply.set_flags(flags);
+    reply.set_qdcount(qdcount);
+    reply.set_ancount(cut.an);
+    reply.set_nscount(cut.ns);
+    reply.set_arcount(cut.ar + u16::from(opt_len.is_some()));
+    len + opt_len.unwrap_or(0)
 }
 
 /// Turns the reply in `out[..len]` into its truncated form: header (with TC) and question,
@@ -234,26 +238,27 @@ fn finish(
 /// rate limiting lets "slip" through, so that a real client retries over TCP. Returns the
 /// new length.
 pub fn slip(out: &mut [u8], len: usize) -> usize {
-    if len < header::LEN {
+    let Ok(reply) = Header::new_checked(&out[..len]) else {
         return len;
-    }
+    };
     let mut end = header::LEN;
-    if crate::wire::get_u16(out, header::QDCOUNT.start) == 1 {
+    if reply.qdcount() == 1 {
         match crate::name::wire_name_len(&out[header::LEN..len]) {
             Some(name) if header::LEN + name + 4 <= len => end += name + 4,
             _ => return len,
         }
     }
-    let had_opt = len >= end + OPT_LEN && out[len - OPT_LEN..len - OPT_LEN + 3] == [0, 0, 41];
-    if had_opt {
-        out.copy_within(len - OPT_LEN..len, end);
+    let opt = crate::wire::find_opt(&out[..len], end);
+    let opt_len = opt.as_ref().map_or(0, |opt| opt.len());
+    if let Some(opt) = opt {
+        out.copy_within(opt, end);
     }
-    let flags = crate::wire::get_u16(out, header::FLAGS.start) | header::TC;
-    put_u16(out, header::FLAGS.start, flags);
-    put_u16(out, header::ANCOUNT.start, 0);
-    put_u16(out, header::NSCOUNT.start, 0);
-    put_u16(out, header::ARCOUNT.start, u16::from(had_opt));
-    end + if had_opt { OPT_LEN } else { 0 }
+    let mut reply = Header::new_unchecked(&mut *out);
+    reply.set_tc(true);
+    reply.set_ancount(0);
+    reply.set_nscount(0);
+    reply.set_arcount(u16::from(opt_len > 0));
+    end + opt_len
 }
 
 #[cfg(test)]

@@ -4,6 +4,7 @@
 use super::*;
 use crate::name::Name;
 use crate::table::Table;
+use crate::wire::opt;
 use domain::base::{Message, ParsedName};
 use domain::rdata::AllRecordData;
 use std::path::Path;
@@ -367,4 +368,38 @@ fn slipped_replies_keep_header_question_and_opt_only() {
         assert_eq!(msg.header().id(), 5);
         assert_eq!(msg.opt().is_some(), edns.is_some());
     }
+}
+
+#[test]
+fn slipped_replies_keep_an_opt_record_with_options() {
+    let t = table();
+    let q = query(5, "www.example.test", rtype::A, Some(1232));
+    let mut out = [0u8; UDP_REPLY_BUF];
+    let Outcome::Reply { len, .. } = answer(&q, &t, Transport::Udp, 0, &mut out) else {
+        panic!()
+    };
+    // Replace the reply's OPT record with one carrying a cookie.
+    let cookie = [crate::wire::EdnsOption {
+        code: crate::wire::opt::code::COOKIE,
+        data: &[7; 8],
+    }];
+    let opt = OptRepr {
+        udp_size: EDNS_UDP_SIZE,
+        ext_rcode: 0,
+        version: 0,
+        dnssec_ok: false,
+        options: Options::list(&cookie),
+    };
+    let opt_at = len - opt::FIXED_LEN;
+    let len = opt_at + opt.emit(&mut out[opt_at..]).unwrap();
+    let short = slip(&mut out, len);
+    let question_end = q.len() - opt::FIXED_LEN;
+    assert_eq!(short, question_end + 23);
+    assert_eq!(
+        out[question_end..short],
+        [0, 0, 41, 0x04, 0xd0, 0, 0, 0, 0, 0, 12, 0, 10, 0, 8, 7, 7, 7, 7, 7, 7, 7, 7]
+    );
+    let msg = Message::from_octets(out[..short].to_vec()).expect("a well-formed message");
+    assert_eq!(msg.header_counts().arcount(), 1);
+    assert_eq!(msg.header_counts().ancount(), 0);
 }

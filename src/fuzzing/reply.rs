@@ -4,7 +4,7 @@
 
 use crate::engine::{DropReason, Outcome, Transport, EDNS_UDP_SIZE};
 use crate::name::MAX_NAME_LEN;
-use crate::wire::{self, header, Edns, QueryError};
+use crate::wire::{self, header, Header, OptRepr, QueryError};
 use domain::base::iana::Rtype;
 use domain::base::{Message, ParsedName};
 use domain::rdata::AllRecordData;
@@ -29,7 +29,7 @@ pub(super) fn check_reply<'a>(
 ) -> Option<&'a [u8]> {
     let readable = query.len() >= header::LEN;
     let query_flags = if readable {
-        wire::get_u16(query, header::FLAGS.start)
+        Header::new_unchecked(query).flags()
     } else {
         0
     };
@@ -64,7 +64,7 @@ pub fn check_received_reply(query: &[u8], transport: Transport, reply: &[u8]) {
     assert!(reply.len() >= header::LEN, "reply shorter than a header");
     let message = Message::from_octets(reply).expect("a reply has a header");
     let rcode = message.opt_rcode().to_int();
-    let truncated = wire::get_u16(reply, header::FLAGS.start) & header::TC != 0;
+    let truncated = Header::new_unchecked(reply).flags() & header::TC != 0;
     check_reply_bytes(query, transport, reply, rcode, truncated);
 }
 
@@ -78,7 +78,7 @@ fn check_reply_bytes(
 ) {
     let readable = query.len() >= header::LEN;
     assert!(readable, "answered a packet shorter than a header");
-    let query_flags = wire::get_u16(query, header::FLAGS.start);
+    let query_flags = Header::new_unchecked(query).flags();
     assert_eq!(query_flags & header::QR, 0, "answered a response");
     let len = reply.len();
 
@@ -97,14 +97,14 @@ fn check_reply_bytes(
     assert!(len >= header::LEN, "reply shorter than a header");
 
     assert_eq!(reply[..2], query[..2], "ID echoed");
-    let flags = wire::get_u16(reply, header::FLAGS.start);
+    let flags = Header::new_unchecked(reply).flags();
     assert_ne!(flags & header::QR, 0, "QR set");
     let echoed = header::OPCODE_MASK | header::RD;
     assert_eq!(flags & echoed, query_flags & echoed, "opcode and RD echoed");
     assert_eq!(flags & header::RCODE_MASK, rcode & header::RCODE_MASK);
     assert_eq!(flags & header::TC != 0, truncated, "TC set when truncated");
 
-    let qdcount = wire::get_u16(reply, header::QDCOUNT.start);
+    let qdcount = Header::new_unchecked(reply).qdcount();
     if qname_len > 0 {
         assert_eq!(qdcount, 1, "the question is echoed");
         let end = header::LEN + qname_len + 4;
@@ -116,7 +116,7 @@ fn check_reply_bytes(
 }
 
 /// The question length (0 when none is well-formed) and EDNS as the parser sees them.
-fn expected_question_and_edns(query: &[u8]) -> (usize, Option<Edns>) {
+fn expected_question_and_edns(query: &[u8]) -> (usize, Option<OptRepr<'_>>) {
     match wire::parse_query(query, &mut [0; MAX_NAME_LEN]) {
         Ok(q) => (q.qname_len, q.edns),
         Err(QueryError::Malformed {

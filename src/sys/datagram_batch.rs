@@ -7,7 +7,7 @@ use std::os::fd::{AsRawFd, BorrowedFd};
 use std::ptr;
 
 use super::packet_info::{
-    peer_ip, read_destination, write_source, ControlSpace, Destination, CONTROL_BYTES,
+    destination_from_control, peer_ip, write_source, ControlSpace, Destination, CONTROL_BYTES,
 };
 
 /// What one [`DatagramBatch::send`] did.
@@ -127,7 +127,11 @@ impl DatagramBatch {
             self.peer_lens[slot] = header.msg_hdr.msg_namelen;
             self.reply_lens[slot] = 0;
             self.destinations[slot] = if self.with_packet_info {
-                read_destination(&header.msg_hdr)
+                // The kernel set msg_controllen to the bytes it wrote into the slot's space
+                // (a size_t with glibc, a socklen_t with musl).
+                #[allow(clippy::unnecessary_cast)]
+                let written = (header.msg_hdr.msg_controllen as usize).min(CONTROL_BYTES);
+                destination_from_control(&self.controls[slot].0[..written])
             } else {
                 Destination::Unknown
             };

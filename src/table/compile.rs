@@ -11,7 +11,8 @@ use super::zone_view::{PoolRecords, ZoneView};
 use super::{Node, Table, ZoneSummary, DYNAMIC, NONE};
 use crate::name::Name;
 use crate::wire::rcode;
-use crate::zone::{rtype, Zone};
+use crate::wire::rtype;
+use crate::zone::Zone;
 use std::collections::HashMap;
 use std::sync::Arc;
 

@@ -22,7 +22,8 @@ pub use pool_answer::{PoolAnswer, PoolDef, Served, Spread};
 pub use writer::{Cut, Reloc};
 
 use crate::name::Name;
-use crate::zone::{rtype, Zone};
+use crate::wire::rtype;
+use crate::zone::Zone;
 use arc_swap::ArcSwap;
 use arena::Arena;
 use compile::Compiled;

@@ -5,7 +5,7 @@ use super::arena::{Arena, Pick};
 use super::compile::{build_site, Compiled};
 use super::pool_answer::{PoolAnswer, Spread};
 use super::zone_view::PoolRecords;
-use crate::zone::rtype;
+use crate::wire::rtype;
 use std::ops::Range;
 
 /// The compiled answers of one pool's sites (each place in the zones where the pool's

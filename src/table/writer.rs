@@ -133,7 +133,7 @@ impl Writer {
         for rdata in rdatas {
             self.name(owner.as_wire());
             self.put(&rtype.to_be_bytes());
-            self.put(&crate::zone::CLASS_IN.to_be_bytes());
+            self.put(&crate::wire::class::IN.to_be_bytes());
             self.put(&ttl.to_be_bytes());
             let len_at = self.out.bytes.len();
             self.put(&[0, 0]);
@@ -163,7 +163,7 @@ impl Writer {
 
     /// RDATA with the embedded names of the types that RFC 3597 allows to compress.
     fn rdata(&mut self, rtype: u16, rdata: &[u8]) {
-        use crate::zone::rtype::*;
+        use crate::wire::rtype::*;
         let name_end = |from: usize| crate::name::wire_name_len(&rdata[from..]).map(|l| from + l);
         match rtype {
             NS | CNAME | PTR => match name_end(0) {

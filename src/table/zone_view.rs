@@ -8,7 +8,8 @@
 use super::writer::{QuestionName, Section, Sections, Writer};
 use crate::name::Name;
 use crate::wire::rcode;
-use crate::zone::{rtype, Zone};
+use crate::wire::rtype;
+use crate::zone::Zone;
 use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
 

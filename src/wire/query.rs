@@ -1,21 +1,14 @@
 //! Parsing a query in place: header checks, the one question (its name lowercased into a
 //! caller buffer) and the EDNS OPT record, if any.
 
-use super::{get_u16, header};
+use super::record::read_record;
+use super::{get_u16, header, rtype, Header, OptRecord, OptRepr};
 use crate::name::{MAX_LABEL_LEN, MAX_NAME_LEN};
-use crate::zone::rtype;
 
-/// EDNS(0) parameters of a query's OPT record (RFC 6891).
+/// A parsed query: everything the engine needs, borrowing only the OPT record's options
+/// from the packet.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Edns {
-    pub udp_size: u16,
-    pub version: u8,
-    pub dnssec_ok: bool,
-}
-
-/// A parsed query: everything the engine needs, borrowed from nothing.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Query {
+pub struct Query<'a> {
     pub id: u16,
     pub flags: u16,
     /// Length of the question name in wire form; the name's lowercase bytes are in the
@@ -23,10 +16,11 @@ pub struct Query {
     pub qname_len: usize,
     pub qtype: u16,
     pub qclass: u16,
-    pub edns: Option<Edns>,
+    /// The OPT record (EDNS, RFC 6891), if the query has one.
+    pub edns: Option<OptRepr<'a>>,
 }
 
-impl Query {
+impl Query<'_> {
     /// End of the question section in the packet.
     pub fn question_end(&self) -> usize {
         header::LEN + self.qname_len + 4
@@ -39,7 +33,7 @@ impl Query {
 
 /// Why a query could not be parsed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum QueryError {
+pub enum QueryError<'a> {
     /// Not even a header: no reply possible.
     Unreadable,
     /// QR is set: a response, which is never answered.
@@ -51,20 +45,20 @@ pub enum QueryError {
         id: u16,
         flags: u16,
         qname_len: usize,
-        edns: Option<Edns>,
+        edns: Option<OptRepr<'a>>,
     },
 }
 
 /// Parses `packet` as a query, writing the lowercase question name into `lower_qname`.
-pub fn parse_query(
-    packet: &[u8],
+pub fn parse_query<'a>(
+    packet: &'a [u8],
     lower_qname: &mut [u8; MAX_NAME_LEN],
-) -> Result<Query, QueryError> {
-    if packet.len() < header::LEN {
+) -> Result<Query<'a>, QueryError<'a>> {
+    let Ok(view) = Header::new_checked(packet) else {
         return Err(QueryError::Unreadable);
-    }
-    let id = get_u16(packet, header::ID.start);
-    let flags = get_u16(packet, header::FLAGS.start);
+    };
+    let id = view.id();
+    let flags = view.flags();
     if flags & header::QR != 0 {
         return Err(QueryError::Response);
     }
@@ -74,7 +68,7 @@ pub fn parse_query(
         qname_len,
         edns,
     };
-    match get_u16(packet, header::QDCOUNT.start) {
+    match view.qdcount() {
         1 => {}
         // No question, but a well-formed OPT record still shapes the FORMERR reply.
         0 => {
@@ -103,26 +97,47 @@ pub fn parse_query(
     })
 }
 
+/// The OPT record of a query, if any, or on error the one seen before it, if any.
+type EdnsResult<'a> = Result<Option<OptRepr<'a>>, Option<OptRepr<'a>>>;
+
 /// Reads the answer, authority and additional records from `pos` to the end of the packet,
 /// returning the OPT record's parameters. On error, returns the OPT seen so far, unless the
 /// error is about OPT itself (misplaced, repeated or malformed: then no EDNS is usable).
-fn read_records(packet: &[u8], mut pos: usize) -> Result<Option<Edns>, Option<Edns>> {
-    let count = |field: core::ops::Range<usize>| get_u16(packet, field.start) as usize;
-    let records = count(header::ANCOUNT) + count(header::NSCOUNT) + count(header::ARCOUNT);
-    let additional_from = records - count(header::ARCOUNT);
+#[inline]
+fn read_records(packet: &[u8], pos: usize) -> EdnsResult<'_> {
+    let view = Header::new_unchecked(packet);
+    match (view.ancount(), view.nscount(), view.arcount()) {
+        // The usual query without EDNS: nothing to walk.
+        (0, 0, 0) if pos == packet.len() => Ok(None),
+        // The usual query with EDNS: one record, OPT, to the end of the packet.
+        (0, 0, 1) => match OptRecord::new_checked(&packet[pos..]) {
+            Ok(opt) if opt.total_len() == packet.len() - pos => {
+                OptRepr::parse(&opt).map(Some).map_err(|_| None)
+            }
+            _ => walk_records(packet, pos),
+        },
+        _ => walk_records(packet, pos),
+    }
+}
+
+#[inline]
+fn walk_records(packet: &[u8], mut pos: usize) -> EdnsResult<'_> {
+    let view = Header::new_unchecked(packet);
+    let additional_from = usize::from(view.ancount()) + usize::from(view.nscount());
+    let records = additional_from + usize::from(view.arcount());
     let mut edns = None;
     for index in 0..records {
         let record = read_record(packet, pos).ok_or(edns)?;
         if record.rtype == rtype::OPT {
             let misplaced = index < additional_from || edns.is_some() || !record.owner_is_root;
-            if misplaced || !options_well_formed(&packet[record.rdata_start..record.end]) {
+            if misplaced {
                 return Err(None);
             }
-            edns = Some(Edns {
-                udp_size: record.class,
-                version: (record.ttl >> 16) as u8,
-                dnssec_ok: record.ttl & 0x8000 != 0,
-            });
+            // read_record has checked that the record lies within the packet, and the root
+            // owner makes its fixed part OPT's.
+            let opt = OptRepr::parse(&OptRecord::new_unchecked(&packet[pos..record.end]))
+                .map_err(|_| None)?;
+            edns = Some(opt);
         }
         pos = record.end;
     }
@@ -156,75 +171,6 @@ fn read_question_name(packet: &[u8], lower: &mut [u8; MAX_NAME_LEN]) -> Option<u
     }
 }
 
-struct RecordView {
-    owner_is_root: bool,
-    rtype: u16,
-    class: u16,
-    ttl: u32,
-    rdata_start: usize,
-    end: usize,
-}
-
-/// Skips one resource record at `pos`, checking only that it lies within the packet.
-fn read_record(packet: &[u8], pos: usize) -> Option<RecordView> {
-    let owner_is_root = *packet.get(pos)? == 0;
-    let fixed = skip_name(packet, pos)?;
-    let field = packet.get(fixed..fixed + 10)?;
-    let rdlen = get_u16(field, 8) as usize;
-    let end = fixed + 10 + rdlen;
-    if end > packet.len() {
-        return None;
-    }
-    Some(RecordView {
-        owner_is_root,
-        rtype: get_u16(field, 0),
-        class: get_u16(field, 2),
-        ttl: u32::from_be_bytes([field[4], field[5], field[6], field[7]]),
-        rdata_start: fixed + 10,
-        end,
-    })
-}
-
-/// Returns the offset just past a possibly compressed name, without following pointers.
-fn skip_name(packet: &[u8], mut pos: usize) -> Option<usize> {
-    let mut total = 0;
-    loop {
-        let label = *packet.get(pos)? as usize;
-        match label {
-            0 => return Some(pos + 1),
-            1..=MAX_LABEL_LEN => {
-                total += 1 + label;
-                if total >= MAX_NAME_LEN {
-                    return None;
-                }
-                pos += 1 + label;
-            }
-            // A pointer must refer to a prior occurrence (RFC 1035 section 4.1.4): one that
-            // goes strictly backwards cannot loop, so it need not be followed to skip it.
-            0xc0..=0xff => {
-                let target = (label & 0x3f) << 8 | *packet.get(pos + 1)? as usize;
-                return (target < pos).then_some(pos + 2);
-            }
-            _ => return None,
-        }
-    }
-}
-
-/// Whether OPT RDATA is a well-formed sequence of (code, length, value) options.
-fn options_well_formed(mut rdata: &[u8]) -> bool {
-    while !rdata.is_empty() {
-        if rdata.len() < 4 {
-            return false;
-        }
-        let len = get_u16(rdata, 2) as usize;
-        if rdata.len() < 4 + len {
-            return false;
-        }
-        rdata = &rdata[4 + len..];
-    }
-    true
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -256,14 +202,39 @@ mod tests {
     #[test]
     fn parses_edns() {
         let mut lower = [0; MAX_NAME_LEN];
-        let q = parse_query(&with_opt(A_QUERY, &[OPT]), &mut lower).unwrap();
+        let packet = with_opt(A_QUERY, &[OPT]);
+        let q = parse_query(&packet, &mut lower).unwrap();
         assert_eq!(
             q.edns,
-            Some(Edns {
+            Some(OptRepr {
                 udp_size: 1232,
+                ext_rcode: 0,
                 version: 0,
-                dnssec_ok: true
+                dnssec_ok: true,
+                options: crate::wire::Options::EMPTY,
             })
+        );
+    }
+
+    #[test]
+    fn parses_edns_options() {
+        // A client cookie (code 10, 8 bytes) and a client subnet (code 8: IPv4, /24).
+        let opt = b"\x00\x00\x29\x04\xd0\x00\x00\x00\x00\x00\x17\
+            \x00\x0a\x00\x08\x01\x02\x03\x04\x05\x06\x07\x08\
+            \x00\x08\x00\x07\x00\x01\x18\x00\xc0\x00\x02";
+        let packet = with_opt(A_QUERY, &[opt]);
+        let q = parse_query(&packet, &mut [0; MAX_NAME_LEN]).unwrap();
+        let edns = q.edns.unwrap();
+        assert!(!edns.dnssec_ok);
+        let codes: Vec<(u16, usize)> = edns
+            .options
+            .iter()
+            .map(|o| (o.code, o.data.len()))
+            .collect();
+        assert_eq!(codes, [(10, 8), (8, 7)]);
+        assert_eq!(
+            edns.options.get(crate::wire::opt::code::CLIENT_SUBNET),
+            Some(&b"\x00\x01\x18\x00\xc0\x00\x02"[..])
         );
     }
 

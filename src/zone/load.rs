@@ -10,9 +10,10 @@ mod lines;
 #[cfg(test)]
 mod tests;
 
-use super::{rtype, validate, Record, Zone};
+use super::{validate, Record, Zone};
 use crate::diag::{Diagnostic, Diagnostics};
 use crate::name::{wire_name_len, Name};
+use crate::wire::rtype;
 use bytes::Bytes;
 use domain::base::iana::{Class, Rtype};
 use domain::base::name::{ParsedName, ToName};

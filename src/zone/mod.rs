@@ -8,33 +8,6 @@ pub use load::{load_zone, parse_zone};
 use crate::name::Name;
 use std::path::PathBuf;
 
-/// Record type numbers used by the loader, the table compiler and the engine.
-pub mod rtype {
-    pub const A: u16 = 1;
-    pub const NS: u16 = 2;
-    pub const CNAME: u16 = 5;
-    pub const SOA: u16 = 6;
-    pub const PTR: u16 = 12;
-    pub const MX: u16 = 15;
-    pub const TXT: u16 = 16;
-    pub const AAAA: u16 = 28;
-    pub const SRV: u16 = 33;
-    pub const DNAME: u16 = 39;
-    pub const OPT: u16 = 41;
-    pub const DS: u16 = 43;
-    pub const RRSIG: u16 = 46;
-    pub const NSEC: u16 = 47;
-    pub const IXFR: u16 = 251;
-    pub const AXFR: u16 = 252;
-    pub const MAILB: u16 = 253;
-    pub const MAILA: u16 = 254;
-    pub const ANY: u16 = 255;
-    pub const CAA: u16 = 257;
-}
-
-/// The IN class; the only one Swivel serves.
-pub const CLASS_IN: u16 = 1;
-
 /// One resource record of class IN.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Record {

@@ -5,9 +5,10 @@
 #[cfg(test)]
 mod tests;
 
-use super::{rtype, Record};
+use super::Record;
 use crate::diag::Diagnostic;
 use crate::name::Name;
+use crate::wire::rtype;
 use domain::base::iana::Rtype;
 use std::collections::{HashMap, HashSet};
 use std::path::Path;

@@ -2,7 +2,7 @@
 
 use super::tests::{origin, problems, record, zone, FILE, HEAD};
 use super::*;
-use crate::zone::rtype;
+use crate::wire::rtype;
 #[test]
 fn line_numbers_of_records() {
     let text = "\

@@ -1,7 +1,7 @@
 //! Tests of zone file scanning: record data in wire form, line numbers, scanner errors.
 
 use super::*;
-use crate::zone::rtype;
+use crate::wire::rtype;
 
 pub(super) const FILE: &str = "zones/example.test.zone";
 /// SOA and NS at the apex, so that the zone rules pass.

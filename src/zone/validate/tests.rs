@@ -2,8 +2,9 @@
 
 use crate::diag::Diagnostics;
 use crate::name::Name;
+use crate::wire::rtype;
 use crate::zone::load::parse_zone_with_warnings;
-use crate::zone::{parse_zone, rtype, Zone};
+use crate::zone::{parse_zone, Zone};
 use std::path::Path;
 
 const FILE: &str = "zones/example.test.zone";
