@@ -2,7 +2,8 @@
 //!
 //! Every listen address gets UDP (see [`udp`]) and TCP (see [`tcp`]) on the same port.
 //! Everything is bound, and every UDP worker has set up its I/O, before anything serves, so
-//! a failed bind or a refused io_uring leaves nothing running.
+//! a failed bind or a refused io_uring leaves nothing running. A listen address with port 0
+//! gets a port chosen by the kernel, the same for UDP and TCP, and logged.
 //!
 //! [`Server::shutdown`] (or dropping the [`Server`]) stops the UDP workers and joins their
 //! threads, and stops the TCP accept loops with every connection they opened.
@@ -154,7 +155,15 @@ pub fn start(
             limits.clone(),
             settings.tcp_idle_timeout,
         )));
-        tracing::info!(%local_addr, workers, io = io.name(), "serving DNS over UDP and TCP");
+        // The real address (with the port the kernel chose for port 0), for people and for
+        // tests that start a server on port 0 and read where it listens.
+        tracing::info!(
+            address = %local_addr,
+            udp_workers = workers,
+            tcp = true,
+            io = io.name(),
+            "listening"
+        );
         server.local_addrs.push(local_addr);
     }
     Ok(server)
