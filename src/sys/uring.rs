@@ -5,10 +5,10 @@
 //! [`super::DatagramBatch`], so the worker loop is the same for both.
 
 use super::datagram_batch::SendReport;
-use super::wake::EventFd;
 use super::packet_info::{
     destination_from_control, peer_ip, store_peer, write_source, ControlSpace, Destination,
 };
+use super::wake::EventFd;
 mod provided_buffers;
 
 use io_uring::{cqueue, opcode, types, IoUring};
@@ -485,6 +485,9 @@ mod tests {
         waker.signal().unwrap();
         let (received, waited, again) = worker.join().unwrap();
         assert_eq!((received, again), (0, 0));
-        assert!(waited >= Duration::from_millis(50), "returned after {waited:?}");
+        assert!(
+            waited >= Duration::from_millis(50),
+            "returned after {waited:?}"
+        );
     }
 }
