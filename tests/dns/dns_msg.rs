@@ -1,6 +1,6 @@
 //! Self-check of the message helpers on literal bytes.
 
-use super::*;
+use crate::support::dns::msg::*;
 
 /// A reply for `WWW.example.test. MX` with a compressed owner, MX target and SOA, and
 /// an OPT record carrying extended rcode 1 (BADVERS with header rcode 0).

@@ -4,38 +4,23 @@
 //! the kernel refuses io_uring (a seccomp filter makes `io_uring_setup` fail with EPERM, as
 //! container runtimes do, so the fallback runs exactly as it would there).
 
-mod common;
-
-use common::{build_query, parse_reply, TYPE_A, TYPE_AAAA};
+use crate::support::dns::{build_query, parse_reply, TYPE_A, TYPE_AAAA};
+use crate::support::zone::WWW as ZONE;
 use std::collections::HashSet;
 use std::io;
 use std::net::{Ipv4Addr, SocketAddr, UdpSocket};
 use std::path::Path;
 use std::time::Duration;
-use swivel::name::Name;
 use swivel::rrl::RrlConfig;
-use swivel::server::{self, IoBackend, IoChoice, Server, Settings, UdpOptions};
-use swivel::table::Table;
+use swivel::server::{self, IoBackend, IoChoice, Settings, UdpOptions};
 
-const ZONE: &str = "\
-$TTL 300
-@    IN SOA  ns1.example.test. hostmaster.example.test. 1 7200 3600 1209600 300
-@    IN NS   ns1.example.test.
-ns1  IN A    192.0.2.53
-www  IN A    192.0.2.10
-www  IN AAAA 2001:db8::10
-";
 const PATIENCE: Duration = Duration::from_secs(5);
 const BACKENDS: [(IoChoice, IoBackend); 2] = [
     (IoChoice::Uring, IoBackend::Uring),
     (IoChoice::Mmsg, IoBackend::Mmsg),
 ];
 
-/// A started server and the runtime its TCP side runs on (the UDP threads outlive it).
-struct Running {
-    server: Server,
-    _runtime: tokio::runtime::Runtime,
-}
+use crate::support::inproc::Running;
 
 fn settings(listen: &[&str], io: IoChoice) -> Settings {
     Settings {
@@ -53,20 +38,7 @@ fn settings(listen: &[&str], io: IoChoice) -> Settings {
 }
 
 fn start(settings: &Settings) -> io::Result<Running> {
-    let origin = Name::from_text("example.test.").unwrap();
-    let zone = swivel::zone::parse_zone(&origin, Path::new("test.zone"), ZONE.as_bytes())
-        .expect("test zone parses");
-    let table = Table::compile(&[zone], &[]).shared();
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .enable_all()
-        .build()
-        .unwrap();
-    let server = server::start(settings, table, runtime.handle())?;
-    Ok(Running {
-        server,
-        _runtime: runtime,
-    })
+    crate::support::inproc::start(settings, ZONE)
 }
 
 /// A client socket with room for a large burst of replies.

@@ -4,10 +4,10 @@
 //! mutated packets from a fixed seed change nothing; afterwards the server answers normally
 //! and its resident memory has not grown.
 
-mod hostile;
-
-use hostile::packets::{a_record, header, hostile_packets, opt, packet, question, www, QUERY_BUF};
-use hostile::{build_query, Random, ServerProcess, HEADER_LEN, TYPE_A};
+use crate::hostile::packets::{
+    a_record, header, hostile_packets, opt, packet, question, www, QUERY_BUF,
+};
+use crate::hostile::{build_query, Random, ServerProcess, HEADER_LEN, TYPE_A};
 use std::collections::HashMap;
 use std::net::{SocketAddr, UdpSocket};
 use std::time::Duration;

@@ -32,13 +32,7 @@ fn the_example_configurations_pass_check() {
     }
 }
 
-const ZONE: &str = "\
-$ORIGIN example.test.
-@    SOA ns1 hostmaster 1 7200 3600 1209600 60
-@    NS  ns1
-ns1  A   192.0.2.53
-www  A   192.0.2.80
-";
+use crate::support::zone::WWW_80 as ZONE;
 
 fn config_with(pool: &str) -> (tempfile::TempDir, std::path::PathBuf) {
     let dir = tempfile::tempdir().unwrap();

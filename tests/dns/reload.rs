@@ -1,10 +1,10 @@
 //! `swivel serve` as a real process: answering over UDP and TCP, reloading on SIGHUP,
 //! keeping the old data when a reload is refused, and the built-in demo.
 
-mod common;
-
-use common::{query_tcp, query_udp, Swivel, RCODE_NOERROR, RCODE_NXDOMAIN, TYPE_A};
-use std::net::{Ipv4Addr, SocketAddr};
+use crate::support::dns::{query_tcp, query_udp, RCODE_NOERROR, RCODE_NXDOMAIN, TYPE_A};
+use crate::support::process::{Process, CONTROL_LISTEN, DNS_LISTEN};
+use crate::support::wait_until;
+use std::net::{Ipv4Addr, SocketAddr, UdpSocket};
 use std::path::Path;
 use std::time::Duration;
 
@@ -19,9 +19,10 @@ ns1  IN A   192.0.2.53
 www  IN A   192.0.2.10
 ";
 
-fn config(port: u16, control_port: u16) -> String {
+/// The configuration (a zone of its own: the tests check line numbers in it), DNS on `listen`.
+fn config(listen: &str) -> String {
     format!(
-        "[server]\nlisten = [\"127.0.0.1:{port}\"]\nworkers = 1\n\n[control]\nlisten = \"127.0.0.1:{control_port}\"\n\n\
+        "[server]\nlisten = [\"{listen}\"]\nworkers = 1\n\n[control]\nlisten = \"{CONTROL_LISTEN}\"\n\n\
          [[zone]]\norigin = \"example.test.\"\nfile = \"example.test.zone\"\n"
     )
 }
@@ -36,18 +37,17 @@ fn ip(text: &str) -> Ipv4Addr {
     text.parse().unwrap()
 }
 
-/// Starts swivel on a free port with ZONE; returns it once it answers.
-fn start_with_zone(dir: &Path) -> (Swivel, SocketAddr) {
-    let port = common::free_port();
-    std::fs::write(dir.join("swivel.toml"), config(port, common::free_port())).unwrap();
+/// Starts swivel on a kernel-chosen port with ZONE; returns it once it answers.
+fn start_with_zone(dir: &Path) -> (Process, SocketAddr) {
+    std::fs::write(dir.join("swivel.toml"), config(DNS_LISTEN)).unwrap();
     std::fs::write(dir.join("example.test.zone"), ZONE).unwrap();
     let config_path = dir.join("swivel.toml");
-    let swivel = Swivel::start(
+    let swivel = Process::swivel(
         &["serve", "--config", config_path.to_str().unwrap()],
         &dir.join("swivel.log"),
     );
-    let server: SocketAddr = ([127, 0, 0, 1], port).into();
-    let answered = common::wait_until(STARTUP, || addresses(server, "www.example.test.").is_some());
+    let server = swivel.wait_listening(STARTUP).dns();
+    let answered = wait_until(STARTUP, || addresses(server, "www.example.test.").is_some());
     assert!(
         answered,
         "swivel did not answer on {server}; log:\n{}",
@@ -70,7 +70,7 @@ fn sighup_reloads_zones_and_a_broken_reload_keeps_the_old_data() {
     let grown = format!("{ZONE}new  IN A   192.0.2.99\nwww  IN A   192.0.2.11\n");
     std::fs::write(dir.path().join("example.test.zone"), grown).unwrap();
     swivel.signal("HUP");
-    let reloaded = common::wait_until(SETTLE, || {
+    let reloaded = wait_until(SETTLE, || {
         addresses(server, "new.example.test.") == Some(vec![ip("192.0.2.99")])
     });
     assert!(
@@ -118,10 +118,12 @@ fn sighup_reloads_zones_and_a_broken_reload_keeps_the_old_data() {
 fn changed_listen_address_needs_a_restart_but_zones_still_reload() {
     let dir = tempfile::tempdir().unwrap();
     let (swivel, server) = start_with_zone(dir.path());
-    let other_port = common::free_port();
+    // The new address is a socket this test holds, which answers nothing.
+    let held = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let other_port = held.local_addr().unwrap().port();
     std::fs::write(
         dir.path().join("swivel.toml"),
-        config(other_port, common::free_port()),
+        config(&format!("127.0.0.1:{other_port}")),
     )
     .unwrap();
     let grown = format!("{ZONE}new  IN A   192.0.2.99\n");
@@ -146,23 +148,23 @@ fn changed_listen_address_needs_a_restart_but_zones_still_reload() {
 
 #[test]
 fn serve_without_config_runs_the_demo_on_port_5353() {
+    const TEST: &str = "serve_without_config_runs_the_demo_on_port_5353";
     const DEMO_PORT: u16 = 5353;
-    if !common::port_is_free(DEMO_PORT) {
-        eprintln!("skipped: 127.0.0.1:{DEMO_PORT} is in use");
-        return;
+    if !demo_port_free() {
+        return crate::support::skip(TEST, &format!("127.0.0.1:{DEMO_PORT} is in use"));
     }
     let dir = tempfile::tempdir().unwrap();
-    let mut swivel = Swivel::start(&["serve"], &dir.path().join("swivel.log"));
+    let mut swivel = Process::swivel(&["serve"], &dir.path().join("swivel.log"));
     let server: SocketAddr = ([127, 0, 0, 1], DEMO_PORT).into();
     let mut exited = None;
-    let answered = common::wait_until(STARTUP, || {
+    let answered = wait_until(STARTUP, || {
         exited = swivel.exited();
         exited.is_some() || addresses(server, "www.example.test.").is_some()
     });
     let log = swivel.log();
     if exited.is_some() && (log.contains("cannot listen") || log.contains("in use")) {
-        eprintln!("skipped: a port the demo needs was taken meanwhile:\n{log}");
-        return;
+        let reason = format!("a port the demo needs was taken meanwhile:\n{log}");
+        return crate::support::skip(TEST, &reason);
     }
     assert!(
         answered && exited.is_none(),
@@ -187,4 +189,10 @@ fn serve_without_config_runs_the_demo_on_port_5353() {
         log.contains("dig @127.0.0.1 -p 5353 www.example.test A"),
         "{log}"
     );
+}
+
+/// Whether the demo's fixed DNS port, 5353 on 127.0.0.1, can be bound for UDP and TCP now.
+fn demo_port_free() -> bool {
+    UdpSocket::bind("127.0.0.1:5353").is_ok()
+        && std::net::TcpListener::bind("127.0.0.1:5353").is_ok()
 }

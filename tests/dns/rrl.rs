@@ -2,20 +2,11 @@
 //! limited (most replies dropped, every second one slipped as a truncated reply), while a
 //! source in another /24 is served normally; the metrics count both kinds.
 
-mod common;
-
-use common::{build_query, free_port, parse_reply, Swivel};
-use std::io::Read;
-use std::net::{SocketAddr, TcpStream, UdpSocket};
+use crate::support::dns::{build_query, parse_reply};
+use crate::support::process::{Config, Served};
+use crate::support::zone;
+use std::net::{SocketAddr, UdpSocket};
 use std::time::{Duration, Instant};
-
-const ZONE: &str = "\
-$ORIGIN example.test.
-@    SOA ns1 hostmaster 1 7200 3600 1209600 60
-@    NS  ns1
-ns1  A   192.0.2.53
-www  A   192.0.2.80
-";
 
 /// What came back for a burst of `count` queries sent from `from`.
 #[derive(Debug, Default)]
@@ -48,15 +39,7 @@ fn burst(server: SocketAddr, from: &str, name: &str, count: u16) -> Burst {
 }
 
 fn metric(control: SocketAddr, line_start: &str) -> u64 {
-    let mut stream = TcpStream::connect(control).unwrap();
-    use std::io::Write;
-    write!(
-        stream,
-        "GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
-    )
-    .unwrap();
-    let mut text = String::new();
-    stream.read_to_string(&mut text).unwrap();
+    let text = crate::support::http::request(control, "GET", "/metrics", &[], "").body;
     let line = text.lines().find(|l| l.starts_with(line_start));
     let line = line.unwrap_or_else(|| panic!("no metric {line_start} in:\n{text}"));
     line.rsplit(' ').next().unwrap().parse().unwrap()
@@ -65,22 +48,13 @@ fn metric(control: SocketAddr, line_start: &str) -> u64 {
 #[test]
 fn a_flooding_source_is_limited_and_slipped_while_another_is_served() {
     let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("example.test.zone"), ZONE).unwrap();
-    let dns: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
-    let control: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
-    let config = format!(
-        "[server]\nlisten = [\"{dns}\"]\nworkers = 1\n\
-         [server.rrl]\nresponses_per_second = 10\nslip = 2\nwindow = \"5s\"\n\
-         [control]\nlisten = \"{control}\"\n\
-         [[zone]]\norigin = \"example.test.\"\nfile = \"example.test.zone\"\n"
-    );
-    let path = dir.path().join("swivel.toml");
-    std::fs::write(&path, config).unwrap();
-    let swivel = Swivel::start(
-        &["serve", "--config", path.to_str().unwrap()],
-        &dir.path().join("log"),
-    );
-    swivel.wait_for_log("ready;", Duration::from_secs(10));
+    zone::write(dir.path(), zone::WWW_80);
+    let config = Config::new()
+        .server("workers = 1\n[server.rrl]\nresponses_per_second = 10\nslip = 2\nwindow = \"5s\"")
+        .example_zone()
+        .write(&dir.path().join("swivel.toml"));
+    let swivel = Served::start(&config, &[], &dir.path().join("log"));
+    let (dns, control) = (swivel.dns, swivel.control);
 
     let started = Instant::now();
     let flood = burst(dns, "127.0.0.1", "www.example.test", 400);

@@ -2,32 +2,19 @@
 //! replies from the queried address on wildcard binds, TCP framing and pipelining, idle
 //! timeouts, connection caps and bind errors.
 
+use crate::support::dns::{build_query, HEADER_LEN};
+use crate::support::zone::WWW as ZONE;
 use std::collections::HashSet;
 use std::io::{self, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream, UdpSocket};
-use std::path::Path;
 use std::time::{Duration, Instant};
-use swivel::name::Name;
-use swivel::server::{self, Server, Settings};
-use swivel::table::Table;
+use swivel::server::Settings;
 
-const ZONE: &str = "\
-$TTL 300
-@    IN SOA ns1.example.test. hostmaster.example.test. 1 7200 3600 1209600 300
-@    IN NS  ns1.example.test.
-ns1  IN A   192.0.2.53
-www  IN A   192.0.2.10
-";
 const TYPE_A: u16 = 1;
-const HEADER_LEN: usize = 12;
 /// How long a test waits for anything the server should do at once.
 const PATIENCE: Duration = Duration::from_secs(5);
 
-/// A started server and the runtime its TCP side runs on (the UDP threads outlive it).
-struct Running {
-    server: Server,
-    _runtime: tokio::runtime::Runtime,
-}
+use crate::support::inproc::Running;
 
 impl Running {
     fn addr(&self, index: usize) -> SocketAddr {
@@ -48,35 +35,7 @@ fn settings(listen: &[&str]) -> Settings {
 }
 
 fn start(settings: &Settings) -> io::Result<Running> {
-    let origin = Name::from_text("example.test.").unwrap();
-    let zone = swivel::zone::parse_zone(&origin, Path::new("test.zone"), ZONE.as_bytes())
-        .expect("test zone parses");
-    let table = Table::compile(&[zone], &[]).shared();
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .enable_all()
-        .build()
-        .unwrap();
-    let server = server::start(settings, table, runtime.handle())?;
-    Ok(Running {
-        server,
-        _runtime: runtime,
-    })
-}
-
-/// A query: 12-byte header (no flags, one question) and the question.
-fn build_query(id: u16, name: &str, qtype: u16) -> Vec<u8> {
-    let mut query = Vec::with_capacity(64);
-    query.extend_from_slice(&id.to_be_bytes());
-    query.extend_from_slice(&[0, 0, 0, 1, 0, 0, 0, 0, 0, 0]);
-    for label in name.trim_end_matches('.').split('.') {
-        query.push(label.len() as u8);
-        query.extend_from_slice(label.as_bytes());
-    }
-    query.push(0);
-    query.extend_from_slice(&qtype.to_be_bytes());
-    query.extend_from_slice(&1u16.to_be_bytes());
-    query
+    crate::support::inproc::start(settings, ZONE)
 }
 
 /// Checks that `reply` answers `query`: same ID, QR set, question echoed; returns the ID.

@@ -4,9 +4,7 @@
 //! cannot take more than its share; a full server frees itself after the idle timeout; and
 //! a full server's memory stays small.
 
-mod hostile;
-
-use hostile::{build_query, is_noerror_answer, ServerProcess, TYPE_A};
+use crate::hostile::{build_query, is_noerror_answer, ServerProcess, TYPE_A};
 use socket2::{Domain, Socket, Type};
 use std::io::{self, Read, Write};
 use std::net::{IpAddr, SocketAddr, TcpStream};

@@ -5,12 +5,7 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::process::{Command, Output};
 
-const ZONE: &str = "\
-$TTL 300
-@    IN SOA ns1.example.test. hostmaster.example.test. 1 7200 3600 1209600 300
-@    IN NS  ns1.example.test.
-ns1  IN A   192.0.2.53
-";
+use crate::support::zone::APEX as ZONE;
 
 fn chmod(path: &Path, mode: u32) {
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();

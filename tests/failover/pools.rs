@@ -1,58 +1,50 @@
 //! End-to-end failover: `swivel serve` with health-checked pools in front of real HTTP and
 //! TCP backends on loopback addresses that are stopped and started during the test.
 
-#[path = "failover/backend.rs"]
-mod backend;
-mod common;
-
-use backend::{port_free_on, Backend};
-use common::{free_port, query_udp, wait_until, Swivel, TYPE_A};
+use crate::support::backend::{refusing_port, Backend};
+use crate::support::dns::{query_udp, TYPE_A};
+use crate::support::process::{Config, Process, STARTUP};
+use crate::support::wait_until;
 use std::collections::HashMap;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-const ZONE: &str = "\
-$ORIGIN example.test.
-$TTL 300
-@    SOA ns1 hostmaster 1 7200 3600 1209600 60
-@    NS  ns1
-ns1  A   192.0.2.53
-web  CNAME www
-";
+/// The shared zone and a CNAME to the pool `www`.
+fn zone_text() -> String {
+    format!("{}web  CNAME www\n", crate::support::zone::APEX)
+}
 
 /// A running server with its folder; the process is killed when dropped.
 struct Server {
-    swivel: Swivel,
+    swivel: Process,
     dns: SocketAddr,
     control: SocketAddr,
     dir: PathBuf,
     _temp: tempfile::TempDir,
 }
 
-fn write_config(dir: &Path, dns: SocketAddr, control: SocketAddr, pools: &str) -> PathBuf {
-    std::fs::write(dir.join("example.test.zone"), ZONE).unwrap();
-    let config = format!(
-        "[server]\nlisten = [\"{dns}\"]\nworkers = 1\nstate_dir = \"state\"\n\
-         [control]\nlisten = \"{control}\"\n\
-         [[zone]]\norigin = \"example.test.\"\nfile = \"example.test.zone\"\n{pools}"
-    );
-    let path = dir.join("swivel.toml");
-    std::fs::write(&path, config).unwrap();
-    path
+fn write_config(dir: &Path, pools: &str) -> PathBuf {
+    std::fs::write(dir.join("example.test.zone"), zone_text()).unwrap();
+    Config::new()
+        .server("workers = 1\nstate_dir = \"state\"")
+        .example_zone()
+        .tail(pools)
+        .write(&dir.join("swivel.toml"))
 }
 
-fn start_in(dir: &Path, temp: tempfile::TempDir, dns: SocketAddr, control: SocketAddr) -> Server {
+/// Starts the server of `dir`; it listens on ports the kernel chooses, read from its log.
+fn start_in(dir: &Path, temp: tempfile::TempDir) -> Server {
     let config = dir.join("swivel.toml");
-    let swivel = Swivel::start(
+    let swivel = Process::swivel(
         &["serve", "--config", config.to_str().unwrap()],
         &dir.join("swivel.log"),
     );
-    swivel.wait_for_log("ready;", Duration::from_secs(10));
+    let listening = swivel.wait_listening(STARTUP);
     Server {
         swivel,
-        dns,
-        control,
+        dns: listening.dns(),
+        control: listening.control,
         dir: dir.to_path_buf(),
         _temp: temp,
     }
@@ -60,11 +52,9 @@ fn start_in(dir: &Path, temp: tempfile::TempDir, dns: SocketAddr, control: Socke
 
 fn serve(pools: &str) -> Server {
     let temp = tempfile::tempdir().unwrap();
-    let dns: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
-    let control: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
-    write_config(temp.path(), dns, control, pools);
+    write_config(temp.path(), pools);
     let dir = temp.path().to_path_buf();
-    start_in(&dir, temp, dns, control)
+    start_in(&dir, temp)
 }
 
 impl Server {
@@ -98,14 +88,10 @@ impl Server {
 
     fn restart(self) -> Server {
         let Server {
-            swivel,
-            dns,
-            control,
-            dir,
-            _temp,
+            swivel, dir, _temp, ..
         } = self;
         drop(swivel);
-        start_in(&dir, _temp, dns, control)
+        start_in(&dir, _temp)
     }
 }
 
@@ -129,9 +115,9 @@ fn http_pool(name: &str, port: u16, extra: &str, endpoints: &[(&str, u32)]) -> S
 
 #[test]
 fn primary_failure_moves_answers_within_a_second_and_they_come_back() {
-    let port = port_free_on(&["127.0.0.2", "127.0.0.3"]);
-    let mut primary = Backend::start(format!("127.0.0.2:{port}").parse().unwrap());
-    let _secondary = Backend::start(format!("127.0.0.3:{port}").parse().unwrap());
+    let (port, mut backends) = Backend::start_on(&["127.0.0.2", "127.0.0.3"]);
+    let _secondary = backends.pop().unwrap();
+    let mut primary = backends.pop().unwrap();
     let server = serve(&http_pool(
         "www.example.test.",
         port,
@@ -201,9 +187,9 @@ fn primary_failure_moves_answers_within_a_second_and_they_come_back() {
 
 #[test]
 fn manual_failback_holds_across_a_restart() {
-    let port = port_free_on(&["127.0.0.2", "127.0.0.3"]);
-    let mut primary = Backend::start(format!("127.0.0.2:{port}").parse().unwrap());
-    let _secondary = Backend::start(format!("127.0.0.3:{port}").parse().unwrap());
+    let (port, mut backends) = Backend::start_on(&["127.0.0.2", "127.0.0.3"]);
+    let _secondary = backends.pop().unwrap();
+    let mut primary = backends.pop().unwrap();
     let pool = http_pool(
         "www.example.test.",
         port,
@@ -264,8 +250,8 @@ fn manual_failback_holds_across_a_restart() {
 
 #[test]
 fn when_all_down_serves_what_the_pool_says() {
-    // Nothing listens on this port: every check is refused.
-    let port = port_free_on(&["127.0.0.2", "127.0.0.3"]);
+    // Nothing listens on this port (held, bound without listening): every check is refused.
+    let (port, _held) = refusing_port(&["127.0.0.2", "127.0.0.3"]);
     let endpoints = [("127.0.0.2", 1), ("127.0.0.3", 2)];
     let pools = [
         http_pool(
@@ -317,11 +303,7 @@ fn tcp_pool(name: &str, port: u16, policy: &str, endpoints: &[(&str, u32)]) -> S
 #[test]
 fn all_rotates_and_weighted_follows_the_weights() {
     let hosts = ["127.0.0.2", "127.0.0.3", "127.0.0.4"];
-    let port = port_free_on(&hosts);
-    let _backends: Vec<Backend> = hosts
-        .iter()
-        .map(|h| Backend::start(format!("{h}:{port}").parse().unwrap()))
-        .collect();
+    let (port, _backends) = Backend::start_on(&hosts);
     let all = tcp_pool(
         "all.example.test.",
         port,

@@ -1,217 +1,142 @@
-//! Helpers for process tests: a minimal DNS client over real UDP and TCP sockets, free
-//! loopback ports, and a guard that runs `swivel` and captures its log.
-#![allow(dead_code)]
+//! `swivel` (or any program) as a child process whose stderr goes to a log file, killed when
+//! its guard is dropped; the configuration of a `swivel serve` on kernel-chosen ports; and
+//! the addresses such a server logs once it listens, so that tests running in parallel never
+//! race for a port.
 
+use super::wait_until;
 use std::fs::File;
-use std::io::{Read, Write};
-use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream, UdpSocket};
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitStatus, Stdio};
-use std::time::{Duration, Instant};
+use std::process::{Child, Command, ExitStatus, Output, Stdio};
+use std::time::Duration;
 
-pub const TYPE_A: u16 = 1;
-pub const TYPE_AAAA: u16 = 28;
-pub const RCODE_NOERROR: u8 = 0;
-pub const RCODE_NXDOMAIN: u8 = 3;
+/// How long a server may take to start on a loaded machine.
+pub const STARTUP: Duration = Duration::from_secs(20);
 
-/// A parsed reply: just what the tests look at.
-#[derive(Debug)]
-pub struct Reply {
-    pub id: u16,
-    pub flags: u16,
-    pub rcode: u8,
-    pub answers: Vec<Answer>,
+/// Where test servers answer DNS: a port the kernel chooses.
+pub const DNS_LISTEN: &str = "127.0.0.1:0";
+/// Where test servers' control API listens: a port the kernel chooses, on a loopback address
+/// of its own (the configuration refuses a `control.listen` equal to a `server.listen`
+/// entry, and `127.0.0.1:0` would be), that no test backend uses.
+pub const CONTROL_LISTEN: &str = "127.0.1.1:0";
+
+/// A `swivel serve` configuration: `[server]` listening on [`DNS_LISTEN`], `[control]` on
+/// [`CONTROL_LISTEN`], the zones, and any further tables.
+#[derive(Clone, Debug, Default)]
+pub struct Config {
+    server: Vec<String>,
+    control: Vec<String>,
+    zones: Vec<(String, String)>,
+    tail: Vec<String>,
 }
 
-#[derive(Debug)]
-pub struct Answer {
-    /// Presentation form, lowercase, with the final dot.
-    pub owner: String,
-    pub rtype: u16,
-    pub ttl: u32,
-    pub rdata: Vec<u8>,
-}
-
-impl Reply {
-    /// The addresses of the A records in the answer section, sorted.
-    pub fn a_addresses(&self) -> Vec<Ipv4Addr> {
-        let mut addrs: Vec<Ipv4Addr> = self
-            .answers
-            .iter()
-            .filter(|a| a.rtype == TYPE_A && a.rdata.len() == 4)
-            .map(|a| Ipv4Addr::new(a.rdata[0], a.rdata[1], a.rdata[2], a.rdata[3]))
-            .collect();
-        addrs.sort();
-        addrs
+impl Config {
+    pub fn new() -> Config {
+        Config::default()
     }
 
-    pub fn is_authoritative(&self) -> bool {
-        self.flags & 0x0400 != 0
+    /// More `[server]` keys (or `[server.*]` tables), as TOML text.
+    pub fn server(mut self, keys: &str) -> Config {
+        self.server.push(keys.to_string());
+        self
     }
-}
 
-/// A query for `name` (presentation form) and `qtype`, class IN, no recursion desired.
-pub fn build_query(id: u16, name: &str, qtype: u16) -> Vec<u8> {
-    let mut msg = Vec::with_capacity(64);
-    msg.extend_from_slice(&id.to_be_bytes());
-    msg.extend_from_slice(&[0, 0, 0, 1, 0, 0, 0, 0, 0, 0]);
-    for label in name
-        .trim_end_matches('.')
-        .split('.')
-        .filter(|l| !l.is_empty())
-    {
-        msg.push(label.len() as u8);
-        msg.extend_from_slice(label.as_bytes());
+    /// More `[control]` keys (e.g. `token = "…"`).
+    pub fn control(mut self, keys: &str) -> Config {
+        self.control.push(keys.to_string());
+        self
     }
-    msg.push(0);
-    msg.extend_from_slice(&qtype.to_be_bytes());
-    msg.extend_from_slice(&1u16.to_be_bytes());
-    msg
-}
 
-/// Parses a reply; `None` if it is malformed.
-pub fn parse_reply(msg: &[u8]) -> Option<Reply> {
-    let u16_at = |pos: usize| Some(u16::from_be_bytes([*msg.get(pos)?, *msg.get(pos + 1)?]));
-    let id = u16_at(0)?;
-    let flags = u16_at(2)?;
-    let (qdcount, ancount) = (u16_at(4)?, u16_at(6)?);
-    let mut pos = 12;
-    for _ in 0..qdcount {
-        pos = read_name(msg, pos)?.1 + 4;
+    /// A `[[zone]]` table.
+    pub fn zone(mut self, origin: &str, file: &str) -> Config {
+        self.zones.push((origin.to_string(), file.to_string()));
+        self
     }
-    let mut answers = Vec::new();
-    for _ in 0..ancount {
-        let (owner, next) = read_name(msg, pos)?;
-        let rtype = u16_at(next)?;
-        let ttl = u32::from_be_bytes(msg.get(next + 4..next + 8)?.try_into().ok()?);
-        let rdlen = u16_at(next + 8)? as usize;
-        let rdata = msg.get(next + 10..next + 10 + rdlen)?.to_vec();
-        pos = next + 10 + rdlen;
-        answers.push(Answer {
-            owner,
-            rtype,
-            ttl,
-            rdata,
-        });
-    }
-    Some(Reply {
-        id,
-        flags,
-        rcode: (flags & 0x000f) as u8,
-        answers,
-    })
-}
 
-/// Reads a possibly compressed name at `pos`; returns it and the position after it.
-fn read_name(msg: &[u8], mut pos: usize) -> Option<(String, usize)> {
-    let mut name = String::new();
-    let mut end = None;
-    for _ in 0..128 {
-        let len = *msg.get(pos)? as usize;
-        if len & 0xc0 == 0xc0 {
-            end.get_or_insert(pos + 2);
-            pos = ((len & 0x3f) << 8) | *msg.get(pos + 1)? as usize;
-            continue;
+    /// `example.test.` from `example.test.zone`.
+    pub fn example_zone(self) -> Config {
+        self.zone("example.test.", "example.test.zone")
+    }
+
+    /// Further tables after the zones (pools, checkers, `[checks]`…).
+    pub fn tail(mut self, text: &str) -> Config {
+        self.tail.push(text.to_string());
+        self
+    }
+
+    pub fn text(&self) -> String {
+        let mut text = format!("[server]\nlisten = [\"{DNS_LISTEN}\"]\n");
+        for keys in &self.server {
+            text.push_str(keys.trim_end());
+            text.push('\n');
         }
-        if len == 0 {
-            if name.is_empty() {
-                name.push('.');
+        text.push_str(&format!("\n[control]\nlisten = \"{CONTROL_LISTEN}\"\n"));
+        for keys in &self.control {
+            text.push_str(keys.trim_end());
+            text.push('\n');
+        }
+        for (origin, file) in &self.zones {
+            text.push_str(&format!(
+                "\n[[zone]]\norigin = \"{origin}\"\nfile = \"{file}\"\n"
+            ));
+        }
+        for table in &self.tail {
+            text.push('\n');
+            text.push_str(table);
+            if !table.ends_with('\n') {
+                text.push('\n');
             }
-            return Some((name.to_ascii_lowercase(), end.unwrap_or(pos + 1)));
         }
-        name.push_str(&String::from_utf8_lossy(msg.get(pos + 1..pos + 1 + len)?));
-        name.push('.');
-        pos += 1 + len;
+        text
     }
-    None
-}
 
-/// One UDP query; `None` on timeout or a malformed or mismatched reply.
-pub fn query_udp(server: SocketAddr, name: &str, qtype: u16) -> Option<Reply> {
-    let socket = UdpSocket::bind("127.0.0.1:0").ok()?;
-    socket
-        .set_read_timeout(Some(Duration::from_millis(500)))
-        .ok()?;
-    let id = next_id();
-    socket.send_to(&build_query(id, name, qtype), server).ok()?;
-    let mut buf = [0u8; 65535];
-    let (len, _) = socket.recv_from(&mut buf).ok()?;
-    parse_reply(&buf[..len]).filter(|reply| reply.id == id)
-}
-
-/// One TCP query (two-byte length prefix); `None` on any failure.
-pub fn query_tcp(server: SocketAddr, name: &str, qtype: u16) -> Option<Reply> {
-    let mut stream = TcpStream::connect_timeout(&server, Duration::from_secs(2)).ok()?;
-    stream.set_read_timeout(Some(Duration::from_secs(2))).ok()?;
-    let id = next_id();
-    let query = build_query(id, name, qtype);
-    let mut framed = (query.len() as u16).to_be_bytes().to_vec();
-    framed.extend_from_slice(&query);
-    stream.write_all(&framed).ok()?;
-    let mut len = [0u8; 2];
-    stream.read_exact(&mut len).ok()?;
-    let mut reply = vec![0u8; u16::from_be_bytes(len) as usize];
-    stream.read_exact(&mut reply).ok()?;
-    parse_reply(&reply).filter(|reply| reply.id == id)
-}
-
-fn next_id() -> u16 {
-    use std::sync::atomic::{AtomicU16, Ordering};
-    static NEXT: AtomicU16 = AtomicU16::new(0x1234);
-    NEXT.fetch_add(7, Ordering::Relaxed)
-}
-
-/// A loopback port free for both UDP and TCP at the time of asking.
-pub fn free_port() -> u16 {
-    loop {
-        let udp = UdpSocket::bind("127.0.0.1:0").expect("bind an ephemeral UDP port");
-        let port = udp.local_addr().unwrap().port();
-        if TcpListener::bind(("127.0.0.1", port)).is_ok() {
-            return port;
-        }
+    /// Writes the configuration to `path` and returns it.
+    pub fn write(&self, path: &Path) -> PathBuf {
+        std::fs::write(path, self.text()).expect("write the configuration");
+        path.to_path_buf()
     }
 }
 
-/// Whether `port` on 127.0.0.1 can be bound for both UDP and TCP right now.
-pub fn port_is_free(port: u16) -> bool {
-    UdpSocket::bind(("127.0.0.1", port)).is_ok() && TcpListener::bind(("127.0.0.1", port)).is_ok()
-}
-
-/// Polls `condition` every 50 ms until it holds or `timeout` passes.
-pub fn wait_until(timeout: Duration, mut condition: impl FnMut() -> bool) -> bool {
-    let deadline = Instant::now() + timeout;
-    loop {
-        if condition() {
-            return true;
-        }
-        if Instant::now() >= deadline {
-            return false;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
-
-/// A running `swivel` process whose stderr goes to a file; killed when dropped.
-pub struct Swivel {
-    child: Child,
+/// A running process whose stderr goes to a file; killed when dropped.
+pub struct Process {
+    child: Option<Child>,
     log: PathBuf,
 }
 
-impl Swivel {
-    /// Starts `swivel` with `args`; its log goes to `log`.
-    pub fn start(args: &[&str], log: &Path) -> Swivel {
-        let stderr = File::create(log).expect("create log file");
-        let child = Command::new(env!("CARGO_BIN_EXE_swivel"))
+impl Process {
+    /// Runs `program args` behind `prefix` (e.g. `ip netns exec NS`), logging to `log`.
+    pub fn spawn(prefix: &[&str], program: &Path, args: &[&str], log: &Path) -> Process {
+        let stderr = File::create(log).expect("create a log file");
+        let mut command = match prefix.split_first() {
+            Some((first, rest)) => {
+                let mut command = Command::new(first);
+                command.args(rest).arg(program);
+                command
+            }
+            None => Command::new(program),
+        };
+        let child = command
             .args(args)
+            .env("RUST_LOG", "info")
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::from(stderr))
             .spawn()
-            .expect("start swivel");
-        Swivel {
-            child,
+            .unwrap_or_else(|e| panic!("start {}: {e}", program.display()));
+        Process {
+            child: Some(child),
             log: log.to_path_buf(),
         }
+    }
+
+    /// `swivel args`, logging to `log`.
+    pub fn swivel(args: &[&str], log: &Path) -> Process {
+        Process::swivel_in(&[], args, log)
+    }
+
+    /// `swivel args` behind `prefix`.
+    pub fn swivel_in(prefix: &[&str], args: &[&str], log: &Path) -> Process {
+        Process::spawn(prefix, Path::new(env!("CARGO_BIN_EXE_swivel")), args, log)
     }
 
     /// Everything logged so far.
@@ -223,16 +148,41 @@ impl Swivel {
     pub fn wait_for_log(&self, text: &str, timeout: Duration) {
         if !wait_until(timeout, || self.log().contains(text)) {
             panic!(
-                "swivel did not log {text:?} within {timeout:?}; log:\n{}",
+                "no {text:?} logged within {timeout:?}; log:\n{}",
                 self.log()
             );
         }
     }
 
+    /// Waits until a `swivel serve` is ready (its "ready;" line) and returns the addresses
+    /// it logged it listens on; panics with the log if it does not get there in `timeout`.
+    pub fn wait_listening(&self, timeout: Duration) -> Listening {
+        let mut found = None;
+        let ready = wait_until(timeout, || {
+            let log = self.log();
+            found = log
+                .contains("ready;")
+                .then(|| Listening::from_log(&log))
+                .flatten();
+            found.is_some()
+        });
+        match found {
+            Some(listening) if ready => listening,
+            _ => panic!(
+                "swivel did not log where it listens within {timeout:?}; log:\n{}",
+                self.log()
+            ),
+        }
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.as_ref().expect("the process runs").id()
+    }
+
     /// Sends a signal by name (`HUP`, `TERM`) with the shell's built-in kill, which every
     /// system has (the kill(1) binary may be missing from a minimal image).
     pub fn signal(&self, name: &str) {
-        let command = format!("kill -{name} {}", self.child.id());
+        let command = format!("kill -{name} {}", self.pid());
         let status = Command::new("sh")
             .args(["-c", &command])
             .status()
@@ -240,9 +190,21 @@ impl Swivel {
         assert!(status.success(), "{command} failed");
     }
 
+    /// Stops the process at once (SIGKILL), as a crash or a power cut would.
+    pub fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
     /// The exit status if the process has ended.
     pub fn exited(&mut self) -> Option<ExitStatus> {
-        self.child.try_wait().expect("poll swivel")
+        self.child
+            .as_mut()
+            .expect("the process runs")
+            .try_wait()
+            .expect("poll the process")
     }
 
     /// Waits up to `timeout` for the process to end.
@@ -254,11 +216,118 @@ impl Swivel {
         });
         status
     }
+
+    /// Whether the process is still running.
+    pub fn is_running(&mut self) -> bool {
+        self.child
+            .as_mut()
+            .is_some_and(|child| matches!(child.try_wait(), Ok(None)))
+    }
+
+    /// Resident memory of the process in KiB (VmRSS in /proc/PID/status).
+    pub fn rss_kib(&self) -> u64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid()))
+            .expect("read /proc/PID/status");
+        status
+            .lines()
+            .find_map(|line| line.strip_prefix("VmRSS:"))
+            .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse().ok())
+            .expect("VmRSS in /proc/PID/status")
+    }
+
+    /// Open file descriptors of the process.
+    pub fn open_fds(&self) -> usize {
+        std::fs::read_dir(format!("/proc/{}/fd", self.pid()))
+            .map(|entries| entries.count())
+            .unwrap_or(0)
+    }
 }
 
-impl Drop for Swivel {
+impl Drop for Process {
     fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        self.kill();
     }
+}
+
+/// Where a `swivel serve` listens, as it logged it (the real ports, chosen by the kernel for
+/// port 0).
+#[derive(Clone, Debug)]
+pub struct Listening {
+    /// One per `server.listen` entry, in order.
+    pub dns: Vec<SocketAddr>,
+    pub control: SocketAddr,
+}
+
+impl Listening {
+    /// Reads the `listening address=… udp_workers=…` lines and the `control listening
+    /// address=…` line of a text log; `None` until the control line is there.
+    pub fn from_log(log: &str) -> Option<Listening> {
+        let address = |line: &str| -> Option<SocketAddr> {
+            let rest = line.split(" address=").nth(1)?;
+            rest.split_whitespace().next()?.parse().ok()
+        };
+        let mut dns = Vec::new();
+        let mut control = None;
+        for line in log.lines() {
+            if line.contains(" control listening address=") {
+                control = address(line);
+            } else if line.contains(" listening address=") && line.contains(" udp_workers=") {
+                dns.extend(address(line));
+            }
+        }
+        Some(Listening {
+            dns,
+            control: control?,
+        })
+    }
+
+    /// The first DNS address.
+    pub fn dns(&self) -> SocketAddr {
+        self.dns[0]
+    }
+}
+
+/// A `swivel serve` that has logged where it listens.
+pub struct Served {
+    pub process: Process,
+    pub dns: SocketAddr,
+    pub control: SocketAddr,
+}
+
+impl Served {
+    /// Runs `swivel serve --config config` (with `args` added), logging to `log`, and waits
+    /// until it is ready.
+    pub fn start(config: &Path, args: &[&str], log: &Path) -> Served {
+        let mut all = vec!["serve", "--config", config.to_str().expect("a UTF-8 path")];
+        all.extend_from_slice(args);
+        let process = Process::swivel(&all, log);
+        let listening = process.wait_listening(STARTUP);
+        Served {
+            process,
+            dns: listening.dns(),
+            control: listening.control,
+        }
+    }
+
+    pub fn log(&self) -> String {
+        self.process.log()
+    }
+}
+
+/// Runs the swivel binary to completion with `args` (without a `SWIVEL_TOKEN` from the
+/// environment).
+pub fn run_swivel(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_swivel"))
+        .args(args)
+        .env_remove("SWIVEL_TOKEN")
+        .output()
+        .expect("run swivel")
+}
+
+pub fn stdout(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+pub fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
 }

@@ -8,8 +8,8 @@
 //! `qdcount=N` (the question repeated N times); `class=IN|CH|HS|NONE|ANY|N`; `tcp`;
 //! `timeout=MS` (for queries both servers are expected to ignore).
 
-use crate::dnsmsg::{self, EdnsSpec, QuerySpec};
-use crate::servers::Transport;
+use super::servers::Transport;
+use crate::support::dns::msg::{self, EdnsSpec, QuerySpec};
 use std::time::Duration;
 
 /// The usual wait for a reply.
@@ -58,8 +58,8 @@ fn parse_line(line: &str, index: usize) -> Result<CorpusQuery, String> {
         id: query_id(index),
         flags: 0,
         opcode: 0,
-        qname: dnsmsg::name_to_wire(name).ok_or_else(|| format!("bad name {name}"))?,
-        qtype: dnsmsg::type_from_text(qtype).ok_or_else(|| format!("bad type {qtype}"))?,
+        qname: msg::name_to_wire(name).ok_or_else(|| format!("bad name {name}"))?,
+        qtype: msg::type_from_text(qtype).ok_or_else(|| format!("bad type {qtype}"))?,
         qclass: 1,
         qdcount: 1,
         edns: vec![EdnsSpec {
@@ -82,10 +82,10 @@ fn parse_line(line: &str, index: usize) -> Result<CorpusQuery, String> {
         };
         let edns = &mut spec.edns[0];
         match key {
-            "rd" => spec.flags |= dnsmsg::FLAG_RD,
-            "cd" => spec.flags |= dnsmsg::FLAG_CD,
-            "ad" => spec.flags |= dnsmsg::FLAG_AD,
-            "qr" => spec.flags |= dnsmsg::FLAG_QR,
+            "rd" => spec.flags |= msg::FLAG_RD,
+            "cd" => spec.flags |= msg::FLAG_CD,
+            "ad" => spec.flags |= msg::FLAG_AD,
+            "qr" => spec.flags |= msg::FLAG_QR,
             "noedns" => use_edns = false,
             "bufsize" => edns.udp_size = number()? as u16,
             "do" => edns.dnssec_ok = true,
@@ -96,7 +96,7 @@ fn parse_line(line: &str, index: usize) -> Result<CorpusQuery, String> {
             "qdcount" => spec.qdcount = number()? as u16,
             "class" => {
                 spec.qclass =
-                    dnsmsg::class_from_text(value).ok_or_else(|| format!("bad class {value}"))?
+                    msg::class_from_text(value).ok_or_else(|| format!("bad class {value}"))?
             }
             "tcp" => transport = Transport::Tcp,
             "timeout" => timeout = Duration::from_millis(number()?),
@@ -225,7 +225,7 @@ pub fn generated(
         query.label = format!(
             "mixed case of {}: {}",
             original.label,
-            dnsmsg::name_to_text(&query.spec.qname)
+            msg::name_to_text(&query.spec.qname)
         );
         queries.push(query);
     }

@@ -1,6 +1,6 @@
 //! Field-by-field comparison of two replies to the same query.
 
-use crate::dnsmsg::{self, Message, Record};
+use crate::support::dns::msg::{self, Message, Record};
 
 /// One field on which the two servers disagree.
 #[derive(Debug)]
@@ -45,14 +45,14 @@ pub fn compare(reference: Option<&[u8]>, candidate: Option<&[u8]>) -> Verdict {
     };
     check("id", reference.id.to_string(), candidate.id.to_string());
     for (name, mask) in [
-        ("QR", dnsmsg::FLAG_QR),
-        ("AA", dnsmsg::FLAG_AA),
-        ("TC", dnsmsg::FLAG_TC),
-        ("RD", dnsmsg::FLAG_RD),
-        ("RA", dnsmsg::FLAG_RA),
+        ("QR", msg::FLAG_QR),
+        ("AA", msg::FLAG_AA),
+        ("TC", msg::FLAG_TC),
+        ("RD", msg::FLAG_RD),
+        ("RA", msg::FLAG_RA),
         ("Z", 0x0040),
-        ("AD", dnsmsg::FLAG_AD),
-        ("CD", dnsmsg::FLAG_CD),
+        ("AD", msg::FLAG_AD),
+        ("CD", msg::FLAG_CD),
     ] {
         check(
             name,
@@ -72,10 +72,10 @@ pub fn compare(reference: Option<&[u8]>, candidate: Option<&[u8]>) -> Verdict {
     );
     check(
         "question",
-        dnsmsg::hex(&reference.question_bytes),
-        dnsmsg::hex(&candidate.question_bytes),
+        msg::hex(&reference.question_bytes),
+        msg::hex(&candidate.question_bytes),
     );
-    let truncated = reference.flag(dnsmsg::FLAG_TC) && candidate.flag(dnsmsg::FLAG_TC);
+    let truncated = reference.flag(msg::FLAG_TC) && candidate.flag(msg::FLAG_TC);
     if !truncated {
         check("OPT", describe_opts(&reference), describe_opts(&candidate));
         check(
@@ -168,8 +168,8 @@ fn describe_opts(message: &Message) -> String {
 fn cname_order(answer: &[Record]) -> String {
     let chain: Vec<String> = answer
         .iter()
-        .filter(|record| record.rtype == dnsmsg::TYPE_CNAME)
-        .map(|record| dnsmsg::name_to_text(&record.owner))
+        .filter(|record| record.rtype == msg::TYPE_CNAME)
+        .map(|record| msg::name_to_text(&record.owner))
         .collect();
     chain.join(" -> ")
 }

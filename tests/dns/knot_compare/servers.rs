@@ -1,6 +1,7 @@
 //! The two servers under comparison as child processes (knotd and swivel) on free loopback
 //! ports, killed on drop, plus plain UDP and TCP exchanges with timeouts.
 
+use crate::support::process::{Config, Listening};
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream, UdpSocket};
 use std::path::{Path, PathBuf};
@@ -39,7 +40,8 @@ impl Drop for TempDir {
     }
 }
 
-/// A loopback port that is free for both UDP and TCP at the moment of asking.
+/// A loopback port that is free for both UDP and TCP at the moment of asking: for knotd,
+/// which cannot report a port the kernel chose.
 pub fn free_port() -> u16 {
     for _ in 0..50 {
         let udp = UdpSocket::bind("127.0.0.1:0").expect("bind UDP");
@@ -206,29 +208,37 @@ pub fn start_knot(dir: &Path, origin: &str, zone_file: &Path) -> Result<ServerPr
     .wait_ready(origin)
 }
 
-/// Starts `swivel serve` on `zone_file` (copied into `dir`) as `origin`.
+/// Starts `swivel serve` on `zone_file` (copied into `dir`) as `origin`, on a port the
+/// kernel chooses (read from its log).
 pub fn start_swivel(dir: &Path, origin: &str, zone_file: &Path) -> Result<ServerProcess, String> {
-    let port = free_port();
-    let control_port = free_port();
     let zone_name = zone_file
         .file_name()
         .expect("zone file name")
         .to_string_lossy()
         .to_string();
     std::fs::copy(zone_file, dir.join(&zone_name)).map_err(|e| e.to_string())?;
-    let config = format!(
-        "[server]\nlisten = [\"127.0.0.1:{port}\"]\nworkers = 1\n\n[control]\n\
-         listen = \"127.0.0.1:{control_port}\"\n\n[[zone]]\norigin = \"{origin}\"\nfile = \"{zone_name}\"\n"
-    );
-    let config_path = dir.join("swivel.toml");
-    std::fs::write(&config_path, config).map_err(|e| e.to_string())?;
+    let config_path = Config::new()
+        .server("workers = 1")
+        .zone(origin, &zone_name)
+        .write(&dir.join("swivel.toml"));
     let mut command = Command::new(env!("CARGO_BIN_EXE_swivel"));
     command.arg("serve").arg("--config").arg(&config_path);
-    spawn(
-        "swivel",
-        command,
-        dir,
-        SocketAddr::from(([127, 0, 0, 1], port)),
-    )?
-    .wait_ready(origin)
+    let unknown = SocketAddr::from(([127, 0, 0, 1], 0));
+    let mut server = spawn("swivel", command, dir, unknown)?;
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        let log = std::fs::read_to_string(&server.log).unwrap_or_default();
+        if let Some(listening) = Listening::from_log(&log).filter(|l| !l.dns.is_empty()) {
+            server.addr = listening.dns();
+            break;
+        }
+        if Instant::now() >= deadline {
+            return Err(format!(
+                "swivel did not log where it listens within 15 s:\n{}",
+                server.log_tail()
+            ));
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    server.wait_ready(origin)
 }

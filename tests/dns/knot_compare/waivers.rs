@@ -4,7 +4,7 @@
 //! of the replies to one corpus line (and its mixed-case variants), and only while
 //! Swivel's value is exactly the one written, so any change in behaviour shows up again.
 
-use crate::diff::Difference;
+use super::diff::Difference;
 
 /// One accepted difference.
 #[derive(Debug)]

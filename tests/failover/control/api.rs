@@ -185,16 +185,16 @@ fn token_guards_every_change_and_leaves_reads_open() {
     let path = "/v1/pools/www.example.test./endpoints/127.0.0.3/override";
     let body = "{\"state\": \"down\"}";
     let control = server.control;
-    let missing = super::http::request(control, "POST", path, &[], body);
-    let wrong = super::http::request(
+    let missing = crate::support::http::request(control, "POST", path, &[], body);
+    let wrong = crate::support::http::request(
         control,
         "POST",
         path,
         &[("Authorization", "Bearer let-me-in-43")],
         body,
     );
-    let reload = super::http::request(control, "POST", "/v1/reload", &[], "");
-    let failback = super::http::request(
+    let reload = crate::support::http::request(control, "POST", "/v1/reload", &[], "");
+    let failback = crate::support::http::request(
         control,
         "POST",
         "/v1/pools/api.example.test./failback",

@@ -82,7 +82,7 @@ fn ctl_reload_prints_the_result_or_every_error() {
     let zone = server.dir.join("example.test.zone");
     let grown = format!("{}new  A  192.0.2.99\n", super::harness::zone_text());
     std::fs::write(&zone, grown).unwrap();
-    let config = server.config_path();
+    let config = server.ctl_config_path();
     // The address comes from --config this time.
     let reloaded = run_swivel(&["ctl", "--config", config.to_str().unwrap(), "reload"]);
     assert!(reloaded.status.success(), "{}", stderr(&reloaded));
@@ -145,7 +145,7 @@ fn ctl_errors_are_clear_and_exit_non_zero() {
     );
 
     // The token is read from the configuration file too.
-    let config = server.config_path();
+    let config = server.ctl_config_path();
     let with_config = run_swivel(&[
         "ctl",
         "--config",
@@ -158,7 +158,8 @@ fn ctl_errors_are_clear_and_exit_non_zero() {
     assert!(with_config.status.success(), "{}", stderr(&with_config));
     assert_eq!(server.answers("www.example.test."), ips(&["127.0.0.2"]));
 
-    let free = super::common::free_port();
+    // Bound without listening, and held: connections to it are refused.
+    let (free, _held) = crate::support::backend::refusing_port(&["127.0.0.1"]);
     let nobody = run_swivel(&["ctl", "--control", &format!("127.0.0.1:{free}"), "status"]);
     assert_eq!(nobody.status.code(), Some(1));
     let message = stderr(&nobody);

@@ -1,27 +1,20 @@
-//! A `swivel serve` process with a zone, two health-checked pools and a control API on a
-//! free port, in front of tiny TCP backends on 127.0.0.2 and 127.0.0.3 (127.0.0.4 has none,
-//! so its checks are refused and it is down).
+//! A `swivel serve` process with a zone, two health-checked pools and a control API, on
+//! ports the kernel chooses (read from its log), in front of tiny TCP backends on 127.0.0.2
+//! and 127.0.0.3 (127.0.0.4 has none, so its checks are refused and it is down).
 //!
 //! Pool `www.example.test.` (failback auto) has 127.0.0.2, .3 and .4 in one tier, so it
 //! serves .2 and .3. Pool `api.example.test.` (failback manual) has .4 on tier 1 and .2 on
 //! tier 2, so it starts on tier 2, held there.
 
-use super::common::{free_port, query_udp, Swivel, TYPE_A};
-use super::http::{request, HttpReply};
-use std::net::{Ipv4Addr, SocketAddr, TcpListener};
+use crate::support::backend::Backend;
+use crate::support::dns::{query_udp, TYPE_A};
+use crate::support::http::{request, HttpReply};
+pub use crate::support::process::{run_swivel, stderr, stdout, STARTUP};
+use crate::support::process::{Config, Process};
+pub use crate::support::zone::APEX as ZONE;
+use std::net::{Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
-use std::time::Duration;
-
-pub const STARTUP: Duration = Duration::from_secs(20);
-
-pub const ZONE: &str = "\
-$ORIGIN example.test.
-$TTL 300
-@    SOA ns1 hostmaster 1 7200 3600 1209600 60
-@    NS  ns1
-ns1  A   192.0.2.53
-";
+use std::process::Output;
 
 /// Thirty 100-byte TXT records: more than fits a 512-byte UDP reply.
 pub fn big_txt() -> String {
@@ -35,26 +28,28 @@ pub fn zone_text() -> String {
     format!("{ZONE}{}", big_txt())
 }
 
-/// Listens on `port` of 127.0.0.2 and 127.0.0.3 and accepts every connection for as long
-/// as the test process lives, so TCP checks there pass.
-pub fn start_backends() -> u16 {
-    'search: loop {
-        let first = TcpListener::bind(("127.0.0.2", 0)).unwrap();
-        let port = first.local_addr().unwrap().port();
-        if TcpListener::bind(("127.0.0.4", port)).is_err() {
-            continue 'search;
+/// Backends that accept every connection on one port of 127.0.0.2 and 127.0.0.3, so TCP
+/// checks there pass, and that port held on 127.0.0.4 without listening, so checks there
+/// are refused; all for as long as the returned value lives.
+pub struct Backends {
+    pub port: u16,
+    _listening: Vec<Backend>,
+    _refusing: Vec<socket2::Socket>,
+}
+
+pub fn start_backends() -> Backends {
+    loop {
+        let (port, listening) = Backend::start_on(&["127.0.0.2", "127.0.0.3"]);
+        let refusing = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None)
+            .expect("a TCP socket");
+        let addr: SocketAddr = ([127, 0, 0, 4], port).into();
+        if refusing.bind(&addr.into()).is_ok() {
+            return Backends {
+                port,
+                _listening: listening,
+                _refusing: vec![refusing],
+            };
         }
-        let Ok(second) = TcpListener::bind(("127.0.0.3", port)) else {
-            continue 'search;
-        };
-        for listener in [first, second] {
-            std::thread::spawn(move || {
-                for stream in listener.incoming() {
-                    drop(stream);
-                }
-            });
-        }
-        return port;
     }
 }
 
@@ -76,24 +71,24 @@ pub fn pools(port: u16) -> String {
     )
 }
 
-/// The configuration text; `control` is the `[control]` table's body.
-pub fn config_text(dns: SocketAddr, control: &str, backend_port: u16) -> String {
-    format!(
-        "[server]\nlisten = [\"{dns}\"]\nworkers = 1\nstate_dir = \"state\"\n\n\
-         [control]\n{control}\n\n\
-         [[zone]]\norigin = \"example.test.\"\nfile = \"example.test.zone\"\n\n{}",
-        pools(backend_port)
-    )
+/// The configuration; `control` holds more `[control]` keys.
+pub fn config(control: &str, backend_port: u16) -> Config {
+    Config::new()
+        .server("workers = 1\nstate_dir = \"state\"")
+        .control(control)
+        .example_zone()
+        .tail(&pools(backend_port))
 }
 
 /// A running server and its folder (configuration, zone, state, logs).
 pub struct Server {
-    pub swivel: Swivel,
+    pub swivel: Process,
     pub dns: SocketAddr,
     pub control: SocketAddr,
     pub token: Option<String>,
     pub dir: PathBuf,
     starts: usize,
+    _backends: Backends,
     _temp: tempfile::TempDir,
 }
 
@@ -107,31 +102,22 @@ impl Server {
     pub fn start_with(token: Option<&str>, args: &[&str]) -> Server {
         let temp = tempfile::tempdir().unwrap();
         let dir = temp.path().to_path_buf();
-        let dns: SocketAddr = ([127, 0, 0, 1], free_port()).into();
-        let control: SocketAddr = ([127, 0, 0, 1], free_port()).into();
-        let mut table = format!("listen = \"{control}\"");
-        if let Some(token) = token {
-            table.push_str(&format!("\ntoken = \"{token}\""));
-        }
+        let control = token.map_or(String::new(), |token| format!("token = \"{token}\""));
         std::fs::write(dir.join("example.test.zone"), zone_text()).unwrap();
-        let config = config_text(dns, &table, start_backends());
-        std::fs::write(dir.join("swivel.toml"), config).unwrap();
+        let backends = start_backends();
+        config(&control, backends.port).write(&dir.join("swivel.toml"));
         let swivel = launch(&dir, 1, args);
-        let server = Server {
+        let listening = swivel.wait_listening(STARTUP);
+        Server {
             swivel,
-            dns,
-            control,
+            dns: listening.dns(),
+            control: listening.control,
             token: token.map(str::to_string),
             dir,
             starts: 1,
+            _backends: backends,
             _temp: temp,
-        };
-        server.wait_ready();
-        server
-    }
-
-    fn wait_ready(&self) {
-        self.swivel.wait_for_log("ready;", STARTUP);
+        }
     }
 
     /// Stops the process with SIGTERM and waits for a clean exit.
@@ -144,11 +130,14 @@ impl Server {
         assert!(status.success(), "exit status {status:?}");
     }
 
-    /// Starts the stopped process again on the same folder and ports.
+    /// Starts the stopped process again on the same folder; it listens on new ports (read
+    /// from its log again).
     pub fn start_again(&mut self) {
         self.starts += 1;
         self.swivel = launch(&self.dir, self.starts, &[]);
-        self.wait_ready();
+        let listening = self.swivel.wait_listening(STARTUP);
+        self.dns = listening.dns();
+        self.control = listening.control;
     }
 
     pub fn restart(&mut self) {
@@ -158,6 +147,18 @@ impl Server {
 
     pub fn config_path(&self) -> PathBuf {
         self.dir.join("swivel.toml")
+    }
+
+    /// The server's configuration as `swivel ctl --config` reads it: the same file, but
+    /// naming the control address the server really listens on instead of port 0.
+    pub fn ctl_config_path(&self) -> PathBuf {
+        let text = std::fs::read_to_string(self.config_path()).unwrap();
+        let listen = format!("listen = \"{}\"", crate::support::process::CONTROL_LISTEN);
+        assert!(text.contains(&listen), "{text}");
+        let real = text.replace(&listen, &format!("listen = \"{}\"", self.control));
+        let path = self.dir.join("ctl.toml");
+        std::fs::write(&path, real).unwrap();
+        path
     }
 
     pub fn get(&self, path: &str) -> HttpReply {
@@ -208,20 +209,11 @@ impl Server {
 }
 
 /// Starts `swivel serve` on `dir`'s configuration; the log goes to `swivel-<n>.log`.
-fn launch(dir: &Path, n: usize, args: &[&str]) -> Swivel {
+fn launch(dir: &Path, n: usize, args: &[&str]) -> Process {
     let config = dir.join("swivel.toml");
     let mut all = vec!["serve", "--config", config.to_str().unwrap()];
     all.extend_from_slice(args);
-    Swivel::start(&all, &dir.join(format!("swivel-{n}.log")))
-}
-
-/// Runs the swivel binary to completion with `args`.
-pub fn run_swivel(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_swivel"))
-        .args(args)
-        .env_remove("SWIVEL_TOKEN")
-        .output()
-        .expect("run swivel")
+    Process::swivel(&all, &dir.join(format!("swivel-{n}.log")))
 }
 
 pub fn ip(text: &str) -> Ipv4Addr {
@@ -255,12 +247,4 @@ pub fn pool_of<'a>(status: &'a serde_json::Value, name: &str) -> &'a serde_json:
         .iter()
         .find(|p| p["name"] == name)
         .unwrap_or_else(|| panic!("no pool {name} in {status}"))
-}
-
-pub fn stdout(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stdout).into_owned()
-}
-
-pub fn stderr(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stderr).into_owned()
 }

@@ -2,8 +2,8 @@
 //! per transport and response code, and the endpoint, failover, table and reload metrics
 //! match the server's state.
 
-use super::common::{build_query, query_tcp, query_udp, TYPE_A};
 use super::harness::Server;
+use crate::support::dns::{build_query, query_tcp, query_udp, TYPE_A};
 use std::net::UdpSocket;
 
 const TYPE_TXT: u16 = 16;

@@ -17,11 +17,10 @@ fn chromium() -> Option<&'static str> {
 #[test]
 fn status_page_renders_in_headless_chromium() {
     let Some(browser) = chromium() else {
-        if std::env::var_os("CI").is_some() {
-            panic!("chromium is not installed (Debian package `chromium`; .ci/run installs it)");
-        }
-        eprintln!("skipped: chromium is not installed (apt-get install chromium)");
-        return;
+        return crate::support::skip(
+            "status_page_renders_in_headless_chromium",
+            "chromium is not installed (Debian package `chromium`; .ci/run installs it)",
+        );
     };
     let server = Server::start();
     assert_eq!(
@@ -56,7 +55,7 @@ fn status_page_renders_in_headless_chromium() {
         .stderr(std::process::Stdio::null())
         .spawn()
         .expect("start chromium");
-    let finished = super::common::wait_until(Duration::from_secs(60), || {
+    let finished = crate::support::wait_until(Duration::from_secs(60), || {
         child.try_wait().ok().flatten().is_some()
     });
     if !finished {
@@ -94,7 +93,7 @@ fn json_logs_are_one_object_per_line() {
     );
     let wanted = "override set over the control API";
     assert!(
-        super::common::wait_until(Duration::from_secs(5), || server.log().contains(wanted)),
+        crate::support::wait_until(Duration::from_secs(5), || server.log().contains(wanted)),
         "{}",
         server.log()
     );

@@ -68,9 +68,13 @@ fn reload_of_a_broken_zone_is_refused_naming_file_and_line() {
         server.answers("www.example.test."),
         ips(&["127.0.0.2", "127.0.0.3"])
     );
-    let nx = super::common::query_udp(server.dns, "bad.example.test.", super::common::TYPE_A)
-        .expect("a reply");
-    assert_eq!(nx.rcode, super::common::RCODE_NXDOMAIN);
+    let nx = crate::support::dns::query_udp(
+        server.dns,
+        "bad.example.test.",
+        crate::support::dns::TYPE_A,
+    )
+    .expect("a reply");
+    assert_eq!(nx.rcode, crate::support::dns::RCODE_NXDOMAIN);
     assert_eq!(server.status()["reloads"]["error"], 1);
     assert!(server.log().contains("reload refused"), "{}", server.log());
 }
@@ -94,11 +98,11 @@ fn reloads_over_the_api_lose_no_query() {
             let mut buf = [0u8; 512];
             while !done.load(Ordering::Relaxed) || sent < 500 {
                 let id = (sent % 65536) as u16;
-                let query = super::common::build_query(id, "www.example.test.", 1);
+                let query = crate::support::dns::build_query(id, "www.example.test.", 1);
                 socket.send_to(&query, dns).unwrap();
                 sent += 1;
                 match socket.recv_from(&mut buf) {
-                    Ok((len, _)) => match super::common::parse_reply(&buf[..len]) {
+                    Ok((len, _)) => match crate::support::dns::parse_reply(&buf[..len]) {
                         Some(reply) if reply.id == id && reply.a_addresses().len() == 2 => {}
                         _ => wrong += 1,
                     },

@@ -1,8 +1,9 @@
 //! What persists in `state_dir`: a drain and a manual-failback latch survive a restart and
 //! hold from the first answer on; a corrupt state file is set aside and the server starts.
 
-use super::common::{query_udp, wait_until, TYPE_A};
 use super::harness::{endpoint, ips, pool_of, Server};
+use crate::support::dns::{query_udp, TYPE_A};
+use crate::support::wait_until;
 use std::time::Duration;
 
 const STATE_FILE: &str = "swivel-state.json";

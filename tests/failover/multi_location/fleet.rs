@@ -2,12 +2,11 @@
 //! killed when dropped, and a responder's DNS answers, status and metrics as the test reads
 //! them.
 
-use super::common::{build_query, parse_reply, wait_until, TYPE_A};
-use super::http::request;
-use std::fs::File;
+use crate::support::dns::{build_query, parse_reply, TYPE_A};
+use crate::support::http::request;
+pub use crate::support::process::Process;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr, UdpSocket};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 /// The pool every fleet serves.
@@ -20,13 +19,7 @@ pub const CHECKERS: [(&str, &str); 3] =
 /// The responders' control token (they listen beyond loopback in namespaces).
 pub const CONTROL_TOKEN: &str = "control-token";
 
-const ZONE: &str = "\
-$ORIGIN example.test.
-$TTL 300
-@    SOA ns1 hostmaster 1 7200 3600 1209600 60
-@    NS  ns1
-ns1  A   192.0.2.53
-";
+use crate::support::zone::APEX as ZONE;
 
 /// The pool: one endpoint checked over HTTP every 300 ms, down after two failures, up
 /// after two passes, quorum 2, no address at all when it is down.
@@ -42,7 +35,13 @@ pub fn pool_text(endpoint: IpAddr, port: u16, check_address: Option<IpAddr>) -> 
 }
 
 /// A responder without local checks, listening to the three agents.
-pub fn write_responder(dir: &Path, dns: SocketAddr, control: SocketAddr, pool: &str) -> PathBuf {
+/// `dns` and `control` are the listen addresses (port 0 for one the kernel chooses).
+pub fn write_responder(
+    dir: &Path,
+    dns: impl std::fmt::Display,
+    control: impl std::fmt::Display,
+    pool: &str,
+) -> PathBuf {
     std::fs::write(dir.join("example.test.zone"), ZONE).unwrap();
     let mut text = format!(
         "[server]\nlisten = [\"{dns}\"]\nworkers = 1\n\
@@ -72,81 +71,6 @@ pub fn write_agent(dir: &Path, index: usize, report_to: &[String], pool: &str) -
     let path = dir.join(format!("agent-{name}.toml"));
     std::fs::write(&path, text).unwrap();
     path
-}
-
-/// A process whose stderr goes to a file; killed when dropped.
-pub struct Process {
-    child: Option<Child>,
-    log: PathBuf,
-}
-
-impl Process {
-    /// Runs `program args` behind `prefix` (e.g. `ip netns exec NS`), logging to `log`.
-    pub fn spawn(prefix: &[&str], program: &Path, args: &[&str], log: &Path) -> Process {
-        let stderr = File::create(log).expect("create a log file");
-        let mut command = match prefix.split_first() {
-            Some((first, rest)) => {
-                let mut command = Command::new(first);
-                command.args(rest).arg(program);
-                command
-            }
-            None => Command::new(program),
-        };
-        let child = command
-            .args(args)
-            .env("RUST_LOG", "info")
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::from(stderr))
-            .spawn()
-            .unwrap_or_else(|e| panic!("start {}: {e}", program.display()));
-        Process {
-            child: Some(child),
-            log: log.to_path_buf(),
-        }
-    }
-
-    /// `swivel args` behind `prefix`.
-    pub fn swivel(prefix: &[&str], args: &[&str], log: &Path) -> Process {
-        Process::spawn(prefix, Path::new(env!("CARGO_BIN_EXE_swivel")), args, log)
-    }
-
-    pub fn log(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
-    }
-
-    pub fn wait_for_log(&self, text: &str, timeout: Duration) {
-        if !wait_until(timeout, || self.log().contains(text)) {
-            panic!(
-                "no {text:?} logged within {timeout:?}; log:\n{}",
-                self.log()
-            );
-        }
-    }
-
-    /// Sends a signal by name with the shell's kill.
-    pub fn signal(&self, name: &str) {
-        let child = self.child.as_ref().expect("the process runs");
-        let status = Command::new("sh")
-            .args(["-c", &format!("kill -{name} {}", child.id())])
-            .status()
-            .unwrap();
-        assert!(status.success());
-    }
-
-    /// Stops the process at once (SIGKILL), as a crash or a power cut would.
-    pub fn kill(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-    }
-}
-
-impl Drop for Process {
-    fn drop(&mut self) {
-        self.kill();
-    }
 }
 
 /// A `swivel serve` responder as the test reaches it.

@@ -3,9 +3,10 @@
 //! trusts the CA through `[probe] ca_file` gets its reports through; the one that does not
 //! refuses the unverified connection, says why, and its results never arrive.
 
-use super::backend::{port_free_on, Backend};
-use super::common::{free_port, wait_until};
 use super::fleet::{pool_text, Process, Responder};
+use crate::support::backend::Backend;
+use crate::support::process::{CONTROL_LISTEN, DNS_LISTEN, STARTUP};
+use crate::support::wait_until;
 use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, IsCa, KeyPair};
 use rustls::pki_types::{PrivateKeyDer, PrivatePkcs8KeyDer};
 use std::net::{IpAddr, SocketAddr};
@@ -59,14 +60,13 @@ async fn proxy(
 #[test]
 fn reports_over_https_need_a_verified_certificate() {
     let endpoint: IpAddr = [127, 0, 31, 2].into();
-    let port = port_free_on(&["127.0.31.2"]);
-    let _backend = Backend::start(SocketAddr::new(endpoint, port));
+    let backend = Backend::start(SocketAddr::new(endpoint, 0));
+    let port = backend.addr().port();
     let dir = tempfile::tempdir().unwrap();
     let pool = pool_text(endpoint, port, None).replace("quorum = 2", "quorum = 1");
-    let dns: SocketAddr = ([127, 0, 0, 1], free_port()).into();
-    let control: SocketAddr = ([127, 0, 0, 1], free_port()).into();
-    let zone = "$ORIGIN example.test.\n$TTL 300\n@ SOA ns1 hostmaster 1 7200 3600 1209600 60\n@ NS ns1\nns1 A 192.0.2.53\n";
-    std::fs::write(dir.path().join("example.test.zone"), zone).unwrap();
+    let dns = DNS_LISTEN;
+    let control = CONTROL_LISTEN;
+    crate::support::zone::write(dir.path(), crate::support::zone::APEX);
     let responder_config = format!(
         "[server]\nlisten = [\"{dns}\"]\nworkers = 1\n[control]\nlisten = \"{control}\"\n\
          [checks]\nlocal = false\n[[checker]]\nname = \"trusting\"\ntoken = \"t1\"\n\
@@ -75,12 +75,13 @@ fn reports_over_https_need_a_verified_certificate() {
     );
     let path = dir.path().join("responder.toml");
     std::fs::write(&path, responder_config).unwrap();
-    let process = Process::swivel(
+    let process = Process::swivel_in(
         &[],
         &["serve", "--config", path.to_str().unwrap()],
         &dir.path().join("responder.log"),
     );
-    process.wait_for_log("ready;", Duration::from_secs(15));
+    let listening = process.wait_listening(STARTUP);
+    let (dns, control) = (listening.dns(), listening.control);
     let responder = Responder {
         process,
         dns,
@@ -103,7 +104,7 @@ fn reports_over_https_need_a_verified_certificate() {
         let config = dir.path().join(format!("{name}.toml"));
         std::fs::write(&config, text).unwrap();
         let log = dir.path().join(format!("{name}.log"));
-        Process::swivel(&[], &["probe", "--config", config.to_str().unwrap()], &log)
+        Process::swivel_in(&[], &["probe", "--config", config.to_str().unwrap()], &log)
     };
     let trusting = agent("trusting", "t1", "ca_file = \"ca.pem\"\n");
     let doubting = agent("doubting", "t2", "");

@@ -4,10 +4,10 @@
 //! (SIGHUP) with a `check_address` of 127.0.1x.3, where nothing listens, so that one checker
 //! alone sees the endpoint fail while the others do not.
 
-use super::backend::{port_free_on, Backend};
-use super::common::free_port;
 use super::fleet::{pool_text, write_agent, write_responder, Process, Responder, CHECKERS};
 use super::Site;
+use crate::support::backend::{port_free_on, Backend};
+use crate::support::process::{CONTROL_LISTEN, DNS_LISTEN, STARTUP};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
 use std::time::Duration;
@@ -39,15 +39,16 @@ impl LoopbackSite {
         for index in 1..=2 {
             let folder = dir.path().join(format!("responder{index}"));
             std::fs::create_dir(&folder).unwrap();
-            let dns: SocketAddr = ([127, 0, 0, 1], free_port()).into();
-            let control: SocketAddr = ([127, 0, 0, 1], free_port()).into();
+            let dns = DNS_LISTEN;
+            let control = CONTROL_LISTEN;
             let config = write_responder(&folder, dns, control, &pool);
-            let process = Process::swivel(
+            let process = Process::swivel_in(
                 &[],
                 &["serve", "--config", config.to_str().unwrap()],
                 &folder.join("swivel.log"),
             );
-            process.wait_for_log("ready;", Duration::from_secs(15));
+            let listening = process.wait_listening(STARTUP);
+            let (dns, control) = (listening.dns(), listening.control);
             responders.push(Responder {
                 process,
                 dns,
@@ -115,7 +116,7 @@ impl Site for LoopbackSite {
     fn start_agent(&mut self, agent: usize) {
         let config = self.agent_configs[agent].to_str().unwrap().to_string();
         let log = self.dir.path().join(format!("agent-c{}.log", agent + 1));
-        let process = Process::swivel(&[], &["probe", "--config", &config], &log);
+        let process = Process::swivel_in(&[], &["probe", "--config", &config], &log);
         process.wait_for_log("probe agent ready", Duration::from_secs(10));
         self.agents[agent] = Some(process);
     }

@@ -5,24 +5,13 @@
 //! simulated (see `multi_location/loopback.rs`). Plus the report API's authentication
 //! (`multi_location/report_api.rs`) and reports over HTTPS (`multi_location/https.rs`).
 //!
-//! Where namespaces cannot be made (not root, no `ip`), the namespace tests print a
-//! SKIPPED line and pass; in CI (`CI` set) they fail with the reason instead.
+//! Where namespaces cannot be made (not root, no `ip`), the namespace tests are skipped by
+//! the one rule of `support::skip`: a SKIPPED line, or a failure when `CI` is set.
 
-mod common;
-
-#[path = "failover/backend.rs"]
-mod backend;
-#[path = "multi_location/fleet.rs"]
 mod fleet;
-#[path = "control/http.rs"]
-mod http;
-#[path = "multi_location/https.rs"]
 mod https;
-#[path = "multi_location/loopback.rs"]
 mod loopback;
-#[path = "multi_location/netns.rs"]
 mod netns;
-#[path = "multi_location/report_api.rs"]
 mod report_api;
 
 use fleet::{answers_stay, changes_to, Responder, INTERVAL};
@@ -48,17 +37,12 @@ pub trait Site {
 fn netns_site(tag: u8, test: &str) -> Option<netns::NetnsSite> {
     match netns::NetnsSite::start(tag) {
         Ok(site) => Some(site),
-        Err(reason) if std::env::var_os("CI").is_some() => {
-            panic!("{test}: network namespaces are required in CI (run as root with iproute2): {reason}")
-        }
         Err(reason) => {
-            // Straight to stderr, past the test harness's capture, so the line always shows.
-            use std::io::Write;
-            let _ = writeln!(
-                std::io::stderr(),
-                "SKIPPED {test}: network namespaces cannot be made here ({reason}); \
+            let reason = format!(
+                "network namespaces cannot be made here (run as root with iproute2: {reason}); \
                  the loopback variant runs instead and cannot cut a real path"
             );
+            crate::support::skip(test, &reason);
             None
         }
     }
@@ -80,7 +64,7 @@ fn assert_agree(times: &[Duration], what: &str) {
 /// Waits until both responders have a fresh result of every checker.
 fn all_checkers_fresh(site: &dyn Site) {
     let responders = site.responders();
-    let fresh = common::wait_until(Duration::from_secs(5), || {
+    let fresh = crate::support::wait_until(Duration::from_secs(5), || {
         responders
             .iter()
             .all(|r| r.endpoint()["quorum"]["fresh"] == 3)
@@ -103,7 +87,7 @@ fn cut_path_then_backend_down_and_up(site: &mut dyn Site) {
 
     site.cut(0);
     let responders = site.responders();
-    let cut_seen = common::wait_until(Duration::from_secs(5), || {
+    let cut_seen = crate::support::wait_until(Duration::from_secs(5), || {
         responders.iter().all(|r| {
             let view = r.view("c1");
             view["state"] == "down" && view["fresh"] == true
@@ -161,7 +145,7 @@ fn stopped_agents_go_stale(site: &mut dyn Site) {
 
     site.stop_agent(2);
     let responders = site.responders();
-    let stale = common::wait_until(Duration::from_secs(3), || {
+    let stale = crate::support::wait_until(Duration::from_secs(3), || {
         responders.iter().all(|r| r.view("c3")["fresh"] == false)
     });
     assert!(stale, "c3 should be stale: {}", responders[0].endpoint());
@@ -193,7 +177,7 @@ fn stopped_agents_go_stale(site: &mut dyn Site) {
 
     site.stop_agent(1);
     let responders = site.responders();
-    let lost = common::wait_until(Duration::from_secs(3), || {
+    let lost = crate::support::wait_until(Duration::from_secs(3), || {
         responders
             .iter()
             .all(|r| r.endpoint()["quorum"]["met"] == false)
@@ -223,7 +207,7 @@ fn stopped_agents_go_stale(site: &mut dyn Site) {
     // c1 alone sees the backend die: no failover on missing data.
     site.backend_down();
     let responders = site.responders();
-    let c1_down = common::wait_until(Duration::from_secs(3), || {
+    let c1_down = crate::support::wait_until(Duration::from_secs(3), || {
         responders.iter().all(|r| r.view("c1")["state"] == "down")
     });
     assert!(
@@ -283,8 +267,9 @@ fn backend_process() {
     let Ok(address) = std::env::var("SWIVEL_ML_BACKEND") else {
         return;
     };
-    let _backend =
-        backend::Backend::start(address.parse().expect("SWIVEL_ML_BACKEND is host:port"));
+    let _backend = crate::support::backend::Backend::start(
+        address.parse().expect("SWIVEL_ML_BACKEND is host:port"),
+    );
     eprintln!("backend serving on {address}");
     loop {
         std::thread::sleep(Duration::from_secs(60));

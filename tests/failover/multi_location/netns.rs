@@ -243,7 +243,7 @@ impl NetnsSite {
             let config = write_responder(&folder, dns, listen, &pool);
             let exec = site.network.exec("r");
             let prefix: Vec<&str> = exec.iter().map(String::as_str).collect();
-            let process = Process::swivel(
+            let process = Process::swivel_in(
                 &prefix,
                 &["serve", "--config", config.to_str().unwrap()],
                 &folder.join("swivel.log"),
@@ -318,7 +318,7 @@ impl Site for NetnsSite {
         let prefix: Vec<&str> = exec.iter().map(String::as_str).collect();
         let config = self.agent_configs[agent].to_str().unwrap().to_string();
         let log = self.dir.path().join(format!("agent-c{}.log", agent + 1));
-        let process = Process::swivel(&prefix, &["probe", "--config", &config], &log);
+        let process = Process::swivel_in(&prefix, &["probe", "--config", &config], &log);
         process.wait_for_log("probe agent ready", Duration::from_secs(10));
         self.agents[agent] = Some(process);
     }

@@ -3,17 +3,16 @@
 //! endpoints counted, the agent's timestamp shown, metrics, `swivel ctl status`, and a
 //! reload that keeps the views of checkers that stay.
 
-use super::backend::{port_free_on, Backend};
-use super::common::free_port;
 use super::fleet::Process;
-use super::http::{request, HttpReply};
+use crate::support::backend::Backend;
+use crate::support::http::{request, HttpReply};
+use crate::support::process::{CONTROL_LISTEN, DNS_LISTEN, STARTUP};
 use std::net::SocketAddr;
 use std::path::Path;
-use std::time::Duration;
 
-const ZONE: &str = "$ORIGIN example.test.\n$TTL 300\n@ SOA ns1 hostmaster 1 7200 3600 1209600 60\n@ NS ns1\nns1 A 192.0.2.53\n";
+use crate::support::zone::APEX as ZONE;
 
-fn config(dns: SocketAddr, control: SocketAddr, port: u16, checkers: &[(&str, &str)]) -> String {
+fn config(dns: &str, control: &str, port: u16, checkers: &[(&str, &str)]) -> String {
     let mut text = format!(
         "[server]\nlisten = [\"{dns}\"]\nworkers = 1\n[control]\nlisten = \"{control}\"\ntoken = \"ctl-token\"\n\
          [[zone]]\norigin = \"example.test.\"\nfile = \"example.test.zone\"\n\
@@ -50,21 +49,22 @@ fn metric(text: &str, series: &str) -> Option<f64> {
 
 #[test]
 fn reports_need_the_checkers_own_token_and_unknown_endpoints_are_counted() {
-    let port = port_free_on(&["127.0.30.2"]);
-    let _backend = Backend::start(SocketAddr::new([127, 0, 30, 2].into(), port));
+    let backend = Backend::start(SocketAddr::new([127, 0, 30, 2].into(), 0));
+    let port = backend.addr().port();
     let dir = tempfile::tempdir().unwrap();
-    let dns: SocketAddr = ([127, 0, 0, 1], free_port()).into();
-    let control: SocketAddr = ([127, 0, 0, 1], free_port()).into();
+    let dns = DNS_LISTEN;
+    let control = CONTROL_LISTEN;
     std::fs::write(dir.path().join("example.test.zone"), ZONE).unwrap();
     let path = dir.path().join("swivel.toml");
     let fleet = [("fra1", "fra1-token"), ("nyc1", "nyc1-token")];
     std::fs::write(&path, config(dns, control, port, &fleet)).unwrap();
-    let server = Process::swivel(
+    let server = Process::swivel_in(
         &[],
         &["serve", "--config", path.to_str().unwrap()],
         &dir.path().join("swivel.log"),
     );
-    server.wait_for_log("ready;", Duration::from_secs(15));
+    let listening = server.wait_listening(STARTUP);
+    let (dns, control) = (listening.dns(), listening.control);
 
     let good = report("fra1", GOOD);
     let refused = post(control, "/v1/reports", None, &good);
@@ -186,7 +186,9 @@ fn reload_keeps_views_of_checkers_that_stay(
     port: u16,
 ) {
     let fleet = [("sin1", "sin1-token"), ("fra1", "fra1-token")];
-    std::fs::write(path, config(dns, control, port, &fleet)).unwrap();
+    // The same listen addresses as the running server's file: nothing needs a restart.
+    let _ = dns;
+    std::fs::write(path, config(DNS_LISTEN, CONTROL_LISTEN, port, &fleet)).unwrap();
     let reload = post(control, "/v1/reload", Some("ctl-token"), "");
     assert_eq!(reload.status, 200, "{}", reload.body);
     let status = request(control, "GET", "/v1/status", &[], "").json();

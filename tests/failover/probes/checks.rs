@@ -1,7 +1,7 @@
 //! Single HTTP, TCP and ICMP checks against real loopback backends.
 
-use crate::backend::{closed_port, Backend, Behaviour};
-use crate::{http_check, http_spec, target};
+use super::{http_check, http_spec, target};
+use crate::support::backend::scripted::{closed_port, Backend, Behaviour};
 use std::time::{Duration, Instant};
 use swivel::probe::{icmp, run_check, CheckKind, CheckSpec, FailureKind, HttpCheck, USER_AGENT};
 
@@ -288,8 +288,7 @@ fn icmp_spec() -> CheckSpec {
 #[tokio::test]
 async fn icmp_echo_to_loopback_is_healthy() {
     if let Err(message) = icmp::check_privilege() {
-        eprintln!("skipped: {message}");
-        return;
+        return crate::support::skip("icmp_echo_to_loopback_is_healthy", &message.to_string());
     }
     let outcome = run_check(&icmp_spec(), &target("127.0.0.1")).await;
     assert!(outcome.ok, "{outcome:?}");

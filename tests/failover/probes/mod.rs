@@ -1,13 +1,8 @@
 //! Health probes against real backends on loopback: HTTP, HTTPS, TCP and ICMP checks, and
 //! the probe scheduler's timing, isolation, concurrency bound and target changes.
 
-#[path = "probes/backend.rs"]
-mod backend;
-#[path = "probes/checks.rs"]
 mod checks;
-#[path = "probes/scheduling.rs"]
 mod scheduling;
-#[path = "probes/tls_checks.rs"]
 mod tls_checks;
 
 use std::time::Duration;

@@ -1,8 +1,8 @@
 //! The probe scheduler against real loopback backends: timing, isolation of slow endpoints,
 //! the concurrency bound, the first round, target changes and stopping.
 
-use crate::backend::{closed_port, Backend, Behaviour};
-use crate::{http_check, http_spec, target};
+use super::{http_check, http_spec, target};
+use crate::support::backend::scripted::{closed_port, Backend, Behaviour};
 use std::time::{Duration, Instant};
 use swivel::probe::scheduler::{first_round, ProbeReport, ProbeTarget, Scheduler, TargetChanges};
 use swivel::probe::{FailureKind, HttpCheck};

@@ -1,8 +1,10 @@
 //! HTTPS checks against a loopback server with a self-signed certificate: verification on
 //! and off, the server name and Host header, and TLS failures.
 
-use crate::backend::{self_signed_acceptor, self_signed_acceptor_with_alpn, Backend, Behaviour};
-use crate::{http_check, http_spec, target};
+use super::{http_check, http_spec, target};
+use crate::support::backend::scripted::{
+    self_signed_acceptor, self_signed_acceptor_with_alpn, Backend, Behaviour,
+};
 use std::time::Duration;
 use swivel::probe::{run_check, FailureKind, HttpCheck, TlsMode};
 

@@ -2,16 +2,11 @@
 //! (any opcode, QDCOUNT, class, EDNS version, several OPT records) and a reply parser with
 //! name decompression that turns records into comparable values.
 //!
-//! Include it with `#[path = "common/dnsmsg.rs"] mod dnsmsg;`.
-//! A test crate rarely uses every helper, hence the `allow` below.
+//! Its own tests are in tests/dns/dns_msg.rs (run once, in one binary). A test crate rarely
+//! uses every helper, hence the `allow` below.
 #![allow(dead_code, unused_imports)]
 
-#[path = "dnsmsg/query.rs"]
 mod query;
-#[cfg(test)]
-#[path = "dnsmsg/self_check.rs"]
-mod self_check;
-#[path = "dnsmsg/text.rs"]
 mod text;
 
 pub use query::{EdnsSpec, QuerySpec};
