@@ -32,7 +32,14 @@ fn the_example_configurations_pass_check() {
     }
 }
 
-use crate::support::zone::WWW_80 as ZONE;
+/// A zone of its own: the test names the line of `www` in it.
+const ZONE: &str = "\
+$ORIGIN example.test.
+@    SOA ns1 hostmaster 1 7200 3600 1209600 60
+@    NS  ns1
+ns1  A   192.0.2.53
+www  A   192.0.2.80
+";
 
 fn config_with(pool: &str) -> (tempfile::TempDir, std::path::PathBuf) {
     let dir = tempfile::tempdir().unwrap();

@@ -260,25 +260,47 @@ pub struct Listening {
 
 impl Listening {
     /// Reads the `listening address=… udp_workers=…` lines and the `control listening
-    /// address=…` line of a text log; `None` until the control line is there.
+    /// address=…` line of a log, as text or as JSON lines (`--log-format json`); `None`
+    /// until the control line is there.
     pub fn from_log(log: &str) -> Option<Listening> {
-        let address = |line: &str| -> Option<SocketAddr> {
-            let rest = line.split(" address=").nth(1)?;
-            rest.split_whitespace().next()?.parse().ok()
-        };
         let mut dns = Vec::new();
         let mut control = None;
         for line in log.lines() {
-            if line.contains(" control listening address=") {
-                control = address(line);
-            } else if line.contains(" listening address=") && line.contains(" udp_workers=") {
-                dns.extend(address(line));
+            match Self::line(line) {
+                Some((true, address)) => control = Some(address),
+                Some((false, address)) => dns.push(address),
+                None => {}
             }
         }
         Some(Listening {
             dns,
             control: control?,
         })
+    }
+
+    /// `(is the control listener, address)` of one log line that says where it listens.
+    fn line(line: &str) -> Option<(bool, SocketAddr)> {
+        if line.starts_with('{') {
+            let entry: serde_json::Value = serde_json::from_str(line).ok()?;
+            let fields = &entry["fields"];
+            let address = fields["address"].as_str()?.parse().ok()?;
+            return match fields["message"].as_str()? {
+                "control listening" => Some((true, address)),
+                "listening" if fields.get("udp_workers").is_some() => Some((false, address)),
+                _ => None,
+            };
+        }
+        let address = || -> Option<SocketAddr> {
+            let rest = line.split(" address=").nth(1)?;
+            rest.split_whitespace().next()?.parse().ok()
+        };
+        if line.contains(" control listening address=") {
+            Some((true, address()?))
+        } else if line.contains(" listening address=") && line.contains(" udp_workers=") {
+            Some((false, address()?))
+        } else {
+            None
+        }
     }
 
     /// The first DNS address.

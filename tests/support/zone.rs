@@ -20,7 +20,7 @@ pub const APEX: &str = apex!();
 /// `example.test.` with `www` A 192.0.2.10 and AAAA 2001:db8::10.
 pub const WWW: &str = concat!(apex!(), "www  A    192.0.2.10\nwww  AAAA 2001:db8::10\n");
 
-/// `example.test.` with `www` A 192.0.2.80 (the RRL and pool-configuration tests).
+/// `example.test.` with `www` A 192.0.2.80 (the RRL test).
 pub const WWW_80: &str = concat!(apex!(), "www  A    192.0.2.80\n");
 
 /// Writes `text` as `example.test.zone` in `dir`.

@@ -260,7 +260,7 @@ fn loopback_stopped_agents_go_stale_and_missing_data_moves_nothing() {
 }
 
 /// Not a test: the HTTP backend that the namespace tests run inside the backend namespace
-/// (`ip netns exec … <this test binary> backend_process --exact --ignored`).
+/// (`ip netns exec … <this test binary> multi_location::backend_process --exact --ignored`).
 #[test]
 #[ignore = "a helper process for the namespace tests; serves only with SWIVEL_ML_BACKEND set"]
 fn backend_process() {

@@ -302,7 +302,12 @@ impl Site for NetnsSite {
         let process = Process::spawn(
             &prefix,
             &program,
-            &["backend_process", "--exact", "--ignored", "--nocapture"],
+            &[
+                "multi_location::backend_process",
+                "--exact",
+                "--ignored",
+                "--nocapture",
+            ],
             &self.dir.path().join("backend.log"),
         );
         process.wait_for_log("backend serving", Duration::from_secs(10));
