@@ -1,6 +1,7 @@
 //! Linux system calls that neither the standard library nor socket2 wrap: batched datagram
 //! I/O (`recvmmsg`/`sendmmsg`, or io_uring) with packet-info control messages, socket
-//! tuning (CPU steering of a SO_REUSEPORT group, busy polling), and CPU pinning.
+//! tuning (CPU steering of a SO_REUSEPORT group, busy polling), CPU pinning, and the eventfd
+//! that wakes a worker blocked in io_uring.
 //!
 //! This module (with its submodules) is the only place with `unsafe`; everything it exports
 //! is safe to call.
@@ -9,6 +10,7 @@ mod datagram_batch;
 mod packet_info;
 mod socket_tuning;
 mod uring;
+mod wake;
 
 pub use datagram_batch::{DatagramBatch, SendReport};
 pub use socket_tuning::{
@@ -16,6 +18,7 @@ pub use socket_tuning::{
     steer_reuseport_group_by_cpu,
 };
 pub use uring::{probe_io_uring, UringOptions, UringSocket};
+pub use wake::EventFd;
 
 use std::io;
 use std::mem::{size_of, zeroed};

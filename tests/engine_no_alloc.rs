@@ -1,36 +1,19 @@
 //! Proves that answering allocates nothing: a counting global allocator around the engine,
 //! over every kind of answer, after the table is built.
 
-use std::alloc::{GlobalAlloc, Layout, System};
+mod support;
+
 use std::net::Ipv4Addr;
 use std::path::Path;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use support::alloc;
+use support::dns::build_query_with;
 use swivel::engine::{answer, Outcome, Transport, TCP_REPLY_BUF};
 use swivel::name::Name;
 use swivel::table::{PoolAnswer, PoolDef, Served, Spread, Table};
 
-struct Counting;
-static ALLOCATIONS: AtomicUsize = AtomicUsize::new(0);
-
-thread_local! {
-    /// Only allocations made by the test's own thread count: the harness has threads too.
-    static COUNTING: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
-}
-
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        if COUNTING.with(|c| c.get()) {
-            ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
-        }
-        unsafe { System.alloc(layout) }
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        unsafe { System.dealloc(ptr, layout) }
-    }
-}
-
+// Only allocations made by the test's own thread count: the harness has threads too.
 #[global_allocator]
-static GLOBAL: Counting = Counting;
+static GLOBAL: alloc::Counting = alloc::Counting;
 
 const ZONE: &str = "\
 $ORIGIN example.test.
@@ -49,16 +32,7 @@ ns.sub A   192.0.2.99
 ";
 
 fn query(qname: &str, qtype: u16, flags: u8, edns: bool) -> Vec<u8> {
-    let mut q = vec![0x12, 0x34, flags, 0x00, 0, 1, 0, 0, 0, 0, 0, u8::from(edns)];
-    for label in qname.trim_end_matches('.').split('.') {
-        q.push(label.len() as u8);
-        q.extend_from_slice(label.as_bytes());
-    }
-    q.extend_from_slice(&[0, (qtype >> 8) as u8, qtype as u8, 0, 1]);
-    if edns {
-        q.extend_from_slice(&[0, 0, 41, 0x04, 0xd0, 0, 0, 0, 0, 0, 0]);
-    }
-    q
+    build_query_with(0x1234, qname, qtype, flags, edns)
 }
 
 #[test]
@@ -104,8 +78,8 @@ fn answering_allocates_nothing() {
     packets.push(vec![1, 2, 3]); // unreadable
     let mut out = vec![0u8; TCP_REPLY_BUF];
     let mut replies = 0;
-    let before = ALLOCATIONS.load(Ordering::Relaxed);
-    COUNTING.with(|c| c.set(true));
+    let before = alloc::allocations();
+    alloc::count_this_thread(true);
     for _ in 0..1000 {
         for packet in &packets {
             for transport in [Transport::Udp, Transport::Tcp] {
@@ -115,8 +89,8 @@ fn answering_allocates_nothing() {
             }
         }
     }
-    COUNTING.with(|c| c.set(false));
-    let after = ALLOCATIONS.load(Ordering::Relaxed);
+    alloc::count_this_thread(false);
+    let after = alloc::allocations();
     assert_eq!(after - before, 0, "the engine allocated while answering");
     assert_eq!(
         replies,

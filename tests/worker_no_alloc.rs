@@ -1,46 +1,26 @@
 //! Proves that a UDP worker allocates nothing per query in the steady state, on both I/O
 //! backends: the real server, started in this process, answers loopback traffic while a
-//! counting global allocator watches every thread but the client's.
+//! counting global allocator watches every thread but the client's. And that a server
+//! started in this process stops: its threads end and are joined, again and again.
+//!
+//! The two tests take turns (see [`SERIAL`]): each watches the whole process.
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::cell::Cell;
+mod support;
+
 use std::net::{SocketAddr, UdpSocket};
-use std::path::Path;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
 use std::time::Duration;
-use swivel::name::Name;
+use support::alloc;
+use support::dns::{build_query_with, RD};
 use swivel::rrl::RrlConfig;
 use swivel::server::{self, IoBackend, IoChoice, Settings, UdpOptions};
-use swivel::table::Table;
-
-struct Counting;
-static ALLOCATIONS: AtomicUsize = AtomicUsize::new(0);
-
-thread_local! {
-    /// The client thread's own allocations (if any) are not the server's.
-    static EXEMPT: Cell<bool> = const { Cell::new(false) };
-}
-
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        if !EXEMPT.with(Cell::get) {
-            ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
-        }
-        unsafe { System.alloc(layout) }
-    }
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        if !EXEMPT.with(Cell::get) {
-            ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
-        }
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        unsafe { System.dealloc(ptr, layout) }
-    }
-}
 
 #[global_allocator]
-static GLOBAL: Counting = Counting;
+static GLOBAL: alloc::Counting = alloc::Counting;
+
+/// Held by each test for its whole run: one counts every thread's allocations, the other
+/// every thread of the process.
+static SERIAL: Mutex<()> = Mutex::new(());
 
 const ZONE: &str = "\
 $ORIGIN example.test.
@@ -55,17 +35,9 @@ www    AAAA 2001:db8::1
 *.wild A    192.0.2.3
 ";
 
+/// A query with RD and an OPT offering a 1232-byte payload.
 fn query(id: u16, name: &str, qtype: u16) -> Vec<u8> {
-    let mut q = id.to_be_bytes().to_vec();
-    q.extend_from_slice(&[1, 0, 0, 1, 0, 0, 0, 0, 0, 1]);
-    for label in name.split('.') {
-        q.push(label.len() as u8);
-        q.extend_from_slice(label.as_bytes());
-    }
-    q.extend_from_slice(&[0, (qtype >> 8) as u8, qtype as u8, 0, 1]);
-    // OPT with a 1232-byte payload size.
-    q.extend_from_slice(&[0, 0, 41, 0x04, 0xd0, 0, 0, 0, 0, 0, 0]);
-    q
+    build_query_with(id, name, qtype, RD, true)
 }
 
 /// Sends every query in `queries` `rounds` times, `window` in flight at a time, and waits
@@ -85,14 +57,11 @@ fn exchange(socket: &UdpSocket, server: SocketAddr, queries: &[Vec<u8>], rounds:
 
 #[test]
 fn udp_workers_allocate_nothing_per_query_on_either_backend() {
-    let origin = Name::from_text("example.test.").unwrap();
-    let zone = swivel::zone::parse_zone(&origin, Path::new("z"), ZONE.as_bytes()).unwrap();
-    let table = Table::compile(&[zone], &[]).shared();
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .enable_all()
-        .build()
-        .unwrap();
+    let _serial = SERIAL
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    let table = support::inproc::table(ZONE);
+    let runtime = support::inproc::runtime();
     // A window of every kind of answer: hits, AAAA, MX with additionals, a wildcard,
     // NXDOMAIN, a refused zone.
     let names = [
@@ -138,18 +107,106 @@ fn udp_workers_allocate_nothing_per_query_on_either_backend() {
             .set_read_timeout(Some(Duration::from_secs(5)))
             .unwrap();
 
-        EXEMPT.with(|exempt| exempt.set(true));
+        alloc::exempt_this_thread(true);
+        alloc::count_every_thread(true);
         exchange(&socket, target, &queries, 50);
         std::thread::sleep(Duration::from_millis(50));
-        let before = ALLOCATIONS.load(Ordering::Relaxed);
+        let before = alloc::allocations();
         exchange(&socket, target, &queries, 400);
-        let allocations = ALLOCATIONS.load(Ordering::Relaxed) - before;
-        EXEMPT.with(|exempt| exempt.set(false));
+        let allocations = alloc::allocations() - before;
+        alloc::count_every_thread(false);
+        alloc::exempt_this_thread(false);
         assert_eq!(
             allocations,
             0,
             "{backend:?}: {allocations} allocations while answering {} queries",
             400 * queries.len()
         );
+    }
+}
+
+/// The threads of this process (every entry of /proc/self/task).
+fn threads() -> usize {
+    std::fs::read_dir("/proc/self/task")
+        .expect("read /proc/self/task")
+        .count()
+}
+
+#[test]
+fn a_stopped_server_leaves_no_thread_behind_on_either_backend() {
+    let _serial = SERIAL
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    let table = support::inproc::table(ZONE);
+    let runtime = support::inproc::runtime();
+    // The runtime's own threads start lazily; one round first, so they are counted before.
+    let warm = |settings: &Settings| {
+        server::start(settings, table.clone(), runtime.handle())
+            .unwrap()
+            .shutdown()
+    };
+    let settings = |io| Settings {
+        listen: vec!["127.0.0.1:0".parse().unwrap(), "[::1]:0".parse().unwrap()],
+        workers: 3,
+        tcp_idle_timeout: Duration::from_secs(10),
+        tcp_max_connections: 16,
+        tcp_max_per_client: 16,
+        rrl: None,
+        udp: UdpOptions {
+            io,
+            ..UdpOptions::default()
+        },
+    };
+    warm(&settings(IoChoice::Mmsg));
+    // io_uring's kernel workers, if any, end shortly after their ring: a bounded wait.
+    let settled = |want: usize| {
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while threads() > want && std::time::Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        threads()
+    };
+    let before = settled(threads());
+    for round in 0..10 {
+        for io in [IoChoice::Mmsg, IoChoice::Uring] {
+            let started = server::start(&settings(io), table.clone(), runtime.handle()).unwrap();
+            let running = threads();
+            assert!(
+                running >= before + 6,
+                "round {round}, {io:?}: 3 workers on each of 2 addresses run ({running} threads, {before} before)"
+            );
+            // It answers, over UDP and TCP, before it stops.
+            let addr = started.local_addrs[0];
+            let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
+            socket
+                .set_read_timeout(Some(Duration::from_secs(5)))
+                .unwrap();
+            socket
+                .send_to(&query(7, "www.example.test", 1), addr)
+                .unwrap();
+            let mut buf = [0u8; 512];
+            let (len, _) = socket.recv_from(&mut buf).expect("a UDP reply");
+            assert!(len > 12 && buf[..2] == [0, 7]);
+            let tcp = std::net::TcpStream::connect(addr).expect("the TCP listener accepts");
+            if round % 2 == 0 {
+                started.shutdown();
+            } else {
+                drop(started);
+            }
+            let after = settled(before);
+            assert_eq!(
+                after, before,
+                "round {round}, {io:?}: every server thread ends when it stops"
+            );
+            // The UDP port is free again: nothing holds the workers' sockets (a ring's
+            // files are let go by the kernel shortly after it closes: a bounded wait).
+            let freed =
+                support::wait_until(Duration::from_secs(10), || UdpSocket::bind(addr).is_ok());
+            assert!(
+                freed,
+                "round {round}, {io:?}: the stopped server's UDP port is free again"
+            );
+            drop(tcp);
+        }
     }
 }

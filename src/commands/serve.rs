@@ -85,9 +85,6 @@ pub fn serve(config: Option<PathBuf>, json_logs: bool) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    for addr in &server.local_addrs {
-        info!("listening on {addr} (UDP and TCP)");
-    }
     let handle = started.handle;
     match control::serve(
         control_listener,

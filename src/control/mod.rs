@@ -50,6 +50,8 @@ pub fn serve(
 ) -> std::io::Result<SocketAddr> {
     let listener = tokio::net::TcpListener::from_std(listener)?;
     let local_addr = listener.local_addr()?;
+    // The real address (with the port the kernel chose for port 0).
+    tracing::info!(address = %local_addr, "control listening");
     let state = ControlState {
         handle,
         token: token.map(Arc::from),

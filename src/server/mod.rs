@@ -2,7 +2,11 @@
 //!
 //! Every listen address gets UDP (see [`udp`]) and TCP (see [`tcp`]) on the same port.
 //! Everything is bound, and every UDP worker has set up its I/O, before anything serves, so
-//! a failed bind or a refused io_uring leaves nothing running.
+//! a failed bind or a refused io_uring leaves nothing running. A listen address with port 0
+//! gets a port chosen by the kernel, the same for UDP and TCP, and logged.
+//!
+//! [`Server::shutdown`] (or dropping the [`Server`]) stops the UDP workers and joins their
+//! threads, and stops the TCP accept loops with every connection they opened.
 
 mod backend;
 pub mod stats;
@@ -55,12 +59,40 @@ impl Settings {
     }
 }
 
-/// Running listeners; dropping it does not stop them.
+/// Running listeners; [`Server::shutdown`] or dropping it stops them.
 pub struct Server {
     /// The bound addresses (with the real port when 0 was asked for), one per listen entry.
     pub local_addrs: Vec<SocketAddr>,
     /// The I/O backend the UDP workers were started with.
     pub udp_io: IoBackend,
+    udp_workers: Vec<udp::RunningWorkers>,
+    /// The TCP accept loops; aborting one drops its listener and its connections.
+    tcp_loops: Vec<tokio::task::JoinHandle<()>>,
+}
+
+impl Server {
+    /// Stops serving: every UDP worker sees the stop flag at its next wake-up (each is
+    /// woken at once) and its thread is joined before this returns; the TCP accept loops
+    /// and their connections are cancelled on the runtime.
+    pub fn shutdown(mut self) {
+        self.stop();
+    }
+
+    fn stop(&mut self) {
+        for accept_loop in self.tcp_loops.drain(..) {
+            accept_loop.abort();
+        }
+        for workers in &mut self.udp_workers {
+            workers.stop();
+        }
+        self.udp_workers.clear();
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.stop();
+    }
 }
 
 /// How often a listen address with port 0 is retried when the port the kernel picked for
@@ -126,22 +158,32 @@ pub fn start(
         })?;
         ready.push((local_addr, listener, workers_ready));
     }
-    let mut local_addrs = Vec::with_capacity(ready.len());
+    let mut server = Server {
+        local_addrs: Vec::with_capacity(ready.len()),
+        udp_io: io,
+        udp_workers: Vec::with_capacity(ready.len()),
+        tcp_loops: Vec::with_capacity(ready.len()),
+    };
     for (local_addr, listener, workers_ready) in ready {
-        workers_ready.serve();
-        runtime.spawn(tcp::accept_loop(
+        server.udp_workers.push(workers_ready.serve());
+        server.tcp_loops.push(runtime.spawn(tcp::accept_loop(
             listener,
             table.clone(),
             limits.clone(),
             settings.tcp_idle_timeout,
-        ));
-        tracing::info!(%local_addr, workers, io = io.name(), "serving DNS over UDP and TCP");
-        local_addrs.push(local_addr);
+        )));
+        // The real address (with the port the kernel chose for port 0), for people and for
+        // tests that start a server on port 0 and read where it listens.
+        tracing::info!(
+            address = %local_addr,
+            udp_workers = workers,
+            tcp = true,
+            io = io.name(),
+            "listening"
+        );
+        server.local_addrs.push(local_addr);
     }
-    Ok(Server {
-        local_addrs,
-        udp_io: io,
-    })
+    Ok(server)
 }
 
 /// Whether worker `i` runs on CPU `i` for every worker, as CPU steering needs.

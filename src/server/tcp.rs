@@ -106,15 +106,22 @@ impl Drop for ConnectionPermit {
     }
 }
 
-/// Accepts connections on `listener` forever, serving each in its own task.
+/// Accepts connections on `listener` until cancelled, serving each in its own task; the
+/// connections' tasks belong to the loop, so cancelling it ends them too.
 pub(super) async fn accept_loop(
     listener: TcpListener,
     table: SharedTable,
     limits: Arc<ConnectionLimits>,
     idle_timeout: Duration,
 ) {
+    let mut connections = tokio::task::JoinSet::new();
     loop {
-        let (stream, peer) = match listener.accept().await {
+        let accepted = tokio::select! {
+            accepted = listener.accept() => accepted,
+            // Finished connections are reaped as they end, so the set holds open ones only.
+            Some(_) = connections.join_next(), if !connections.is_empty() => continue,
+        };
+        let (stream, peer) = match accepted {
             Ok(accepted) => accepted,
             Err(error) => {
                 // Typically out of file descriptors; pause instead of spinning.
@@ -129,7 +136,7 @@ pub(super) async fn accept_loop(
             continue;
         };
         let table = table.clone();
-        tokio::spawn(async move {
+        connections.spawn(async move {
             if let Err(error) = serve_connection(stream, &table, idle_timeout).await {
                 tracing::debug!(%peer, %error, "TCP connection ended with an error");
             }

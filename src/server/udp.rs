@@ -14,7 +14,9 @@ use socket2::{Domain, Protocol, SockAddr, Socket, Type};
 use std::io;
 use std::net::{IpAddr, SocketAddr};
 use std::os::fd::AsFd;
-use std::sync::mpsc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{mpsc, Arc};
+use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 /// Largest query datagram accepted; a longer one is cut by the kernel and dropped.
@@ -96,15 +98,80 @@ fn report_buffer_sizes(socket: &Socket, local_addr: SocketAddr, asked: usize) {
 }
 
 /// Worker threads that have set up their I/O and wait for the word to serve. Dropping
-/// this without [`ReadyWorkers::serve`] ends them.
+/// this without [`ReadyWorkers::serve`] ends them and joins them.
 pub(super) struct ReadyWorkers {
     go: Vec<mpsc::Sender<bool>>,
+    workers: RunningWorkers,
 }
 
 impl ReadyWorkers {
-    pub fn serve(self) {
-        for go in self.go {
+    pub fn serve(mut self) -> RunningWorkers {
+        for go in self.go.drain(..) {
             let _ = go.send(true);
+        }
+        std::mem::take(&mut self.workers)
+    }
+}
+
+impl Drop for ReadyWorkers {
+    fn drop(&mut self) {
+        // A worker told nothing ends without serving; `workers` then joins it.
+        self.go.clear();
+    }
+}
+
+/// The serving worker threads of one listen address; dropping this stops and joins them.
+#[derive(Default)]
+pub(super) struct RunningWorkers {
+    /// Read once per received batch: a worker that sees it set returns.
+    stop: Arc<AtomicBool>,
+    wakers: Vec<Waker>,
+    threads: Vec<JoinHandle<()>>,
+}
+
+impl RunningWorkers {
+    /// Sets the stop flag, wakes every worker blocked in its receive, and waits for every
+    /// thread to end.
+    pub fn stop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        for waker in &self.wakers {
+            waker.wake();
+        }
+        for thread in self.threads.drain(..) {
+            let _ = thread.join();
+        }
+        self.wakers.clear();
+    }
+}
+
+impl Drop for RunningWorkers {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// Ends the wait of one worker blocked in its receive, so that it reads the stop flag. The
+/// query path pays nothing for it: no extra system call, one flag read per batch.
+enum Waker {
+    /// `recvmmsg`: a second descriptor of the worker's socket. Shutting it down for reading
+    /// (which Linux allows on an unconnected UDP socket, answering ENOTCONN while still
+    /// doing it) ends a blocked receive, and makes every later one return at once.
+    Socket(Socket),
+    /// io_uring: the eventfd the worker's ring polls.
+    EventFd(sys::EventFd),
+}
+
+impl Waker {
+    fn wake(&self) {
+        let result = match self {
+            Waker::Socket(socket) => match socket.shutdown(std::net::Shutdown::Read) {
+                Err(error) if error.raw_os_error() == Some(libc::ENOTCONN) => Ok(()),
+                other => other,
+            },
+            Waker::EventFd(event) => event.signal(),
+        };
+        if let Err(error) = result {
+            tracing::warn!(%error, "cannot wake a UDP worker to stop it");
         }
     }
 }
@@ -120,8 +187,12 @@ pub(super) fn spawn_workers(
     io: IoBackend,
     options: &UdpOptions,
 ) -> io::Result<ReadyWorkers> {
-    let (ready_tx, ready_rx) = mpsc::channel::<io::Result<()>>();
-    let mut ready = ReadyWorkers { go: Vec::new() };
+    let (ready_tx, ready_rx) = mpsc::channel::<io::Result<Waker>>();
+    let mut ready = ReadyWorkers {
+        go: Vec::new(),
+        workers: RunningWorkers::default(),
+    };
+    let stop = ready.workers.stop.clone();
     for (index, socket) in group.sockets.into_iter().enumerate() {
         let table = table.clone();
         let cpu = (!cpus.is_empty()).then(|| cpus[index % cpus.len()]);
@@ -132,10 +203,11 @@ pub(super) fn spawn_workers(
             counters: QueryCounters::register(Transport::Udp),
             rrl: rrl.cloned(),
             fallback_allowed: options.io == crate::config::IoChoice::Auto,
+            stop: stop.clone(),
         };
         let ready_tx = ready_tx.clone();
         let (go_tx, go_rx) = mpsc::channel();
-        std::thread::Builder::new()
+        let thread = std::thread::Builder::new()
             .name(format!("udp-{index}-{local_addr}"))
             .spawn(move || {
                 if let Some(cpu) = cpu {
@@ -146,11 +218,12 @@ pub(super) fn spawn_workers(
                 worker.start(socket, io, &table, ready_tx, go_rx);
             })?;
         ready.go.push(go_tx);
+        ready.workers.threads.push(thread);
     }
     drop(ready_tx);
     for _ in 0..ready.go.len() {
         match ready_rx.recv() {
-            Ok(Ok(())) => {}
+            Ok(Ok(waker)) => ready.workers.wakers.push(waker),
             Ok(Err(error)) => return Err(error),
             Err(_) => return Err(io::Error::other("a UDP worker ended while starting")),
         }
@@ -166,17 +239,19 @@ struct Worker {
     rrl: Option<RrlConfig>,
     /// `io = "auto"`: a worker whose io_uring cannot start uses `recvmmsg` instead.
     fallback_allowed: bool,
+    /// Set when the server stops; read after every receive.
+    stop: Arc<AtomicBool>,
 }
 
 impl Worker {
     /// Sets up the backend in this thread (an io_uring belongs to the thread that made it),
-    /// reports the outcome, waits for the word and serves.
+    /// reports the outcome with the worker's [`Waker`], waits for the word and serves.
     fn start(
         self,
         socket: Socket,
         io: IoBackend,
         table: &SharedTable,
-        ready: mpsc::Sender<io::Result<()>>,
+        ready: mpsc::Sender<io::Result<Waker>>,
         go: mpsc::Receiver<bool>,
     ) {
         let uring = match io {
@@ -186,7 +261,9 @@ impl Worker {
         match uring {
             Some(Ok(mut uring)) => {
                 drop(socket);
-                if ready.send(Ok(())).is_ok() && go.recv() == Ok(true) {
+                let waker = uring.waker().map(Waker::EventFd);
+                let wakeable = waker.is_ok();
+                if ready.send(waker).is_ok() && wakeable && go.recv() == Ok(true) {
                     self.serve(&mut uring, table);
                 }
             }
@@ -199,8 +276,10 @@ impl Worker {
                 }
                 let batch =
                     DatagramBatch::new(self.batch, QUERY_BUF, engine::UDP_REPLY_BUF, self.wildcard);
+                let waker = socket.try_clone().map(Waker::Socket);
+                let wakeable = waker.is_ok();
                 let mut mmsg = MmsgSocket { socket, batch };
-                if ready.send(Ok(())).is_ok() && go.recv() == Ok(true) {
+                if ready.send(waker).is_ok() && wakeable && go.recv() == Ok(true) {
                     self.serve(&mut mmsg, table);
                 }
             }
@@ -217,15 +296,21 @@ impl Worker {
         })
     }
 
-    /// Serves forever: receive a batch, answer it against one table snapshot, send the
-    /// replies. Every outcome is counted in the worker's own counters.
+    /// Serves until the stop flag is set: receive a batch, answer it against one table
+    /// snapshot, send the replies. Every outcome is counted in the worker's own counters.
     fn serve<Io: DatagramIo>(&self, io: &mut Io, table: &SharedTable) {
         let mut limiter = self.rrl.as_ref().map(RateLimiter::new);
         let started = Instant::now();
         // Steps once per query: picks among the variants of pool answers (rotation, weights).
         let mut spin: u32 = 0;
         loop {
-            let count = match io.receive() {
+            let received = io.receive();
+            // The server's stop wakes a blocked receive (see `Waker`); one relaxed load per
+            // batch is all the query path pays for it.
+            if self.stop.load(Ordering::Relaxed) {
+                return;
+            }
+            let count = match received {
                 Ok(count) => count,
                 Err(error) if error.kind() == io::ErrorKind::Interrupted => continue,
                 Err(error) => {

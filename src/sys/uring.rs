@@ -8,6 +8,7 @@ use super::datagram_batch::SendReport;
 use super::packet_info::{
     destination_from_control, peer_ip, store_peer, write_source, ControlSpace, Destination,
 };
+use super::wake::EventFd;
 mod provided_buffers;
 
 use io_uring::{cqueue, opcode, types, IoUring};
@@ -21,6 +22,8 @@ use std::ptr;
 
 /// `user_data` of the multishot receive; sends carry their slot number.
 const RECEIVE: u64 = u64::MAX;
+/// `user_data` of the poll on the wake eventfd.
+const WAKE: u64 = u64::MAX - 1;
 /// The provided-buffer group of the receive.
 const BUFFER_GROUP: u16 = 0;
 /// `struct io_uring_recvmsg_out`, at the start of every filled provided buffer.
@@ -100,6 +103,10 @@ pub struct UringSocket {
     failures: SendReport,
     /// Replies queued by the last [`UringSocket::send`], not yet submitted.
     sends_queued: usize,
+    /// Polled by the ring from the start: a signal on it (see [`UringSocket::waker`]) ends a
+    /// wait in [`UringSocket::receive`], which then returns 0 datagrams from then on.
+    wake: EventFd,
+    woken: bool,
 }
 
 impl UringSocket {
@@ -168,7 +175,10 @@ impl UringSocket {
             headers: vec![unsafe { zeroed::<libc::msghdr>() }; slots].into_boxed_slice(),
             failures: SendReport::default(),
             sends_queued: 0,
+            wake: EventFd::new()?,
+            woken: false,
         };
+        uring.arm_wake();
         uring.arm_receive();
         uring.ring.submit()?;
         // A kernel without multishot recvmsg or provided-buffer rings fails the request at
@@ -181,6 +191,24 @@ impl UringSocket {
             ));
         }
         Ok(uring)
+    }
+
+    /// Queues a one-shot poll of the wake eventfd; it is submitted with the receive.
+    fn arm_wake(&mut self) {
+        let entry = opcode::PollAdd::new(types::Fd(self.wake.as_raw_fd()), libc::POLLIN as _)
+            .build()
+            .user_data(WAKE);
+        // SAFETY: a poll reads no memory of ours; the eventfd is owned by `self` and outlives
+        // the ring's use of it (the ring is torn down first, in `drop`).
+        let pushed = unsafe { self.ring.submission().push(&entry) };
+        // Pushed first into an empty queue, so it cannot be full.
+        debug_assert!(pushed.is_ok());
+    }
+
+    /// A second descriptor of the wake eventfd: signalling it, from any thread, makes a
+    /// blocked [`UringSocket::receive`] return (with 0 datagrams), and every later one too.
+    pub fn waker(&self) -> io::Result<EventFd> {
+        self.wake.try_clone()
     }
 
     /// Queues the multishot receive; it is submitted with the next wait.
@@ -200,7 +228,8 @@ impl UringSocket {
     }
 
     /// Submits the replies queued by the last [`UringSocket::send`], then waits until at
-    /// least one datagram has arrived and takes up to a batch of them. Returns how many.
+    /// least one datagram has arrived and takes up to a batch of them. Returns how many: 0
+    /// only once the [`UringSocket::waker`] has been signalled.
     pub fn receive(&mut self) -> io::Result<usize> {
         self.received = 0;
         loop {
@@ -212,7 +241,7 @@ impl UringSocket {
             // Otherwise wait for one completion more than the replies about to be submitted:
             // a send to loopback completes at once, and waking for its completion alone
             // would cost a second system call before the next datagram.
-            let ready = !self.pending.is_empty() && !self.free_slots.is_empty();
+            let ready = self.woken || (!self.pending.is_empty() && !self.free_slots.is_empty());
             let want = if ready { 0 } else { self.sends_queued + 1 };
             self.sends_queued = 0;
             match self.ring.submit_and_wait(want) {
@@ -223,7 +252,7 @@ impl UringSocket {
             }
             self.reap();
             self.take_batch();
-            if self.received > 0 {
+            if self.received > 0 || self.woken {
                 return Ok(self.received);
             }
             if let Some(error) = self.receive_error.take() {
@@ -236,6 +265,10 @@ impl UringSocket {
     fn reap(&mut self) {
         for completion in self.ring.completion() {
             let result = completion.result();
+            if completion.user_data() == WAKE {
+                self.woken = true;
+                continue;
+            }
             if completion.user_data() != RECEIVE {
                 self.free_slots.push(completion.user_data() as usize);
                 if result < 0 {
@@ -420,5 +453,41 @@ impl Drop for UringSocket {
             unsafe { ManuallyDrop::drop(&mut self.provided) };
         }
         // Otherwise the buffers are leaked rather than freed under the kernel's feet.
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::net::UdpSocket;
+    use std::time::{Duration, Instant};
+
+    #[test]
+    fn a_signalled_waker_ends_a_blocked_receive() {
+        let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
+        let options = UringOptions {
+            batch: 4,
+            query_capacity: 64,
+            reply_capacity: 64,
+            with_packet_info: false,
+            buffers: 16,
+        };
+        let (waker_tx, waker_rx) = std::sync::mpsc::channel();
+        let worker = std::thread::spawn(move || {
+            let mut uring = UringSocket::new(socket.into(), options).unwrap();
+            waker_tx.send(uring.waker().unwrap()).unwrap();
+            let started = Instant::now();
+            let received = uring.receive().unwrap();
+            (received, started.elapsed(), uring.receive().unwrap())
+        });
+        let waker = waker_rx.recv().unwrap();
+        std::thread::sleep(Duration::from_millis(100));
+        waker.signal().unwrap();
+        let (received, waited, again) = worker.join().unwrap();
+        assert_eq!((received, again), (0, 0));
+        assert!(
+            waited >= Duration::from_millis(50),
+            "returned after {waited:?}"
+        );
     }
 }

@@ -1,0 +1,237 @@
+//! TCP abuse against `swivel serve` (a child process, default connection caps, a short idle
+//! timeout): hundreds of idle connections, half-sent messages and garbage length prefixes
+//! do not lock out a fresh client, and each is closed after the idle timeout; one address
+//! cannot take more than its share; a full server frees itself after the idle timeout; and
+//! a full server's memory stays small.
+
+use crate::hostile::{build_query, is_noerror_answer, ServerProcess, TYPE_A};
+use socket2::{Domain, Socket, Type};
+use std::io::{self, Read, Write};
+use std::net::{IpAddr, SocketAddr, TcpStream};
+use std::time::{Duration, Instant};
+use swivel::config::{DEFAULT_TCP_MAX_CONNECTIONS, DEFAULT_TCP_MAX_PER_CLIENT};
+
+/// The idle timeout the abuse tests run with (the default is 10 s).
+const IDLE: Duration = Duration::from_secs(1);
+/// How much later than the idle timeout a close may come (scheduling on a busy machine).
+const SLACK: Duration = Duration::from_millis(1500);
+
+fn start() -> ServerProcess {
+    ServerProcess::start("workers = 1\ntcp_idle_timeout = \"1s\"")
+}
+
+/// A TCP connection to `server` from the loopback address `local` (any port).
+fn connect_from(local: [u8; 4], server: SocketAddr) -> TcpStream {
+    let socket = Socket::new(Domain::IPV4, Type::STREAM, None).expect("TCP socket");
+    let local = SocketAddr::new(IpAddr::from(local), 0);
+    socket.bind(&local.into()).expect("bind a loopback address");
+    socket
+        .connect_timeout(&server.into(), Duration::from_secs(5))
+        .expect("connect");
+    socket.into()
+}
+
+/// Whether a fresh connection from `local` gets an answer to a query.
+fn served_over_tcp(local: [u8; 4], server: SocketAddr) -> bool {
+    let mut stream = connect_from(local, server);
+    stream
+        .set_read_timeout(Some(Duration::from_secs(2)))
+        .unwrap();
+    let query = build_query(0x7777, "www.example.test", TYPE_A);
+    let mut framed = (query.len() as u16).to_be_bytes().to_vec();
+    framed.extend_from_slice(&query);
+    if stream.write_all(&framed).is_err() {
+        return false;
+    }
+    let mut prefix = [0u8; 2];
+    if stream.read_exact(&mut prefix).is_err() {
+        return false;
+    }
+    let mut reply = vec![0u8; usize::from(u16::from_be_bytes(prefix))];
+    stream.read_exact(&mut reply).is_ok() && is_noerror_answer(&reply, &query)
+}
+
+/// Waits until `limit` after `since` for the server to close `stream` (at least a moment,
+/// even when that time has passed); returns when it did, `None` if it is still open.
+fn closed_within(stream: &mut TcpStream, limit: Duration, since: Instant) -> Option<Duration> {
+    let left = limit.saturating_sub(since.elapsed());
+    stream
+        .set_read_timeout(Some(left.max(Duration::from_millis(5))))
+        .unwrap();
+    let mut buf = [0u8; 64];
+    match stream.read(&mut buf) {
+        Ok(0) => Some(since.elapsed()),
+        Err(e) if e.kind() == io::ErrorKind::ConnectionReset => Some(since.elapsed()),
+        Err(e)
+            if matches!(
+                e.kind(),
+                io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+            ) =>
+        {
+            None
+        }
+        Ok(n) => panic!("the server sent {n} bytes to an abuser"),
+        Err(e) => panic!("unexpected error on an abusive connection: {e}"),
+    }
+}
+
+/// Loopback address number `i` of a block of client addresses 127.0.<block>.<i>.
+fn client(block: u8, i: usize) -> [u8; 4] {
+    [127, 0, block, 1 + i as u8]
+}
+
+#[test]
+fn abusers_do_not_lock_out_a_fresh_client_and_are_closed_after_the_idle_timeout() {
+    let server = start();
+    let started = Instant::now();
+    let mut abusers: Vec<(&str, TcpStream)> = Vec::new();
+    // 300 idle connections from 10 addresses, under the per-client cap.
+    for i in 0..300 {
+        abusers.push(("idle", connect_from(client(10, i % 10), server.addr)));
+    }
+    // Half a message: a prefix announcing 64 bytes, then 10 of them.
+    for i in 0..30 {
+        let mut stream = connect_from(client(11, i % 3), server.addr);
+        stream
+            .write_all(&[0, 64, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10])
+            .unwrap();
+        abusers.push(("half message", stream));
+    }
+    // Garbage prefixes: one byte of a prefix, and lengths 1 and 65535 with nothing after.
+    for (kind, bytes) in [
+        ("half prefix", &[0u8][..]),
+        ("prefix 1", &[0, 1]),
+        ("prefix 65535", &[0xff, 0xff]),
+    ] {
+        for i in 0..10 {
+            let mut stream = connect_from(client(12, i), server.addr);
+            stream.write_all(bytes).unwrap();
+            abusers.push((kind, stream));
+        }
+    }
+    // A zero-length message is no query: that connection is closed at once.
+    let mut zero = connect_from(client(13, 0), server.addr);
+    zero.write_all(&[0, 0]).unwrap();
+
+    assert!(
+        served_over_tcp([127, 0, 0, 1], server.addr),
+        "a fresh TCP client is locked out; log:\n{}",
+        server.log()
+    );
+    assert!(server.answers_normally(), "UDP still answers");
+    assert!(
+        started.elapsed() < IDLE,
+        "setting up took {:?}, longer than the idle timeout: the test proves nothing",
+        started.elapsed()
+    );
+    let closed = closed_within(&mut zero, Duration::from_millis(500), Instant::now());
+    assert!(
+        closed.is_some(),
+        "a zero-length message leaves the connection open"
+    );
+
+    let deadline = IDLE + SLACK;
+    for (kind, stream) in &mut abusers {
+        let when = closed_within(stream, deadline, started)
+            .unwrap_or_else(|| panic!("{kind} connection still open after {deadline:?}"));
+        assert!(
+            when >= IDLE - Duration::from_millis(100),
+            "{kind} connection closed after {when:?}, before the idle timeout"
+        );
+    }
+    assert!(served_over_tcp([127, 0, 0, 1], server.addr));
+}
+
+#[test]
+fn one_address_gets_at_most_its_share_and_others_are_still_served() {
+    let server = start();
+    let flood: Vec<TcpStream> = (0..DEFAULT_TCP_MAX_PER_CLIENT + 40)
+        .map(|_| connect_from([127, 0, 20, 1], server.addr))
+        .collect();
+    assert!(served_over_tcp([127, 0, 20, 2], server.addr));
+    // Every connection over the cap is closed at once; the first ones stay open.
+    let now = Instant::now();
+    let refused = flood
+        .into_iter()
+        .filter_map(|mut s| closed_within(&mut s, Duration::from_millis(400), now))
+        .count();
+    assert_eq!(refused, 40, "connections over the per-client cap");
+}
+
+/// Sends one query on `stream` and waits briefly for its answer; false when the server
+/// closed the connection instead.
+fn asks_once(stream: &mut TcpStream, id: u16) -> bool {
+    let query = build_query(id, "www.example.test", TYPE_A);
+    let mut framed = (query.len() as u16).to_be_bytes().to_vec();
+    framed.extend_from_slice(&query);
+    stream
+        .set_read_timeout(Some(Duration::from_millis(500)))
+        .unwrap();
+    let mut prefix = [0u8; 2];
+    if stream.write_all(&framed).is_err() || stream.read_exact(&mut prefix).is_err() {
+        return false;
+    }
+    let mut reply = vec![0u8; usize::from(u16::from_be_bytes(prefix))];
+    stream.read_exact(&mut reply).is_ok() && is_noerror_answer(&reply, &query)
+}
+
+/// With the default caps, a server whose every connection slot is held by clients that
+/// asked once and then went quiet serves exactly the cap, refuses new TCP clients only until
+/// the idle timeout frees the slots, keeps answering over UDP meanwhile, and holds the
+/// connections in little memory.
+#[test]
+fn a_full_server_recovers_after_the_idle_timeout_and_stays_small() {
+    let server = start();
+    let rss_before = server.rss_kib();
+    let per_address = DEFAULT_TCP_MAX_PER_CLIENT;
+    let addresses = DEFAULT_TCP_MAX_CONNECTIONS.div_ceil(per_address) + 1;
+    let started = Instant::now();
+    let mut held = Vec::new();
+    for a in 0..addresses {
+        for _ in 0..per_address {
+            held.push(connect_from([127, 0, 30, 1 + a as u8], server.addr));
+        }
+    }
+    let mut served = 0;
+    for (i, stream) in held.iter_mut().enumerate() {
+        served += usize::from(asks_once(stream, i as u16));
+    }
+    assert_eq!(served, DEFAULT_TCP_MAX_CONNECTIONS, "connections served");
+    let rss_full = server.rss_kib();
+    let fds = server.open_fds();
+    assert!(server.answers_normally(), "UDP answers while TCP is full");
+    let locked_out = !served_over_tcp([127, 0, 31, 1], server.addr);
+    assert!(
+        started.elapsed() < IDLE,
+        "filling the server took {:?}: the test proves nothing",
+        started.elapsed()
+    );
+    assert!(
+        locked_out,
+        "the total cap of {DEFAULT_TCP_MAX_CONNECTIONS} does not hold"
+    );
+    assert!(
+        fds < DEFAULT_TCP_MAX_CONNECTIONS + 64,
+        "{fds} open file descriptors"
+    );
+    let deadline = Instant::now() + IDLE + SLACK;
+    while !served_over_tcp([127, 0, 31, 1], server.addr) {
+        assert!(
+            Instant::now() < deadline,
+            "still locked out after the idle timeout"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let grown_kib = rss_full.saturating_sub(rss_before);
+    eprintln!(
+        "{DEFAULT_TCP_MAX_CONNECTIONS} answered, held TCP connections: resident memory \
+         {rss_before} KiB -> {rss_full} KiB, {fds} descriptors"
+    );
+    // Buffers grow with use and replies are built in a shared scratch buffer: a connection
+    // that asked once costs about 12 KiB (its read buffer, its reply, the task).
+    assert!(
+        grown_kib < 24 * 1024,
+        "{DEFAULT_TCP_MAX_CONNECTIONS} held connections cost {grown_kib} KiB"
+    );
+    drop(held);
+}
