@@ -14,3 +14,4 @@ mod control;
 mod multi_location;
 mod pools;
 mod probes;
+mod reloads;
