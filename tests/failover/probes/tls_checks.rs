@@ -3,7 +3,8 @@
 
 use super::{http_check, http_spec, target};
 use crate::support::backend::scripted::{
-    self_signed_acceptor, self_signed_acceptor_with_alpn, Backend, Behaviour,
+    ca_as_server_acceptor, private_ca_acceptor, self_signed_acceptor,
+    self_signed_acceptor_with_alpn, Backend, Behaviour,
 };
 use std::time::Duration;
 use swivel::probe::{run_check, FailureKind, HttpCheck, TlsMode};
@@ -138,4 +139,48 @@ async fn https_to_a_silent_plain_server_times_out_in_the_handshake() {
         outcome.error.as_deref(),
         Some("timeout after 300ms during the TLS handshake")
     );
+}
+
+fn with_ca_file(pem: &str, dir: &std::path::Path) -> HttpCheck {
+    let ca_file = dir.join("ca.pem");
+    std::fs::write(&ca_file, pem).unwrap();
+    HttpCheck {
+        tls: Some(TlsMode {
+            verify: true,
+            ca_file: Some(ca_file),
+        }),
+        ..https_check(true)
+    }
+}
+
+#[tokio::test]
+async fn a_private_ca_in_ca_file_is_trusted_besides_the_system_roots() {
+    let (acceptor, ca_pem) = private_ca_acceptor(NAME);
+    let backend = Backend::https("127.0.0.6", Behaviour::respond(200, "ok"), acceptor).await;
+    let without = http_spec(https_check(true), backend.port(), SECOND);
+    let outcome = run_check(&without, &target("127.0.0.6")).await;
+    let error = outcome.error.unwrap_or_default();
+    assert!(error.contains("unknown issuer"), "without ca_file: {error}");
+
+    let dir = tempfile::tempdir().unwrap();
+    let with = http_spec(with_ca_file(&ca_pem, dir.path()), backend.port(), SECOND);
+    let outcome = run_check(&with, &target("127.0.0.6")).await;
+    assert!(outcome.ok, "with ca_file: {outcome:?}");
+}
+
+#[tokio::test]
+async fn a_ca_certificate_used_as_the_servers_own_reads_as_english() {
+    let (acceptor, pem) = ca_as_server_acceptor(NAME);
+    let backend = Backend::https("127.0.0.6", Behaviour::respond(200, "ok"), acceptor).await;
+    let dir = tempfile::tempdir().unwrap();
+    let spec = http_spec(with_ca_file(&pem, dir.path()), backend.port(), SECOND);
+    let outcome = run_check(&spec, &target("127.0.0.6")).await;
+    assert_eq!(outcome.reason, Some(FailureKind::Tls));
+    let error = outcome.error.unwrap();
+    assert_eq!(
+        error,
+        "certificate verification failed: the server sent a CA certificate as its own \
+         certificate (CA used as end entity)"
+    );
+    assert!(!error.contains("OtherError"), "{error}");
 }

@@ -229,17 +229,53 @@ pub fn self_signed_acceptor(name: &str) -> TlsAcceptor {
 
 /// Like [`self_signed_acceptor`], accepting only the application protocols in `alpn`.
 pub fn self_signed_acceptor_with_alpn(name: &str, alpn: Vec<Vec<u8>>) -> TlsAcceptor {
-    use rustls::pki_types::{PrivateKeyDer, PrivatePkcs8KeyDer};
     let certified = rcgen::generate_simple_self_signed(vec![name.to_owned()]).unwrap();
-    let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(
-        certified.signing_key.serialize_der(),
-    ));
+    acceptor_for(certified.cert.der().clone(), &certified.signing_key, alpn)
+}
+
+/// A TLS acceptor whose certificate for `name` is signed by a fresh private CA, and that
+/// CA's certificate in PEM (for a check's `ca_file`).
+pub fn private_ca_acceptor(name: &str) -> (TlsAcceptor, String) {
+    use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, IsCa, KeyPair};
+    let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    let ca = CertifiedIssuer::self_signed(ca_params, KeyPair::generate().unwrap()).unwrap();
+    let leaf_key = KeyPair::generate().unwrap();
+    let leaf = CertificateParams::new(vec![name.to_owned()])
+        .unwrap()
+        .signed_by(&leaf_key, &ca)
+        .unwrap();
+    let acceptor = acceptor_for(leaf.der().clone(), &leaf_key, Vec::new());
+    (acceptor, ca.pem())
+}
+
+/// A TLS acceptor whose own certificate is a self-signed CA certificate for `name`.
+pub fn ca_as_server_acceptor(name: &str) -> (TlsAcceptor, String) {
+    use rcgen::{BasicConstraints, CertificateParams, IsCa, KeyPair};
+    let mut params = CertificateParams::new(vec![name.to_owned()]).unwrap();
+    params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    let key = KeyPair::generate().unwrap();
+    let certificate = params.self_signed(&key).unwrap();
+    let pem = certificate.pem();
+    (
+        acceptor_for(certificate.der().clone(), &key, Vec::new()),
+        pem,
+    )
+}
+
+fn acceptor_for(
+    certificate: rustls::pki_types::CertificateDer<'static>,
+    key: &rcgen::KeyPair,
+    alpn: Vec<Vec<u8>>,
+) -> TlsAcceptor {
+    use rustls::pki_types::{PrivateKeyDer, PrivatePkcs8KeyDer};
+    let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.serialize_der()));
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let mut config = rustls::ServerConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
         .unwrap()
         .with_no_client_auth()
-        .with_single_cert(vec![certified.cert.der().clone()], key)
+        .with_single_cert(vec![certificate], key)
         .unwrap();
     config.alpn_protocols = alpn;
     TlsAcceptor::from(Arc::new(config))
