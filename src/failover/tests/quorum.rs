@@ -188,3 +188,72 @@ fn reloading_keeps_views_of_checkers_that_stay_and_local_can_be_off() {
     );
     assert_eq!(next.status(t0)[0].endpoints[0].checks, 3, "and not counted");
 }
+
+#[test]
+fn a_report_is_applied_as_one_batch_and_counted() {
+    let t0 = Instant::now();
+    let mut f = Failover::new(
+        &configs(QUORUM_POOLS),
+        fleet(),
+        &SavedState::default(),
+        t0,
+        SystemTime::UNIX_EPOCH,
+    );
+    f.decide_all();
+    let observation = |address: &str, outcome: CheckOutcome| Observation {
+        key: key(address),
+        outcome,
+        reported_at: Some(1.5e9),
+    };
+    let stranger = Observation {
+        key: EndpointKey {
+            pool: Name::from_text("other.example.test.").unwrap(),
+            address: "192.0.2.1".parse().unwrap(),
+        },
+        outcome: ok(),
+        reported_at: None,
+    };
+    let fra1 = f.fleet().index("fra1").unwrap();
+    let nyc1 = f.fleet().index("nyc1").unwrap();
+    let all_up = [
+        observation("192.0.2.1", ok()),
+        observation("192.0.2.2", ok()),
+    ];
+    for checker in [fra1, nyc1] {
+        let tally = f.apply_report(checker, &all_up, 0, t0);
+        for pool in tally.changed {
+            f.decide(pool);
+        }
+    }
+    let batch = [
+        observation("192.0.2.1", refused()),
+        observation("192.0.2.9", ok()),
+        stranger,
+        observation("192.0.2.2", ok()),
+    ];
+    let tally = f.apply_report(fra1, &batch, 2, t0 + Duration::from_secs(1));
+    // Two results applied; one unknown endpoint, one unknown pool and two unreadable ignored.
+    assert_eq!((tally.accepted, tally.ignored), (2, 4));
+    assert!(
+        tally.changed.is_empty(),
+        "one failure (fall 2) of one checker changes no verdict"
+    );
+    let status = f.checker_status(t0 + Duration::from_secs(1));
+    let counted = status.iter().find(|c| c.name == "fra1").unwrap();
+    assert_eq!(
+        (counted.reports, counted.results, counted.ignored),
+        (2, 4, 4)
+    );
+
+    // A second failure from fra1 and two from nyc1 reach the quorum of two: the pool changes.
+    let at = t0 + Duration::from_secs(2);
+    f.apply_report(fra1, &[observation("192.0.2.1", refused())], 0, at);
+    let failing = [observation("192.0.2.1", refused())];
+    let first = f.apply_report(nyc1, &failing, 0, at);
+    assert!(
+        first.changed.is_empty(),
+        "nyc1's first failure: no quorum yet"
+    );
+    let tally = f.apply_report(nyc1, &failing, 0, at);
+    assert_eq!(tally.changed.iter().copied().collect::<Vec<_>>(), [0]);
+}
