@@ -54,12 +54,20 @@ fn served_over_tcp(local: [u8; 4], server: SocketAddr) -> bool {
 /// Waits until `limit` after `since` for the server to close `stream` (at least a moment,
 /// even when that time has passed); returns when it did, `None` if it is still open.
 fn closed_within(stream: &mut TcpStream, limit: Duration, since: Instant) -> Option<Duration> {
-    let left = limit.saturating_sub(since.elapsed());
-    stream
-        .set_read_timeout(Some(left.max(Duration::from_millis(5))))
-        .unwrap();
     let mut buf = [0u8; 64];
-    match stream.read(&mut buf) {
+    let read = loop {
+        let left = limit.saturating_sub(since.elapsed());
+        stream
+            .set_read_timeout(Some(left.max(Duration::from_millis(5))))
+            .unwrap();
+        // A read with a timeout returns EINTR on any handled signal (SA_RESTART does not
+        // apply to it), and the test binary's other tests start and reap child processes.
+        match stream.read(&mut buf) {
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            other => break other,
+        }
+    };
+    match read {
         Ok(0) => Some(since.elapsed()),
         Err(e) if e.kind() == io::ErrorKind::ConnectionReset => Some(since.elapsed()),
         Err(e)

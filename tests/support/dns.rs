@@ -166,7 +166,13 @@ pub fn query_udp(server: SocketAddr, name: &str, qtype: u16) -> Option<Reply> {
     let id = next_id();
     socket.send_to(&build_query(id, name, qtype), server).ok()?;
     let mut buf = [0u8; 65535];
-    let (len, _) = socket.recv_from(&mut buf).ok()?;
+    let (len, _) = loop {
+        // A receive with a timeout returns EINTR on any handled signal, whatever SA_RESTART.
+        match socket.recv_from(&mut buf) {
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            other => break other.ok()?,
+        }
+    };
     parse_reply(&buf[..len]).filter(|reply| reply.id == id)
 }
 
