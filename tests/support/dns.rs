@@ -166,14 +166,19 @@ pub fn query_udp(server: SocketAddr, name: &str, qtype: u16) -> Option<Reply> {
     let id = next_id();
     socket.send_to(&build_query(id, name, qtype), server).ok()?;
     let mut buf = [0u8; 65535];
-    let (len, _) = loop {
-        // A receive with a timeout returns EINTR on any handled signal, whatever SA_RESTART.
-        match socket.recv_from(&mut buf) {
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-            other => break other.ok()?,
-        }
-    };
+    let (len, _) = recv_from(&socket, &mut buf).ok()?;
     parse_reply(&buf[..len]).filter(|reply| reply.id == id)
+}
+
+/// `socket.recv_from`, again after EINTR: a receive with a timeout returns it on any handled
+/// signal whatever SA_RESTART says, and one test binary runs many servers and children.
+pub fn recv_from(socket: &UdpSocket, buf: &mut [u8]) -> std::io::Result<(usize, SocketAddr)> {
+    loop {
+        match socket.recv_from(buf) {
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            other => return other,
+        }
+    }
 }
 
 /// One TCP query (two-byte length prefix); `None` on any failure.

@@ -109,7 +109,7 @@ fn json_logs_are_one_object_per_line() {
         if entry["fields"]["message"] == wanted {
             assert_eq!(entry["level"], "INFO");
             assert_eq!(entry["fields"]["pool"], "www.example.test.");
-            assert_eq!(entry["fields"]["address"], "127.0.0.3");
+            assert_eq!(entry["fields"]["endpoint"], "127.0.0.3");
             assert_eq!(entry["fields"]["state"], "down");
             override_logged = true;
         }

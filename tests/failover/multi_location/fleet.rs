@@ -93,7 +93,7 @@ impl Responder {
             .send_to(&build_query(id, POOL, TYPE_A), self.dns)
             .ok()?;
         let mut buffer = [0u8; 4096];
-        let (len, _) = socket.recv_from(&mut buffer).ok()?;
+        let (len, _) = crate::support::dns::recv_from(&socket, &mut buffer).ok()?;
         let reply = parse_reply(&buffer[..len]).filter(|reply| reply.id == id)?;
         Some(reply.a_addresses())
     }
