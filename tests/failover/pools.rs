@@ -211,7 +211,13 @@ fn manual_failback_holds_across_a_restart() {
         [ip("127.0.0.3")],
         "latched on the secondary"
     );
-    let state = std::fs::read_to_string(server.dir.join("state/swivel-state.json")).unwrap();
+    // The state file is written by the server on its own time: a bounded wait.
+    let state_file = server.dir.join("state/swivel-state.json");
+    let mut state = String::new();
+    wait_until(Duration::from_secs(10), || {
+        state = std::fs::read_to_string(&state_file).unwrap_or_default();
+        state.contains("\"www.example.test.\": 2")
+    });
     assert!(
         state.contains("\"www.example.test.\": 2"),
         "latch persisted: {state}"
