@@ -68,6 +68,16 @@ pub fn answer(
         Ok(q) => q,
         Err(QueryError::Unreadable) => return Outcome::Drop(DropReason::Malformed),
         Err(QueryError::Response) => return Outcome::Drop(DropReason::Response),
+        // An opcode we do not implement is NOTIMP whatever the question section holds, as
+        // Knot DNS and BIND answer: the opcode is read before the question.
+        Err(QueryError::Malformed {
+            id: _,
+            flags,
+            qname_len,
+            edns,
+        }) if flags & header::OPCODE_MASK != 0 => {
+            return error_reply(query, qname_len, edns, rcode::NOTIMP, out);
+        }
         Err(QueryError::Malformed {
             id: _,
             flags: _,

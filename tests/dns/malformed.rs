@@ -210,6 +210,21 @@ fn each_malformed_form_gets_no_reply_or_its_fitting_rcode() {
     for opcode in 1..16u16 {
         let bytes = packet(&[&header(opcode << 11, 1, 0, 0, 0), &www()]);
         expect_rcode(&client, &format!("opcode {opcode}"), &bytes, NOTIMP);
+        // Header only (QDCOUNT 0), or two questions: still NOTIMP, the opcode comes first.
+        let bare = header(opcode << 11, 0, 0, 0, 0);
+        expect_rcode(
+            &client,
+            &format!("opcode {opcode}, no question"),
+            &bare,
+            NOTIMP,
+        );
+        let two = packet(&[&header(opcode << 11, 2, 0, 0, 0), &www(), &www()]);
+        expect_rcode(
+            &client,
+            &format!("opcode {opcode}, two questions"),
+            &two,
+            NOTIMP,
+        );
     }
     for (class, name) in [
         (3, "CH"),
