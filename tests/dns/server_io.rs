@@ -78,7 +78,8 @@ fn query_many_over_udp(
                     .unwrap();
             }
             for _ in ids {
-                let (len, from) = socket.recv_from(&mut buf).expect("a reply for every query");
+                let (len, from) = crate::support::dns::recv_from(&socket, &mut buf)
+                    .expect("a reply for every query");
                 assert_eq!(from, server);
                 let id = u16::from_be_bytes([buf[0], buf[1]]);
                 check_reply(&buf[..len], &build_query(id, "www.example.test", TYPE_A));
@@ -105,12 +106,15 @@ fn udp_garbage_gets_no_reply_and_does_not_disturb_the_batch() {
     socket.send_to(&[1, 2, 3], running.addr(0)).unwrap();
     socket.send_to(&query, running.addr(0)).unwrap();
     let mut buf = [0; 2048];
-    let (len, _) = socket.recv_from(&mut buf).unwrap();
+    let (len, _) = crate::support::dns::recv_from(&socket, &mut buf).unwrap();
     assert_eq!(check_reply(&buf[..len], &query), 77);
     socket
         .set_read_timeout(Some(Duration::from_millis(200)))
         .unwrap();
-    assert!(socket.recv_from(&mut buf).is_err(), "nothing else arrives");
+    assert!(
+        crate::support::dns::recv_from(&socket, &mut buf).is_err(),
+        "nothing else arrives"
+    );
 }
 
 /// Queries `target` from a socket bound to `client_bind`; returns where the reply came from.
@@ -119,7 +123,7 @@ fn reply_source(client_bind: &str, target: SocketAddr) -> SocketAddr {
     let query = build_query(4242, "www.example.test", TYPE_A);
     socket.send_to(&query, target).unwrap();
     let mut buf = [0; 2048];
-    let (len, from) = socket.recv_from(&mut buf).unwrap();
+    let (len, from) = crate::support::dns::recv_from(&socket, &mut buf).unwrap();
     check_reply(&buf[..len], &query);
     from
 }
