@@ -50,7 +50,7 @@ fn exchange(socket: &UdpSocket, server: SocketAddr, queries: &[Vec<u8>], rounds:
         }
         for _ in queries {
             let (len, from) =
-                crate::support::dns::recv_from(&socket, &mut buf).expect("every query is answered");
+                crate::support::dns::recv_from(socket, &mut buf).expect("every query is answered");
             assert!(len > 12 && buf[2] & 0x80 != 0 && from == server);
         }
     }
