@@ -80,8 +80,8 @@ pub fn serve(config: Option<PathBuf>, json_logs: bool) -> ExitCode {
     ) {
         Ok(server) => server,
         Err(e) => {
-            let addrs: Vec<String> = config.server.listen.iter().map(|a| a.to_string()).collect();
-            error!("cannot listen on {}: {e}", addrs.join(", "));
+            // The error names the address that failed.
+            error!("refusing to start: {e}");
             return ExitCode::FAILURE;
         }
     };

@@ -129,7 +129,7 @@ fn render_endpoint(html: &mut String, endpoint: &EndpointStatus, now: f64) {
     };
     let _ = write!(
         html,
-        "<tr class=\"endpoint {state}\" data-address=\"{address}\"><td class=\"address\">{address}</td>\
+        "<tr class=\"endpoint {state}\" data-address=\"{address}\"><td class=\"address\">{address}{checked}</td>\
          <td>{}</td><td class=\"state\">{state}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
         endpoint.priority,
         endpoint.override_state.unwrap_or("-"),
@@ -139,6 +139,11 @@ fn render_endpoint(html: &mut String, endpoint: &EndpointStatus, now: f64) {
         escape(&endpoint.reason),
         state = endpoint.state,
         address = endpoint.address,
+        checked = if endpoint.check_address != endpoint.address {
+            format!(" <span class=\"check-address\">(checks {})</span>", endpoint.check_address)
+        } else {
+            String::new()
+        },
     );
 }
 
@@ -244,7 +249,7 @@ mod tests {
         use std::time::{Duration, Instant};
         let pools: Vec<crate::config::pool::PoolConfig> = vec![toml::from_str(
             "name = \"www.example.test.\"\n[check]\nkind = \"tcp\"\nport = 80\nquorum = 2\n\
-             [[endpoint]]\naddress = \"192.0.2.1\"\n",
+             [[endpoint]]\naddress = \"192.0.2.1\"\ncheck_address = \"10.0.0.1\"\n",
         )
         .unwrap()];
         let fleet = Fleet::new(false, vec!["fra1".into(), "nyc<1>".into()]);
@@ -277,6 +282,12 @@ mod tests {
         };
         let html = render(&status);
         assert!(html.contains("checkers: fra1, nyc&lt;1&gt;"), "{html}");
+        assert!(
+            html.contains(
+                "<td class=\"address\">192.0.2.1 <span class=\"check-address\">(checks 10.0.0.1)</span></td>"
+            ),
+            "{html}"
+        );
         assert!(html.contains("<span class=\"verdict no-quorum\">no quorum: 1 fresh checker of 2 needed, keeping unknown; stale: nyc&lt;1&gt; (no result yet)</span>"), "{html}");
         assert!(html.contains("<li class=\"view down\" data-checker=\"fra1\">fra1: <b>down</b> (fresh), failed: connection refused"), "{html}");
         assert!(

@@ -51,6 +51,9 @@ pub struct PoolView {
 #[derive(Debug, Deserialize)]
 pub struct EndpointView {
     pub address: IpAddr,
+    /// Where the checks go, when not to `address`.
+    #[serde(default)]
+    pub check_address: Option<IpAddr>,
     pub priority: u32,
     pub state: String,
     #[serde(rename = "override")]
@@ -247,8 +250,14 @@ impl EndpointView {
 
     fn row(&self, now: f64) -> [String; 8] {
         let last_check = describe(self.last_check.as_ref(), now);
+        let address = match self.check_address {
+            Some(checked) if checked != self.address => {
+                format!("{} (checks {checked})", self.address)
+            }
+            _ => self.address.to_string(),
+        };
         [
-            self.address.to_string(),
+            address,
             self.priority.to_string(),
             self.state.clone(),
             self.override_state.clone().unwrap_or_else(|| "-".into()),
@@ -314,6 +323,22 @@ www.example.test.  policy failover, failback manual, tier 2, held on tier 2, TTL
   192.0.2.2  2     up     -         yes      none yet          3m20s  2 checks passed
 ";
         assert_eq!(text, expected, "got:\n{text}");
+    }
+
+    #[test]
+    fn a_check_address_other_than_the_served_one_is_shown() {
+        let json = r#"{"pools":[{"name":"www.example.test.","policy":"failover","failback":"auto",
+          "ttl":30,"degraded":false,"all_down":false,"serving":["192.0.2.1"],"endpoints":[
+            {"address":"192.0.2.1","check_address":"10.0.0.1","priority":1,"state":"up",
+             "override":null,"reason":"first check passed","since":1000,"serving":true,
+             "last_check":null},
+            {"address":"192.0.2.2","check_address":"192.0.2.2","priority":1,"state":"up",
+             "override":null,"reason":"first check passed","since":1000,"serving":true,
+             "last_check":null}]}]}"#;
+        let status: StatusView = serde_json::from_str(json).unwrap();
+        let text = status.render(1010.0);
+        assert!(text.contains("192.0.2.1 (checks 10.0.0.1)"), "{text}");
+        assert!(!text.contains("(checks 192.0.2.2)"), "{text}");
     }
 
     #[test]
