@@ -1,6 +1,7 @@
-//! Loading a whole configuration (the file, every zone it names, the compiled table) and
-//! reloading it into a running server; shared by `swivel serve`, `swivel check`, SIGHUP
-//! and (later) the control API.
+//! Loading a whole configuration (the file, every zone it names, the pools checked against
+//! the zones and the machine) and what a reload keeps of the running one; shared by
+//! `swivel serve`, `swivel check`, SIGHUP and the control API. The table is compiled by the
+//! caller from what this loads.
 
 use crate::config::{self, Config};
 use crate::diag::{Diagnostic, Diagnostics};
@@ -13,7 +14,7 @@ mod preflight;
 mod reload;
 mod zone_clash;
 
-pub use preflight::preflight;
+use preflight::preflight;
 pub use reload::{changes_needing_restart, merge_reload, ReloadReport};
 pub use zone_clash::{check_pools_against_zones, ZoneClash};
 
@@ -91,8 +92,10 @@ impl Loaded {
     }
 }
 
-/// Reads the configuration and every zone, and compiles the table. Reports every problem in
-/// the configuration, or else every problem in every zone, before refusing.
+/// Reads the configuration and every zone, checks the pools against the zones and what the
+/// machine must offer ([`preflight`]: state folder, ICMP privilege, CA files). Reports every
+/// problem in the configuration, or else every problem in every zone, before refusing.
+/// `serve`, `check` and every reload go through here, so they refuse the same things.
 pub fn load(source: &Source) -> Result<Loaded, Diagnostics> {
     let config = match source {
         Source::File(path) => {
@@ -147,6 +150,7 @@ pub fn load(source: &Source) -> Result<Loaded, Diagnostics> {
     if !errors.is_empty() {
         return Err(Diagnostics(errors));
     }
+    preflight(&config)?;
     Ok(Loaded { config, zones })
 }
 

@@ -23,10 +23,7 @@ pub fn serve(config: Option<PathBuf>, json_logs: bool) -> ExitCode {
             Source::BuiltInDemo
         }
     };
-    let loaded = match app::load(&source).and_then(|loaded| {
-        app::preflight(&loaded.config)?;
-        Ok(loaded)
-    }) {
+    let loaded = match app::load(&source) {
         Ok(loaded) => loaded,
         Err(diagnostics) => {
             log_diagnostics(&diagnostics);

@@ -59,7 +59,7 @@ struct Runtime {
 
 /// Restores saved state, runs one round of checks (bounded by the longest timeout) so the
 /// first answers already reflect health, compiles the table and starts the runtime task.
-/// Fails when the state folder is unusable (callers check [`app::preflight`] first).
+/// Fails when the state folder is unusable (`app::load` checked it before).
 pub async fn start(loaded: Loaded, source: Source) -> Result<Started, String> {
     let Loaded { config, zones } = loaded;
     let store = match &config.server.state_dir {

@@ -4,8 +4,7 @@
 
 use super::backend::{self, DatagramIo, IoBackend, MmsgSocket};
 use super::stats::QueryCounters;
-use crate::config::RrlConfig;
-use crate::config::UdpOptions;
+use crate::config::{RrlConfig, UdpOptions};
 use crate::engine::{self, Outcome, Transport};
 use crate::rrl::{RateLimiter, Verdict};
 use crate::sys::{self, DatagramBatch, UringSocket};
