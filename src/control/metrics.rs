@@ -5,6 +5,7 @@
 use crate::failover::status::Status;
 use crate::probe::LatencyHistogram;
 use crate::server::stats::{self, QueryTotals, RCODE_SLOTS};
+use crate::server::tcp_slots::{self, SlotCounts};
 use prometheus_client::collector::Collector;
 use prometheus_client::encoding::{
     DescriptorEncoder, EncodeCounterValue, EncodeGaugeValue, EncodeLabelSet, NoLabelSet,
@@ -22,6 +23,7 @@ struct Scrape {
     status: Status,
     udp: QueryTotals,
     tcp: QueryTotals,
+    tcp_slots: SlotCounts,
     /// Probe agents' reports refused, by reason.
     rejections: [(&'static str, u64); 3],
 }
@@ -34,6 +36,7 @@ pub(super) fn render(status: Status, rejections: [(&'static str, u64); 3]) -> St
         status,
         udp,
         tcp,
+        tcp_slots: tcp_slots::slot_counts(),
         rejections,
     }));
     let mut text = String::new();
@@ -69,6 +72,11 @@ where
         }
     }
     Ok(())
+}
+
+/// The label set of a metric with one series.
+fn no_labels() -> [(&'static str, &'static str); 0] {
+    []
 }
 
 /// 1 for true, 0 for false.
@@ -151,6 +159,7 @@ impl Collector for Scrape {
             MetricType::Counter,
             [([("transport", "udp")], self.udp.rrl_slipped)],
         )?;
+        self.encode_tcp_slots(&mut encoder)?;
         self.encode_endpoints(&mut encoder)?;
         self.encode_checkers(&mut encoder)?;
         self.encode_runtime(&mut encoder)
@@ -158,6 +167,36 @@ impl Collector for Scrape {
 }
 
 impl Scrape {
+    fn encode_tcp_slots(&self, encoder: &mut DescriptorEncoder) -> fmt::Result {
+        let slots = self.tcp_slots;
+        family(
+            encoder,
+            "swivel_tcp_connections_open",
+            "DNS over TCP connections open now.",
+            MetricType::Gauge,
+            [(no_labels(), slots.open)],
+        )?;
+        family(
+            encoder,
+            "swivel_tcp_connections_evicted",
+            "DNS over TCP connections closed to admit a newcomer when a cap was reached (the \
+             one idle the longest gives way), by cap: per_client or total.",
+            MetricType::Counter,
+            [
+                ([("cap", "per_client")], slots.evicted_per_client),
+                ([("cap", "total")], slots.evicted_total),
+            ],
+        )?;
+        family(
+            encoder,
+            "swivel_tcp_connections_closed_under_pressure",
+            "DNS over TCP connections closed by the shorter idle timeout that applies while \
+             more than half of server.tcp_max_connections are open.",
+            MetricType::Counter,
+            [(no_labels(), slots.closed_under_pressure)],
+        )
+    }
+
     fn encode_endpoints(&self, encoder: &mut DescriptorEncoder) -> fmt::Result {
         let endpoints = || {
             self.status.pools.iter().flat_map(|pool| {

@@ -11,6 +11,7 @@
 mod backend;
 pub mod stats;
 mod tcp;
+pub mod tcp_slots;
 mod udp;
 
 /// The UDP worker settings, as the configuration defines them.
@@ -134,8 +135,7 @@ pub fn start(
         })?;
         bound.push(pair);
     }
-    let limits =
-        tcp::ConnectionLimits::new(settings.tcp_max_connections, settings.tcp_max_per_client);
+    let slots = tcp_slots::Slots::new(settings.tcp_max_connections, settings.tcp_max_per_client);
     let _runtime_context = runtime.enter();
     // Every group's workers set up their I/O first; none serves until all could.
     let mut ready = Vec::with_capacity(bound.len());
@@ -169,7 +169,7 @@ pub fn start(
         server.tcp_loops.push(runtime.spawn(tcp::accept_loop(
             listener,
             table.clone(),
-            limits.clone(),
+            slots.clone(),
             settings.tcp_idle_timeout,
         )));
         // The real address (with the port the kernel chose for port 0), for people and for

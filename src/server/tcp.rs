@@ -1,15 +1,16 @@
 //! DNS over TCP (RFC 7766): an accept loop per listen address on the tokio runtime, one task
-//! per connection answering length-prefixed queries in order, with an idle timeout and caps
-//! on connections in total and per client address.
+//! per connection answering length-prefixed queries in order, with an idle timeout (shorter
+//! under pressure) and the slots of [`super::tcp_slots`], where an idle connection gives
+//! way to a newcomer.
 
+use super::tcp_slots::{self, Permit, Slots};
 use crate::engine::{self, Outcome, Transport};
 use crate::table::SharedTable;
 use socket2::{Domain, Protocol, SockAddr, Socket, Type};
 use std::cell::RefCell;
-use std::collections::HashMap;
 use std::io;
-use std::net::{IpAddr, SocketAddr};
-use std::sync::{Arc, Mutex};
+use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::{TcpListener, TcpStream};
@@ -42,76 +43,12 @@ pub(super) fn bind_listener(addr: SocketAddr) -> io::Result<std::net::TcpListene
     Ok(socket.into())
 }
 
-/// Counts open connections, in total and per client address.
-pub(super) struct ConnectionLimits {
-    max_total: usize,
-    max_per_client: usize,
-    open: Mutex<OpenConnections>,
-}
-
-#[derive(Default)]
-struct OpenConnections {
-    total: usize,
-    per_client: HashMap<IpAddr, usize>,
-}
-
-/// One admitted connection; dropping it frees its place.
-pub(super) struct ConnectionPermit {
-    limits: Arc<ConnectionLimits>,
-    client: IpAddr,
-}
-
-impl ConnectionLimits {
-    pub fn new(max_total: usize, max_per_client: usize) -> Arc<Self> {
-        Arc::new(ConnectionLimits {
-            max_total,
-            max_per_client,
-            open: Mutex::default(),
-        })
-    }
-
-    /// Admits a connection from `client`, or `None` when either cap is reached.
-    pub fn admit(self: &Arc<Self>, client: IpAddr) -> Option<ConnectionPermit> {
-        let mut open = self
-            .open
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        let from_client = open.per_client.get(&client).copied().unwrap_or(0);
-        if open.total >= self.max_total || from_client >= self.max_per_client {
-            return None;
-        }
-        open.total += 1;
-        open.per_client.insert(client, from_client + 1);
-        Some(ConnectionPermit {
-            limits: self.clone(),
-            client,
-        })
-    }
-}
-
-impl Drop for ConnectionPermit {
-    fn drop(&mut self) {
-        let mut open = self
-            .limits
-            .open
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        open.total -= 1;
-        if let Some(count) = open.per_client.get_mut(&self.client) {
-            *count -= 1;
-            if *count == 0 {
-                open.per_client.remove(&self.client);
-            }
-        }
-    }
-}
-
 /// Accepts connections on `listener` until cancelled, serving each in its own task; the
 /// connections' tasks belong to the loop, so cancelling it ends them too.
 pub(super) async fn accept_loop(
     listener: TcpListener,
     table: SharedTable,
-    limits: Arc<ConnectionLimits>,
+    slots: Arc<Slots>,
     idle_timeout: Duration,
 ) {
     let mut connections = tokio::task::JoinSet::new();
@@ -130,14 +67,13 @@ pub(super) async fn accept_loop(
                 continue;
             }
         };
-        let Some(permit) = limits.admit(peer.ip()) else {
-            tracing::debug!(%peer, "TCP connection refused: connection limit reached");
-            drop(stream);
-            continue;
-        };
+        let (permit, evicted) = slots.admit(peer.ip());
+        if let Some(cap) = evicted {
+            tracing::debug!(%peer, ?cap, "TCP cap reached: the connection idle the longest gives way");
+        }
         let table = table.clone();
         connections.spawn(async move {
-            if let Err(error) = serve_connection(stream, &table, idle_timeout).await {
+            if let Err(error) = serve_connection(stream, &table, &permit, idle_timeout).await {
                 tracing::debug!(%peer, %error, "TCP connection ended with an error");
             }
             drop(permit);
@@ -146,10 +82,12 @@ pub(super) async fn accept_loop(
 }
 
 /// Answers queries on one connection in order until the client closes it, a query goes
-/// unanswered, or no complete query arrives within `idle_timeout`.
+/// unanswered, no complete query arrives within the idle timeout, or the connection gives
+/// its slot to a newcomer.
 async fn serve_connection(
     stream: TcpStream,
     table: &SharedTable,
+    permit: &Permit,
     idle_timeout: Duration,
 ) -> io::Result<()> {
     stream.set_nodelay(true)?;
@@ -163,13 +101,13 @@ async fn serve_connection(
     // connections do not all begin with the same variant.
     let mut spin: Option<u32> = None;
     loop {
-        let len =
-            match tokio::time::timeout(idle_timeout, read_message(&mut reader, &mut query)).await {
-                Err(_elapsed) => return Ok(()),
-                Ok(Ok(Some(len))) => len,
-                Ok(Ok(None)) => return Ok(()),
-                Ok(Err(error)) => return Err(error),
-            };
+        let len = match read_while_wanted(&mut reader, &mut query, permit, idle_timeout).await {
+            None => return Ok(()),
+            Some(Ok(Some(len))) => len,
+            Some(Ok(None)) => return Ok(()),
+            Some(Err(error)) => return Err(error),
+        };
+        permit.touch();
         let next = match spin {
             Some(previous) => previous.wrapping_add(1),
             None => query
@@ -198,6 +136,43 @@ async fn serve_connection(
         match tokio::time::timeout(idle_timeout, writer.write_all(&reply)).await {
             Err(_elapsed) => return Ok(()),
             Ok(result) => result?,
+        }
+        permit.touch();
+    }
+}
+
+/// Reads the next message unless the connection should close first: `None` when it was
+/// idle past its timeout (the shorter one while the server is under pressure, looked at
+/// again at least every short timeout) or gave its slot to a newcomer.
+async fn read_while_wanted<R: AsyncRead + Unpin>(
+    reader: &mut R,
+    buf: &mut Vec<u8>,
+    permit: &Permit,
+    idle_timeout: Duration,
+) -> Option<io::Result<Option<usize>>> {
+    let short = tcp_slots::pressure_idle_timeout(idle_timeout);
+    let read = read_message(reader, buf);
+    tokio::pin!(read);
+    loop {
+        let idle = permit.idle_for();
+        let pressure = permit.under_pressure();
+        if idle >= idle_timeout || (pressure && idle >= short) {
+            if pressure && idle < idle_timeout {
+                tcp_slots::count_closed_under_pressure();
+            }
+            return None;
+        }
+        // Wake at the short timeout, then every short timeout, to see whether pressure began.
+        let wait = if idle < short {
+            short - idle
+        } else {
+            short.min(idle_timeout - idle)
+        };
+        tokio::select! {
+            biased;
+            () = permit.evicted() => return None,
+            result = &mut read => return Some(result),
+            () = tokio::time::sleep(wait) => {}
         }
     }
 }
@@ -236,7 +211,6 @@ pub(crate) fn frame_reply(buf: &mut [u8], len: usize) -> &[u8] {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::net::Ipv4Addr;
 
     #[test]
     fn frame_reply_prefixes_big_endian_length() {
@@ -288,22 +262,5 @@ mod tests {
                 .unwrap_err();
             assert_eq!(error.kind(), io::ErrorKind::UnexpectedEof);
         }
-    }
-
-    #[test]
-    fn limits_cap_per_client_and_total_and_free_on_drop() {
-        let limits = ConnectionLimits::new(3, 2);
-        let a = IpAddr::V4(Ipv4Addr::new(127, 0, 0, 1));
-        let b = IpAddr::V4(Ipv4Addr::new(127, 0, 0, 3));
-        let c = IpAddr::V4(Ipv4Addr::new(127, 0, 0, 4));
-        let a1 = limits.admit(a).unwrap();
-        let _a2 = limits.admit(a).unwrap();
-        assert!(limits.admit(a).is_none(), "third from one client");
-        let _b1 = limits.admit(b).unwrap();
-        assert!(limits.admit(c).is_none(), "fourth in total");
-        drop(a1);
-        let _a3 = limits.admit(a).unwrap();
-        assert!(limits.admit(c).is_none());
-        assert_eq!(limits.open.lock().unwrap().per_client.len(), 2);
     }
 }

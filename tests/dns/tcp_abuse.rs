@@ -1,8 +1,10 @@
 //! TCP abuse against `swivel serve` (a child process, default connection caps, a short idle
 //! timeout): hundreds of idle connections, half-sent messages and garbage length prefixes
 //! do not lock out a fresh client, and each is closed after the idle timeout; one address
-//! cannot take more than its share; a full server frees itself after the idle timeout; and
-//! a full server's memory stays small.
+//! cannot take more than its share, and its oldest idle connections give way to its new
+//! ones; thousands of idle connections from many addresses do not keep a newcomer waiting;
+//! a full server admits newcomers by closing the connection idle the longest, shortens the
+//! idle timeout while more than half its slots are in use, and stays small.
 
 use crate::hostile::{build_query, is_noerror_answer, ServerProcess, TYPE_A};
 use socket2::{Domain, Socket, Type};
@@ -150,20 +152,91 @@ fn abusers_do_not_lock_out_a_fresh_client_and_are_closed_after_the_idle_timeout(
     assert!(served_over_tcp([127, 0, 0, 1], server.addr));
 }
 
+/// Connections from one address over the per-client cap: each newcomer is admitted, and the
+/// connection of that address idle the longest (the oldest here) is closed for it.
 #[test]
-fn one_address_gets_at_most_its_share_and_others_are_still_served() {
+fn one_address_keeps_its_share_and_its_oldest_idle_connections_give_way() {
     let server = start();
-    let flood: Vec<TcpStream> = (0..DEFAULT_TCP_MAX_PER_CLIENT + 40)
+    let mut flood: Vec<TcpStream> = (0..DEFAULT_TCP_MAX_PER_CLIENT + 40)
         .map(|_| connect_from([127, 0, 20, 1], server.addr))
         .collect();
     assert!(served_over_tcp([127, 0, 20, 2], server.addr));
-    // Every connection over the cap is closed at once; the first ones stay open.
     let now = Instant::now();
-    let refused = flood
-        .into_iter()
-        .filter_map(|mut s| closed_within(&mut s, Duration::from_millis(400), now))
-        .count();
-    assert_eq!(refused, 40, "connections over the per-client cap");
+    let closed: Vec<usize> = flood
+        .iter_mut()
+        .enumerate()
+        .filter_map(|(i, s)| closed_within(s, Duration::from_millis(400), now).map(|_| i))
+        .collect();
+    assert_eq!(
+        closed,
+        (0..40).collect::<Vec<_>>(),
+        "the 40 oldest connections give way, the newest {DEFAULT_TCP_MAX_PER_CLIENT} stay"
+    );
+    // A well-behaved newcomer from the flooding address itself is answered too.
+    assert!(served_over_tcp([127, 0, 20, 1], server.addr));
+    assert!(
+        closed_within(&mut flood[40], Duration::from_millis(400), Instant::now()).is_some(),
+        "the newcomer took the slot of the oldest remaining connection"
+    );
+    assert_eq!(
+        server.metric("swivel_tcp_connections_evicted_total{cap=\"per_client\"}"),
+        41
+    );
+    assert_eq!(
+        server.metric("swivel_tcp_connections_evicted_total{cap=\"total\"}"),
+        0
+    );
+}
+
+/// 2,000 idle connections from 20 addresses and 300 from the client's own address: a normal
+/// TCP query from each of those addresses is answered within a second.
+#[test]
+fn newcomers_are_answered_within_a_second_beside_thousands_of_idle_connections() {
+    // A long idle timeout, so that nothing but eviction frees a slot during the test.
+    let server = ServerProcess::start("workers = 1\ntcp_idle_timeout = \"60s\"");
+    let started = Instant::now();
+    let mut idle = Vec::with_capacity(2_300);
+    for i in 0..2_000 {
+        idle.push(connect_from(client(40, i % 20), server.addr));
+    }
+    let own = [127, 0, 41, 1];
+    for _ in 0..300 {
+        idle.push(connect_from(own, server.addr));
+    }
+    let setup = started.elapsed();
+    let pressure_timeout = Duration::from_secs(6);
+    for address in (0..20).map(|i| client(40, i)).chain([own]) {
+        let asked = Instant::now();
+        assert!(
+            served_over_tcp(address, server.addr),
+            "a query from {address:?} is not answered; log:\n{}",
+            server.log()
+        );
+        let took = asked.elapsed();
+        assert!(took < Duration::from_secs(1), "{address:?} waited {took:?}");
+    }
+    assert!(
+        started.elapsed() < pressure_timeout,
+        "setting up took {setup:?} and asking {:?}: idle connections may have timed out, \
+         so the test proves nothing",
+        started.elapsed() - setup
+    );
+    let evicted = server.metric("swivel_tcp_connections_evicted_total{cap=\"per_client\"}");
+    // Every address holds its cap of idle connections; each query's connection evicted one.
+    assert_eq!(evicted, 2_300 - 21 * DEFAULT_TCP_MAX_PER_CLIENT as u64 + 21);
+    // The 21 answered connections were closed by their clients (the server may take a
+    // moment to see the last close).
+    let expected_open = 21 * DEFAULT_TCP_MAX_PER_CLIENT as u64 - 21;
+    let deadline = Instant::now() + Duration::from_secs(1);
+    while server.metric("swivel_tcp_connections_open") != expected_open {
+        assert!(
+            Instant::now() < deadline,
+            "{} connections open, expected {expected_open}",
+            server.metric("swivel_tcp_connections_open")
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(server.answers_normally(), "UDP still answers");
 }
 
 /// Sends one query on `stream` and waits briefly for its answer; false when the server
@@ -183,13 +256,15 @@ fn asks_once(stream: &mut TcpStream, id: u16) -> bool {
     stream.read_exact(&mut reply).is_ok() && is_noerror_answer(&reply, &query)
 }
 
-/// With the default caps, a server whose every connection slot is held by clients that
-/// asked once and then went quiet serves exactly the cap, refuses new TCP clients only until
-/// the idle timeout frees the slots, keeps answering over UDP meanwhile, and holds the
-/// connections in little memory.
+/// With the default caps and a 30 s idle timeout, a server whose every connection slot is
+/// held by clients that asked once and went quiet admits a newcomer at once by closing the
+/// connection idle the longest, keeps answering over UDP, holds the connections in little
+/// memory, and, under pressure (more than half the slots in use), closes idle connections
+/// after a tenth of the idle timeout until no more than half are in use.
 #[test]
-fn a_full_server_recovers_after_the_idle_timeout_and_stays_small() {
-    let server = start();
+fn a_full_server_admits_newcomers_sheds_idle_connections_and_stays_small() {
+    let server = ServerProcess::start("workers = 1\ntcp_idle_timeout = \"30s\"");
+    let pressure_timeout = Duration::from_secs(3);
     let rss_before = server.rss_kib();
     let per_address = DEFAULT_TCP_MAX_PER_CLIENT;
     let addresses = DEFAULT_TCP_MAX_CONNECTIONS.div_ceil(per_address) + 1;
@@ -200,36 +275,47 @@ fn a_full_server_recovers_after_the_idle_timeout_and_stays_small() {
             held.push(connect_from([127, 0, 30, 1 + a as u8], server.addr));
         }
     }
+    let over = addresses * per_address - DEFAULT_TCP_MAX_CONNECTIONS;
+    // The kernel completes connections before the server accepts them: wait until the
+    // server has taken them all (and evicted the oldest), so that none asks first.
+    let accepted = Instant::now() + Duration::from_secs(2);
+    while server.metric("swivel_tcp_connections_evicted_total{cap=\"total\"}") < over as u64 {
+        assert!(
+            Instant::now() < accepted,
+            "the server did not accept them all"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
     let mut served = 0;
     for (i, stream) in held.iter_mut().enumerate() {
         served += usize::from(asks_once(stream, i as u16));
     }
-    assert_eq!(served, DEFAULT_TCP_MAX_CONNECTIONS, "connections served");
+    assert_eq!(
+        served, DEFAULT_TCP_MAX_CONNECTIONS,
+        "the {over} oldest connections gave way before they asked"
+    );
     let rss_full = server.rss_kib();
     let fds = server.open_fds();
     assert!(server.answers_normally(), "UDP answers while TCP is full");
-    let locked_out = !served_over_tcp([127, 0, 31, 1], server.addr);
+    let newcomer = Instant::now();
     assert!(
-        started.elapsed() < IDLE,
+        served_over_tcp([127, 0, 31, 1], server.addr),
+        "a newcomer to a full server is refused"
+    );
+    assert!(newcomer.elapsed() < Duration::from_secs(1));
+    assert!(
+        started.elapsed() < pressure_timeout,
         "filling the server took {:?}: the test proves nothing",
         started.elapsed()
     );
-    assert!(
-        locked_out,
-        "the total cap of {DEFAULT_TCP_MAX_CONNECTIONS} does not hold"
+    assert_eq!(
+        server.metric("swivel_tcp_connections_evicted_total{cap=\"total\"}"),
+        over as u64 + 1
     );
     assert!(
         fds < DEFAULT_TCP_MAX_CONNECTIONS + 64,
         "{fds} open file descriptors"
     );
-    let deadline = Instant::now() + IDLE + SLACK;
-    while !served_over_tcp([127, 0, 31, 1], server.addr) {
-        assert!(
-            Instant::now() < deadline,
-            "still locked out after the idle timeout"
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
     let grown_kib = rss_full.saturating_sub(rss_before);
     eprintln!(
         "{DEFAULT_TCP_MAX_CONNECTIONS} answered, held TCP connections: resident memory \
@@ -241,5 +327,28 @@ fn a_full_server_recovers_after_the_idle_timeout_and_stays_small() {
         grown_kib < 24 * 1024,
         "{DEFAULT_TCP_MAX_CONNECTIONS} held connections cost {grown_kib} KiB"
     );
+
+    // Under pressure idle connections close after the shorter timeout, until half are open.
+    let half = DEFAULT_TCP_MAX_CONNECTIONS as u64 / 2;
+    let deadline = started + pressure_timeout + SLACK + Duration::from_secs(3);
+    loop {
+        let open = server.metric("swivel_tcp_connections_open");
+        if open <= half {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{open} connections still open {:?} after filling",
+            started.elapsed()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    std::thread::sleep(Duration::from_secs(1));
+    let open = server.metric("swivel_tcp_connections_open");
+    assert!(
+        open >= half / 2,
+        "only {open} left open: the shorter timeout applies past the pressure too"
+    );
+    assert!(server.metric("swivel_tcp_connections_closed_under_pressure_total") >= half / 2);
     drop(held);
 }

@@ -6,6 +6,7 @@ pub mod packets;
 
 use crate::support::dns::{build_query_with, RD};
 pub use crate::support::dns::{is_noerror_answer, wire_name, HEADER_LEN, TYPE_A};
+use crate::support::http::request;
 use crate::support::process::{Config, Process, STARTUP};
 use std::net::{SocketAddr, UdpSocket};
 use std::time::{Duration, Instant};
@@ -32,6 +33,8 @@ ns.sub   A   192.0.2.99
 pub struct ServerProcess {
     process: Process,
     pub addr: SocketAddr,
+    /// The control listener (metrics).
+    pub control: SocketAddr,
     _dir: tempfile::TempDir,
 }
 
@@ -49,10 +52,11 @@ impl ServerProcess {
             &["serve", "--config", config.to_str().unwrap()],
             &dir.path().join("swivel.log"),
         );
-        let addr = process.wait_listening(STARTUP).dns();
+        let listening = process.wait_listening(STARTUP);
         let server = ServerProcess {
             process,
-            addr,
+            addr: listening.dns(),
+            control: listening.control,
             _dir: dir,
         };
         let deadline = Instant::now() + STARTUP;
@@ -74,6 +78,17 @@ impl ServerProcess {
     /// Resident memory of the process in KiB (VmRSS in /proc/PID/status).
     pub fn rss_kib(&self) -> u64 {
         self.process.rss_kib()
+    }
+
+    /// The value of the metric series whose line starts with `series` (name and labels),
+    /// 0 when absent.
+    pub fn metric(&self, series: &str) -> u64 {
+        let reply = request(self.control, "GET", "/metrics", &[], "");
+        reply
+            .body
+            .lines()
+            .find_map(|line| line.strip_prefix(series)?.trim().parse::<f64>().ok())
+            .map_or(0, |value| value as u64)
     }
 
     /// Open file descriptors of the process.
