@@ -5,6 +5,7 @@
 //! against the configuration file's folder. The reference is docs/CONFIGURATION.md.
 
 mod checkers;
+mod dnssec;
 mod duration;
 pub mod pool;
 mod rrl;
@@ -12,6 +13,7 @@ mod udp;
 mod url;
 
 pub use checkers::{CheckerConfig, ProbeConfig, LOCAL};
+pub use dnssec::{Denial, DnssecConfig};
 pub use duration::parse_duration;
 pub use rrl::RrlConfig;
 pub use udp::{
@@ -23,6 +25,7 @@ pub use url::ResponderUrl;
 use crate::diag::{Diagnostic, Diagnostics};
 use crate::name::Name;
 use checkers::{RawChecker, RawChecks, RawProbe};
+use dnssec::RawDnssec;
 use pool::{validate_pools, PoolConfig};
 use rrl::RawRrl;
 use serde::Deserialize;
@@ -128,6 +131,8 @@ pub struct ZoneConfig {
     pub line: usize,
     /// `max_size`: a larger zone file is refused, in bytes.
     pub max_size: u64,
+    /// `[zone.dnssec]`: sign the zone with these keys.
+    pub dnssec: Option<DnssecConfig>,
 }
 
 /// Reads and validates the configuration file at `path` for `swivel serve`.
@@ -266,6 +271,7 @@ struct RawZone {
     origin: Spanned<String>,
     file: Spanned<String>,
     max_size: Option<Spanned<u64>>,
+    dnssec: Option<RawDnssec>,
 }
 
 /// Collects every problem while turning raw values into checked ones.
@@ -513,11 +519,13 @@ impl Checker<'_> {
                 }
                 size.into_inner()
             });
+            let dnssec = zone.dnssec.map(|raw| self.dnssec(raw, base_dir));
             zones.push(ZoneConfig {
                 origin,
                 file: base_dir.join(zone.file.get_ref()),
                 line,
                 max_size,
+                dnssec,
             });
         }
         zones

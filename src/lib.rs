@@ -14,6 +14,7 @@ pub mod config;
 pub mod control;
 pub mod ctl;
 pub mod diag;
+pub mod dnssec;
 pub mod engine;
 pub mod failover;
 pub mod fuzzing;

@@ -9,6 +9,7 @@ use std::process::ExitCode;
 /// `swivel check`: loads the configuration and every zone as `serve` would, and prints
 /// what it found, or every problem.
 pub fn check(path: &Path) -> ExitCode {
+    print_signed_zones(path);
     match app::load(&Source::File(path.to_path_buf())) {
         Ok(loaded) => {
             let summary = loaded.summary();
@@ -55,6 +56,37 @@ pub fn check(path: &Path) -> ExitCode {
             ExitCode::SUCCESS
         }
         Err(diagnostics) => refuse(path, &diagnostics),
+    }
+}
+
+/// For each signed zone whose keys load: its keys (tag, algorithm, duty, state now) and the
+/// DS records to give the parent (SHA-256) for its key-signing keys. Problems are left to
+/// the load that follows, which reports them all.
+fn print_signed_zones(path: &Path) {
+    let Ok(config) = crate::config::load(path) else {
+        return;
+    };
+    let now = crate::control::human::unix_now() as u64;
+    for zone in &config.zones {
+        let Some(dnssec) = &zone.dnssec else { continue };
+        let Ok(keys) = app::load_zone_keys(&config.file, zone, dnssec) else {
+            continue;
+        };
+        println!("zone {}: signed, {} keys", zone.origin, keys.keys.len());
+        for key in &keys.keys {
+            println!(
+                "  key {} algorithm {} {} {}",
+                key.tag,
+                key.algorithm,
+                keys.duty(key, now).name(),
+                key.state(now).name()
+            );
+        }
+        for key in &keys.keys {
+            if keys.duty(key, now) != crate::dnssec::Duty::Zsk && key.state(now).is_published() {
+                println!("  DS for the parent: {}", key.ds_record());
+            }
+        }
     }
 }
 

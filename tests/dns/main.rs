@@ -12,6 +12,7 @@ mod support;
 
 mod cli;
 mod dns_msg;
+mod dnssec_keys;
 mod fuzz_corpus;
 mod hostile;
 mod io_backends;
