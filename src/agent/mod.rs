@@ -108,11 +108,12 @@ async fn agent(path: &Path, config: Config) -> ExitCode {
         responders = %responders.join(", "),
         "probe agent starting: first round of checks"
     );
-    for report in first_round(&targets).await {
-        agent.post(&report);
+    let first_checks = first_round(&targets).await;
+    for report in &first_checks {
+        agent.post(report);
     }
     let (mut scheduler, mut reports) = Scheduler::new(DEFAULT_MAX_CONCURRENCY);
-    scheduler.set_targets(targets);
+    scheduler.set_targets_after(targets, &first_checks);
     tracing::info!(checker = %probe.name, "probe agent ready; SIGHUP re-reads the pools");
     loop {
         tokio::select! {
