@@ -327,11 +327,7 @@ fn fast_interval_defaults_to_a_quarter_of_interval_within_bounds() {
 
 #[test]
 fn fast_interval_out_of_range_is_refused() {
-    let too_short = pool_with(
-        "",
-        "kind = \"icmp\"\nfast_interval = \"5ms\"",
-        ONE_ENDPOINT,
-    );
+    let too_short = pool_with("", "kind = \"icmp\"\nfast_interval = \"5ms\"", ONE_ENDPOINT);
     assert_single_problem(
         &too_short,
         "check.fast_interval",
