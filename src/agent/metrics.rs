@@ -362,6 +362,5 @@ mod tests {
         ] {
             assert!(text.contains(line), "{line} missing from\n{text}");
         }
-        assert!(text.ends_with("# EOF\n"), "{text}");
     }
 }
