@@ -4,8 +4,8 @@
 //! `rise` results in a row confirm the change or a contrary result breaks the streak.
 //!
 //! The scheduler follows each endpoint's streak itself, from the results it produces, with
-//! the same fall/rise rule as [`crate::health::state::EndpointHealth`] (the failover tests
-//! check that both agree): the probe agent has no health state of its own, and the
+//! the same fall/rise rule as the health state's `EndpointHealth` (a failover test checks
+//! that both agree): the probe agent has no health state of its own, and the
 //! responder's failover core stays free of any scheduling. The streak only decides *when*
 //! the next check runs; whether an endpoint is up is still decided by the health state.
 //! Pure: no clock, no I/O.
