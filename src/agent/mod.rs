@@ -5,10 +5,12 @@
 //!
 //! Each responder has its own sender task and bounded buffer ([`sender`], [`buffer`]): a
 //! slow or unreachable responder never delays the checks or another responder. SIGHUP
-//! re-reads the pools; SIGTERM and SIGINT stop the agent.
+//! re-reads the pools; SIGTERM and SIGINT stop the agent. With `[probe] metrics_listen`
+//! the agent serves its own metrics there ([`metrics`]).
 
 mod buffer;
 mod client;
+mod metrics;
 mod sender;
 
 use crate::config::{self, Config, Mode, ProbeConfig};
@@ -16,6 +18,7 @@ use crate::name::Name;
 use crate::probe::scheduler::{first_round, ProbeReport, Scheduler, DEFAULT_MAX_CONCURRENCY};
 use crate::probe::{probe_targets, EndpointKey};
 use crate::report::ReportedResult;
+use metrics::AgentCounters;
 use sender::Outbox;
 use std::collections::HashMap;
 use std::path::Path;
@@ -61,6 +64,7 @@ struct Agent {
     outboxes: Vec<Arc<Outbox>>,
     /// Each pool's `stale_after`: results older than that are not worth sending.
     stale_after: HashMap<Name, Duration>,
+    counters: Arc<AgentCounters>,
 }
 
 async fn agent(path: &Path, config: Config) -> ExitCode {
@@ -90,7 +94,9 @@ async fn agent(path: &Path, config: Config) -> ExitCode {
         name: probe.name.clone(),
         outboxes: Vec::new(),
         stale_after: stale_after(&config),
+        counters: Arc::default(),
     };
+    agent.counters.set_endpoints(targets.len());
     for url in &probe.report_to {
         let outbox = Outbox::new(capacity);
         let client = client::Client::new(url.clone(), tls.clone(), &probe.token);
@@ -102,17 +108,37 @@ async fn agent(path: &Path, config: Config) -> ExitCode {
         ));
         agent.outboxes.push(outbox);
     }
+    if let Some(address) = probe.metrics_listen {
+        let metrics = metrics::Metrics {
+            checker: probe.name.clone(),
+            agent: agent.counters.clone(),
+            links: probe
+                .report_to
+                .iter()
+                .map(|url| url.text.clone())
+                .zip(agent.outboxes.iter().cloned())
+                .collect(),
+        };
+        match metrics::serve(address, metrics).await {
+            Ok(local) => tracing::info!(address = %local, "metrics listening"),
+            Err(error) => {
+                tracing::error!("refusing to start: probe.metrics_listen {address}: {error}");
+                return ExitCode::FAILURE;
+            }
+        }
+    }
     let responders: Vec<&str> = probe.report_to.iter().map(|u| u.text.as_str()).collect();
     tracing::info!(
         checker = %probe.name, endpoints = targets.len(), pools = config.pools.len(),
         responders = %responders.join(", "),
         "probe agent starting: first round of checks"
     );
-    for report in first_round(&targets).await {
-        agent.post(&report);
+    let first_checks = first_round(&targets).await;
+    for report in &first_checks {
+        agent.post(report);
     }
     let (mut scheduler, mut reports) = Scheduler::new(DEFAULT_MAX_CONCURRENCY);
-    scheduler.set_targets(targets);
+    scheduler.set_targets_after(targets, &first_checks);
     tracing::info!(checker = %probe.name, "probe agent ready; SIGHUP re-reads the pools");
     loop {
         tokio::select! {
@@ -130,6 +156,7 @@ async fn agent(path: &Path, config: Config) -> ExitCode {
 impl Agent {
     /// Hands one result to every responder's outbox.
     fn post(&self, report: &ProbeReport<EndpointKey>) {
+        self.counters.count_check(report.outcome.ok);
         let max_age = self
             .stale_after
             .get(&report.key.pool)
@@ -176,7 +203,9 @@ impl Agent {
             return;
         }
         self.stale_after = stale_after(&config);
-        let changes = scheduler.set_targets(probe_targets(&config.pools));
+        let targets = probe_targets(&config.pools);
+        self.counters.set_endpoints(targets.len());
+        let changes = scheduler.set_targets(targets);
         tracing::info!(
             added = changes.added,
             removed = changes.removed,

@@ -6,6 +6,7 @@
 
 use super::buffer::Buffer;
 use super::client::{Client, SendError};
+use super::metrics::LinkCounters;
 use crate::report::ReportBatch;
 use hyper::StatusCode;
 use std::collections::hash_map::RandomState;
@@ -24,10 +25,12 @@ pub const MAX_PER_REQUEST: usize = 1000;
 pub const FIRST_BACKOFF: Duration = Duration::from_millis(250);
 pub const MAX_BACKOFF: Duration = Duration::from_secs(5);
 
-/// What the fan-out and a sender share.
+/// What the fan-out, a sender and the metrics share.
 pub struct Outbox {
     pub buffer: Mutex<Buffer>,
     pub ready: Notify,
+    /// What became of the reports to this responder.
+    pub link: LinkCounters,
 }
 
 impl Outbox {
@@ -35,6 +38,7 @@ impl Outbox {
         Arc::new(Outbox {
             buffer: Mutex::new(Buffer::new(capacity)),
             ready: Notify::new(),
+            link: LinkCounters::default(),
         })
     }
 
@@ -68,6 +72,7 @@ pub async fn run(mut client: Client, url: String, checker: String, outbox: Arc<O
             )
         };
         let Some(batch) = batch else { continue };
+        let results = batch.results.len();
         let body = ReportBatch {
             checker: checker.clone(),
             results: batch.results,
@@ -76,6 +81,7 @@ pub async fn run(mut client: Client, url: String, checker: String, outbox: Arc<O
         match client.post(body.into()).await {
             Ok(ack) => {
                 outbox.lock().acknowledge(batch.last_seq);
+                outbox.link.accepted(results);
                 backoff = FIRST_BACKOFF;
                 if link != Link::Up {
                     match &link {
@@ -98,9 +104,11 @@ pub async fn run(mut client: Client, url: String, checker: String, outbox: Arc<O
             {
                 // Sending the same again cannot help.
                 outbox.lock().acknowledge(batch.last_seq);
+                outbox.link.refused(results);
                 tracing::error!(responder = %url, %status, "the responder refused a report; dropped it: {message}");
             }
             Err(error) => {
+                outbox.link.failed();
                 let next = match &error {
                     SendError::Refused { status, .. } if is_auth(*status) => Link::Refused(*status),
                     SendError::Refused { status, .. } => Link::Down(status.to_string()),

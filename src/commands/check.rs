@@ -113,6 +113,9 @@ pub fn check_probe(path: &Path) -> ExitCode {
             for url in &probe.report_to {
                 println!("report to {url}");
             }
+            if let Some(address) = probe.metrics_listen {
+                println!("metrics on http://{address}/metrics");
+            }
             for pool in &config.pools {
                 println!(
                     "pool {}: {} endpoints, {} check every {:?}",

@@ -45,6 +45,8 @@ pub struct ProbeConfig {
     /// Allows `http://` responders that are not on loopback (the token and reports then
     /// cross the network in clear).
     pub allow_plain_http: bool,
+    /// Where the agent serves its own metrics (`/metrics`) and `/healthz`; none when unset.
+    pub metrics_listen: Option<std::net::SocketAddr>,
 }
 
 /// Never prints the token itself.
@@ -55,6 +57,7 @@ impl std::fmt::Debug for ProbeConfig {
             .field("report_to", &self.report_to)
             .field("ca_file", &self.ca_file)
             .field("allow_plain_http", &self.allow_plain_http)
+            .field("metrics_listen", &self.metrics_listen)
             .finish_non_exhaustive()
     }
 }
@@ -81,6 +84,7 @@ pub(super) struct RawProbe {
     pub(super) ca_file: Option<Spanned<String>>,
     #[serde(default)]
     pub(super) allow_plain_http: bool,
+    pub(super) metrics_listen: Option<Spanned<String>>,
 }
 
 /// The longest checker name.
@@ -217,6 +221,13 @@ impl Checker<'_> {
             }
             Some(base_dir.join(file.get_ref()))
         });
+        let metrics_listen = match &raw.metrics_listen {
+            Some(text) => match self.address("probe.metrics_listen", text) {
+                Some(address) => Some(address),
+                None => return None,
+            },
+            None => None,
+        };
         if !name_ok || token.is_none() || report_to.is_empty() {
             return None;
         }
@@ -226,6 +237,7 @@ impl Checker<'_> {
             token: token?,
             ca_file,
             allow_plain_http: raw.allow_plain_http,
+            metrics_listen,
         })
     }
 

@@ -19,6 +19,8 @@
 //! expect_body = "ok"            # http(s) only; optional substring of the body
 //! interval = "1s"               # default "1s"
 //! timeout = "500ms"             # default "500ms"; must be shorter than interval
+//! fast_interval = "250ms"       # default interval / 4 (at least 10ms): the next check
+//!                               # while a fall or rise streak is under way
 //! fall = 3                      # default 3
 //! rise = 2                      # default 2
 //! tls_verify = true             # https only; default true; false skips certificate checks
@@ -58,6 +60,10 @@ pub const DEFAULT_EXPECT_STATUS: u16 = 200;
 pub const DEFAULT_INTERVAL: Duration = Duration::from_secs(1);
 /// `check.timeout` when omitted.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_millis(500);
+/// `check.fast_interval` when omitted: `check.interval` divided by this.
+pub const DEFAULT_FAST_DIVISOR: u32 = 4;
+/// The shortest `check.fast_interval` (the default never goes below it either).
+pub const MIN_FAST_INTERVAL: Duration = Duration::from_millis(10);
 /// `check.fall` when omitted.
 pub const DEFAULT_FALL: u32 = 3;
 /// `check.rise` when omitted.
@@ -163,6 +169,15 @@ pub struct CheckConfig {
     pub interval: Duration,
     #[serde(default = "default_timeout", deserialize_with = "duration")]
     pub timeout: Duration,
+    /// The interval while a streak is under way (a failure of an up endpoint, a success of
+    /// a down one), until `fall` or `rise` confirms it or the streak breaks; see
+    /// [`CheckConfig::fast_interval`] for the default.
+    #[serde(
+        default,
+        rename = "fast_interval",
+        deserialize_with = "optional_duration"
+    )]
+    pub fast_interval_setting: Option<Duration>,
     #[serde(default = "default_fall")]
     pub fall: u32,
     #[serde(default = "default_rise")]
@@ -239,6 +254,16 @@ impl PoolConfig {
 }
 
 impl CheckConfig {
+    /// `fast_interval` if set, else a quarter of `interval`, never below
+    /// [`MIN_FAST_INTERVAL`] nor above `interval`.
+    pub fn fast_interval(&self) -> Duration {
+        self.fast_interval_setting.unwrap_or_else(|| {
+            (self.interval / DEFAULT_FAST_DIVISOR)
+                .max(MIN_FAST_INTERVAL)
+                .min(self.interval)
+        })
+    }
+
     /// `stale_after` if set, else [`DEFAULT_STALE_INTERVALS`] check intervals.
     pub fn stale_after(&self) -> Duration {
         self.stale_after_setting

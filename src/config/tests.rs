@@ -384,3 +384,34 @@ fn checker_tables_must_be_unique_and_quorums_reachable() {
         nobody[0].message
     );
 }
+
+#[test]
+fn probe_metrics_listen_is_optional_and_checked_with_its_line() {
+    let probe = "[probe]\nname = \"c1\"\nreport_to = [\"http://127.0.0.1:8053\"]\n\
+                 token = \"c1-token-of-some-length\"\n";
+    let parse = |extra: &str| {
+        parse_as(
+            &format!("{POOL}{probe}{extra}"),
+            Path::new("agent.toml"),
+            Path::new(""),
+            Mode::Probe,
+        )
+    };
+    let without = parse("").unwrap().probe.unwrap();
+    assert_eq!(without.metrics_listen, None);
+    let with = parse("metrics_listen = \"127.0.0.1:9101\"\n")
+        .unwrap()
+        .probe
+        .unwrap();
+    assert_eq!(with.metrics_listen, Some("127.0.0.1:9101".parse().unwrap()));
+    let errors = parse("metrics_listen = \"localhost\"\n").unwrap_err().0;
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert_eq!(errors[0].line, 13, "{}", errors[0].message);
+    assert!(
+        errors[0]
+            .message
+            .contains("probe.metrics_listen: invalid address"),
+        "{}",
+        errors[0].message
+    );
+}

@@ -96,7 +96,8 @@ pub async fn start(loaded: Loaded, source: Source) -> Result<Started, String> {
             "running the first round of health checks"
         );
     }
-    for report in first_round(&targets).await {
+    let first_checks = first_round(&targets).await;
+    for report in &first_checks {
         failover.observe(&report.key, &report.outcome, report.at);
     }
     if fleet.len() > 1 || fleet.local().is_none() {
@@ -110,7 +111,7 @@ pub async fn start(loaded: Loaded, source: Source) -> Result<Started, String> {
     let started = Instant::now();
     let table = Table::compile(&zones, &failover.pool_defs()).shared();
     let (mut scheduler, reports) = Scheduler::new(DEFAULT_MAX_CONCURRENCY);
-    scheduler.set_targets(targets);
+    scheduler.set_targets_after(targets, &first_checks);
     let (commands, receiver) = mpsc::channel(64);
     let (reload_done, reloaded) = mpsc::channel(1);
     let checkers = Arc::new(ArcSwap::from_pointee(config.checkers.clone()));
@@ -344,7 +345,9 @@ impl Runtime {
         tokio::task::spawn_blocking(move || drop(old));
         self.table_build_seconds = prepared.build_seconds;
         self.table_swaps += 1;
-        let changes = self.scheduler.set_targets(local_targets(&failover));
+        let changes = self
+            .scheduler
+            .set_targets_after(local_targets(&failover), &prepared.first_checks);
         tracing::info!(
             added = changes.added,
             removed = changes.removed,

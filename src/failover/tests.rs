@@ -191,4 +191,5 @@ fn reconfiguring_keeps_the_state_of_endpoints_that_stay() {
     );
 }
 
+mod cadence;
 mod quorum;

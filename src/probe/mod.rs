@@ -2,8 +2,10 @@
 //! its timeout, with a short human-readable reason and a metrics category when it fails.
 //!
 //! [`run_check`] is the whole interface for a single check; [`scheduler`] runs checks
-//! repeatedly off the query path and reports their outcomes on a channel.
+//! repeatedly off the query path, at the pace [`cadence`] sets, and reports their outcomes
+//! on a channel.
 
+pub mod cadence;
 mod http;
 pub mod icmp;
 mod latency;

@@ -3,14 +3,19 @@
 //! its timeout, so a slow or hanging endpoint never delays another's checks. Outcomes go
 //! out as [`ProbeReport`]s on a channel.
 //!
+//! While an endpoint's own results are in a fall or rise streak, its next check comes at
+//! the fast interval instead ([`super::cadence`]); a task restarted with new settings keeps
+//! the streak of the task it replaces.
+//!
 //! [`first_round`] runs one check of every endpoint at once, for the verdicts the server
 //! needs before it starts answering pool names.
 
+use super::cadence::{Cadence, Streak};
 use super::{run_check, CheckOutcome, CheckSpec, Target};
 use std::collections::hash_map::{Entry, RandomState};
 use std::collections::HashMap;
 use std::hash::{BuildHasher, Hash};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::runtime::Handle;
 use tokio::sync::{mpsc, Semaphore};
@@ -30,7 +35,8 @@ pub struct ProbeTarget<K> {
     pub key: K,
     pub spec: CheckSpec,
     pub target: Target,
-    pub interval: Duration,
+    /// How often, and how much faster while a change awaits confirmation.
+    pub cadence: Cadence,
 }
 
 /// The outcome of one check of the endpoint `key`, observed at `at`.
@@ -48,7 +54,7 @@ pub struct TargetChanges {
     pub added: usize,
     /// Keys no longer listed, no longer checked.
     pub removed: usize,
-    /// Keys whose check, address or interval changed: restarted with the new settings.
+    /// Keys whose check, address or cadence changed: restarted with the new settings.
     pub changed: usize,
     /// Keys listed again as they were: left running on their schedule.
     pub unchanged: usize,
@@ -56,15 +62,45 @@ pub struct TargetChanges {
 
 /// Runs the checks of a set of endpoints until it is dropped.
 pub struct Scheduler<K> {
+    tasks: Spawner<K>,
+    running: HashMap<K, RunningProbe<K>>,
+}
+
+/// What every probe task shares: the runtime, the concurrency bound, the report channel.
+struct Spawner<K> {
     runtime: Handle,
     permits: Arc<Semaphore>,
     reports: mpsc::Sender<ProbeReport<K>>,
-    running: HashMap<K, RunningProbe<K>>,
+}
+
+impl<K: Clone + Send + Sync + 'static> Spawner<K> {
+    /// Starts checking `probe` from `streak`, its first check within one interval.
+    fn spawn(&self, probe: ProbeTarget<K>, streak: Streak) -> RunningProbe<K> {
+        let streak = Arc::new(Mutex::new(streak));
+        let first_delay = probe.cadence.interval.mul_f64(random_unit());
+        let task = self
+            .runtime
+            .spawn(probe_loop(
+                probe.clone(),
+                first_delay,
+                streak.clone(),
+                self.permits.clone(),
+                self.reports.clone(),
+            ))
+            .abort_handle();
+        RunningProbe {
+            probe,
+            task,
+            streak,
+        }
+    }
 }
 
 struct RunningProbe<K> {
     probe: ProbeTarget<K>,
     task: AbortHandle,
+    /// The endpoint's streak, updated by the task after each check.
+    streak: Arc<Mutex<Streak>>,
 }
 
 impl<K> Scheduler<K>
@@ -77,9 +113,11 @@ where
     pub fn new(max_concurrency: usize) -> (Self, mpsc::Receiver<ProbeReport<K>>) {
         let (reports, receiver) = mpsc::channel(REPORT_QUEUE);
         let scheduler = Scheduler {
-            runtime: Handle::current(),
-            permits: Arc::new(Semaphore::new(max_concurrency.max(1))),
-            reports,
+            tasks: Spawner {
+                runtime: Handle::current(),
+                permits: Arc::new(Semaphore::new(max_concurrency.max(1))),
+                reports,
+            },
             running: HashMap::new(),
         };
         (scheduler, receiver)
@@ -89,6 +127,21 @@ where
     /// listed, restarts keys whose settings changed and leaves the others on their schedule.
     /// A key listed twice keeps its last entry.
     pub fn set_targets(&mut self, targets: Vec<ProbeTarget<K>>) -> TargetChanges {
+        self.set_targets_after(targets, &[])
+    }
+
+    /// [`Scheduler::set_targets`] after a first round of checks of some of `targets`
+    /// ([`first_round`]): a new key with a report in `first_checks` starts from that result
+    /// as its confirmed state, as the health state does.
+    pub fn set_targets_after(
+        &mut self,
+        targets: Vec<ProbeTarget<K>>,
+        first_checks: &[ProbeReport<K>],
+    ) -> TargetChanges {
+        let first: HashMap<&K, bool> = first_checks
+            .iter()
+            .map(|report| (&report.key, report.outcome.ok))
+            .collect();
         let mut wanted: HashMap<K, ProbeTarget<K>> = HashMap::with_capacity(targets.len());
         for probe in targets {
             wanted.insert(probe.key.clone(), probe);
@@ -110,15 +163,15 @@ where
                         continue;
                     }
                     occupied.get().task.abort();
-                    let task =
-                        spawn_probe(&self.runtime, &self.permits, &self.reports, probe.clone());
-                    occupied.insert(RunningProbe { probe, task });
+                    let streak = *lock(&occupied.get().streak);
+                    occupied.insert(self.tasks.spawn(probe, streak));
                     changes.changed += 1;
                 }
                 Entry::Vacant(vacant) => {
-                    let task =
-                        spawn_probe(&self.runtime, &self.permits, &self.reports, probe.clone());
-                    vacant.insert(RunningProbe { probe, task });
+                    let streak = first
+                        .get(vacant.key())
+                        .map_or_else(Streak::default, |&ok| Streak::after_first(ok));
+                    vacant.insert(self.tasks.spawn(probe, streak));
                     changes.added += 1;
                 }
             }
@@ -151,31 +204,13 @@ impl<K> Drop for Scheduler<K> {
     }
 }
 
-fn spawn_probe<K>(
-    runtime: &Handle,
-    permits: &Arc<Semaphore>,
-    reports: &mpsc::Sender<ProbeReport<K>>,
-    probe: ProbeTarget<K>,
-) -> AbortHandle
-where
-    K: Clone + Send + Sync + 'static,
-{
-    let first_delay = probe.interval.mul_f64(random_unit());
-    runtime
-        .spawn(probe_loop(
-            probe,
-            first_delay,
-            permits.clone(),
-            reports.clone(),
-        ))
-        .abort_handle()
-}
-
 /// Checks one endpoint forever: the first check after `first_delay` (spreading endpoints
-/// over their interval), then one per jittered interval, measured from start to start.
+/// over their interval), then one per jittered interval, or jittered fast interval while
+/// `streak` awaits confirmation, measured from start to start.
 async fn probe_loop<K: Clone>(
     probe: ProbeTarget<K>,
     first_delay: Duration,
+    streak: Arc<Mutex<Streak>>,
     permits: Arc<Semaphore>,
     reports: mpsc::Sender<ProbeReport<K>>,
 ) {
@@ -188,6 +223,12 @@ async fn probe_loop<K: Clone>(
             };
             run_check(&probe.spec, &probe.target).await
         };
+        let delay = {
+            let mut streak = lock(&streak);
+            let cadence = &probe.cadence;
+            streak.observe(outcome.ok, cadence.fall, cadence.rise);
+            cadence.next_delay(&streak)
+        };
         let report = ProbeReport {
             key: probe.key.clone(),
             outcome,
@@ -198,7 +239,7 @@ async fn probe_loop<K: Clone>(
         }
         // A check that overran its interval is followed by the next one at once, not by a
         // burst making up for the missed ones.
-        next = (next + jittered(probe.interval)).max(tokio::time::Instant::now());
+        next = (next + jittered(delay)).max(tokio::time::Instant::now());
     }
 }
 
@@ -232,6 +273,11 @@ where
             }
         })
         .collect()
+}
+
+/// The streak, even if a task panicked holding it (it is plain data, always consistent).
+fn lock(streak: &Mutex<Streak>) -> std::sync::MutexGuard<'_, Streak> {
+    streak.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 /// `interval` stretched or shrunk at random by up to half of [`JITTER_FRACTION`].

@@ -2,6 +2,7 @@
 //! address, with the check its `[pool.check]` describes. The local checks and the probe
 //! agent both use it.
 
+use super::cadence::Cadence;
 use super::scheduler::ProbeTarget;
 use super::{CheckKind as ProbeKind, CheckSpec, HttpCheck, Target, TlsMode};
 use crate::config::pool::{CheckConfig, CheckKind, PoolConfig};
@@ -60,7 +61,12 @@ pub fn probe_targets<'a>(
                 target: Target {
                     address: endpoint.check_target(),
                 },
-                interval: pool.check.interval,
+                cadence: Cadence {
+                    interval: pool.check.interval,
+                    fast_interval: pool.check.fast_interval(),
+                    fall: pool.check.fall,
+                    rise: pool.check.rise,
+                },
             });
         }
     }

@@ -2,6 +2,7 @@
 
 use super::{
     CheckKind, Policy, PoolConfig, PoolProblem, DEFAULT_EXPECT_STATUS, DEFAULT_PATH, MAX_TTL,
+    MIN_FAST_INTERVAL,
 };
 use crate::name::Name;
 use std::collections::HashMap;
@@ -127,6 +128,18 @@ impl Report<'_> {
                     check.timeout, check.interval
                 ),
             );
+        }
+        if let Some(fast) = check.fast_interval_setting {
+            if fast < MIN_FAST_INTERVAL || fast > check.interval {
+                self.problem(
+                    "check.fast_interval",
+                    format!(
+                        "{fast:?} is out of range: from {MIN_FAST_INTERVAL:?} to check.interval \
+                         ({:?}); it is the quicker interval that confirms a change",
+                        check.interval
+                    ),
+                );
+            }
         }
         if check.quorum == 0 {
             self.problem("check.quorum", "must be at least 1".to_string());

@@ -3,11 +3,13 @@
 //! decide by quorum (2 of 3). In network namespaces made by the test (a real path between
 //! one checker and the backend is cut); and always also over loopback, where the cut is
 //! simulated (see `multi_location/loopback.rs`). Plus the report API's authentication
-//! (`multi_location/report_api.rs`) and reports over HTTPS (`multi_location/https.rs`).
+//! (`multi_location/report_api.rs`), reports over HTTPS (`multi_location/https.rs`) and the
+//! agents' own metrics (`multi_location/agent_metrics.rs`).
 //!
 //! Where namespaces cannot be made (not root, no `ip`), the namespace tests are skipped by
 //! the one rule of `support::skip`: a SKIPPED line, or a failure when `CI` is set.
 
+mod agent_metrics;
 mod fleet;
 mod https;
 mod loopback;

@@ -1,7 +1,9 @@
 //! Health probes against real backends on loopback: HTTP, HTTPS, TCP and ICMP checks, and
-//! the probe scheduler's timing, isolation, concurrency bound and target changes.
+//! the probe scheduler's timing, isolation, concurrency bound and target changes, and fast
+//! confirmation of changes through a real server.
 
 mod checks;
+mod fast_confirmation;
 mod scheduling;
 mod tls_checks;
 

@@ -4,6 +4,7 @@
 use super::{http_check, http_spec, target};
 use crate::support::backend::scripted::{closed_port, Backend, Behaviour};
 use std::time::{Duration, Instant};
+use swivel::probe::cadence::Cadence;
 use swivel::probe::scheduler::{first_round, ProbeReport, ProbeTarget, Scheduler, TargetChanges};
 use swivel::probe::{FailureKind, HttpCheck};
 use tokio::sync::mpsc::Receiver;
@@ -20,7 +21,7 @@ fn probe(
         key,
         spec: http_spec(http_check(), backend.port(), timeout),
         target: target(&backend.addr.ip().to_string()),
-        interval,
+        cadence: Cadence::steady(interval),
     }
 }
 

@@ -26,6 +26,9 @@ pub enum Behaviour {
     HeadersThenHang,
     /// Sends a body that never ends.
     EndlessBody,
+    /// The first behaviour for the first connection, the second for the next, and so on
+    /// by turns (an endpoint that flaps on every check).
+    Alternate(Box<Behaviour>, Box<Behaviour>),
 }
 
 impl Behaviour {
@@ -123,17 +126,17 @@ async fn accept_loop(listener: TcpListener, state: Arc<State>) {
         let Ok((stream, _)) = listener.accept().await else {
             continue;
         };
-        state.accepted.fetch_add(1, Ordering::SeqCst);
+        let number = state.accepted.fetch_add(1, Ordering::SeqCst);
         let state = state.clone();
         connections.spawn(async move {
             match &state.tls {
                 Some(acceptor) => {
                     if let Ok(stream) = acceptor.accept(stream).await {
                         let sni = stream.get_ref().1.server_name().map(str::to_owned);
-                        serve(stream, &state, sni).await;
+                        serve(stream, &state, number, sni).await;
                     }
                 }
-                None => serve(stream, &state, None).await,
+                None => serve(stream, &state, number, None).await,
             }
         });
         while connections.try_join_next().is_some() {}
@@ -143,13 +146,18 @@ async fn accept_loop(listener: TcpListener, state: Arc<State>) {
 async fn serve<S: AsyncRead + AsyncWrite + Unpin>(
     mut stream: S,
     state: &State,
+    number: usize,
     sni: Option<String>,
 ) {
     let Some(head) = read_head(&mut stream).await else {
         return;
     };
     state.seen.lock().unwrap().push(parse_head(&head, sni));
-    match &state.behaviour {
+    let mut behaviour = &state.behaviour;
+    while let Behaviour::Alternate(even, odd) = behaviour {
+        behaviour = if number % 2 == 0 { even } else { odd };
+    }
+    match behaviour {
         Behaviour::Respond {
             status,
             body,
@@ -186,6 +194,7 @@ async fn serve<S: AsyncRead + AsyncWrite + Unpin>(
             let chunk = vec![b'x'; 16 * 1024];
             while stream.write_all(&chunk).await.is_ok() {}
         }
+        Behaviour::Alternate(..) => unreachable!("resolved above"),
     }
 }
 

@@ -289,3 +289,56 @@ fn ca_file_belongs_to_verified_https_checks() {
     let https = pool_with("", "kind = \"https\"\nca_file = \"ca.pem\"", ONE_ENDPOINT);
     assert_eq!(problems(&https), vec![]);
 }
+
+#[test]
+fn fast_interval_defaults_to_a_quarter_of_interval_within_bounds() {
+    let default = pool_with("", "kind = \"icmp\"", ONE_ENDPOINT);
+    assert_eq!(default.check.fast_interval(), Duration::from_millis(250));
+    let quick = pool_with(
+        "",
+        "kind = \"icmp\"\ninterval = \"200ms\"\ntimeout = \"100ms\"",
+        ONE_ENDPOINT,
+    );
+    assert_eq!(quick.check.fast_interval(), Duration::from_millis(50));
+    // A quarter of the shortest interval would be 2.5ms: the default stays at 10ms.
+    let shortest = pool_with(
+        "",
+        "kind = \"icmp\"\ninterval = \"10ms\"\ntimeout = \"5ms\"",
+        ONE_ENDPOINT,
+    );
+    assert_eq!(shortest.check.fast_interval(), Duration::from_millis(10));
+    assert_eq!(problems(&shortest), vec![]);
+    let set = pool_with(
+        "",
+        "kind = \"icmp\"\ninterval = \"200ms\"\ntimeout = \"100ms\"\nfast_interval = \"80ms\"",
+        ONE_ENDPOINT,
+    );
+    assert_eq!(set.check.fast_interval(), Duration::from_millis(80));
+    assert_eq!(problems(&set), vec![]);
+    // Equal to interval turns fast confirmation off; a fast_interval shorter than the
+    // timeout is allowed (a check never starts before the previous one ended).
+    let off = pool_with(
+        "",
+        "kind = \"icmp\"\ninterval = \"200ms\"\ntimeout = \"100ms\"\nfast_interval = \"200ms\"",
+        ONE_ENDPOINT,
+    );
+    assert_eq!(problems(&off), vec![]);
+}
+
+#[test]
+fn fast_interval_out_of_range_is_refused() {
+    let too_short = pool_with("", "kind = \"icmp\"\nfast_interval = \"5ms\"", ONE_ENDPOINT);
+    assert_single_problem(
+        &too_short,
+        "check.fast_interval",
+        "from 10ms to check.interval (1s)",
+    );
+    let too_long = pool_with(
+        "",
+        "kind = \"icmp\"\ninterval = \"200ms\"\ntimeout = \"100ms\"\nfast_interval = \"201ms\"",
+        ONE_ENDPOINT,
+    );
+    assert_single_problem(&too_long, "check.fast_interval", "out of range");
+    let zero = pool_with("", "kind = \"icmp\"\nfast_interval = \"0s\"", ONE_ENDPOINT);
+    assert_single_problem(&zero, "check.fast_interval", "out of range");
+}
