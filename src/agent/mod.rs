@@ -77,7 +77,11 @@ async fn agent(path: &Path, config: Config) -> ExitCode {
         tracing::error!("cannot install signal handlers");
         return ExitCode::FAILURE;
     };
-    let tls = match client::tls_config(probe.ca_file.as_deref()) {
+    let identity = probe
+        .client_identity
+        .as_ref()
+        .map(|(cert, key)| (cert.as_path(), key.as_path()));
+    let tls = match client::tls_config(probe.ca_file.as_deref(), identity) {
         Ok(tls) => tls,
         Err(message) => {
             tracing::error!("refusing to start: {message}");
