@@ -127,9 +127,9 @@ mod tests {
         let budget = plan(1024, DEFAULTS);
         assert_eq!(budget.control, MIN_CONTROL);
         assert_eq!(budget.dns_tcp, 1024 - budget.reserved - MIN_CONTROL - 1);
-        let budget = plan(1500, DEFAULTS);
+        let budget = plan(1300, DEFAULTS);
         assert_eq!(budget.dns_tcp, 1024, "DNS keeps its cap");
-        assert_eq!(budget.control, 1500 - budget.reserved - 1024 - 1);
+        assert_eq!(budget.control, 1300 - budget.reserved - 1024 - 1);
         for limit in [1024, 1500, 2048, 4096, 65536] {
             let budget = plan(limit, DEFAULTS);
             let used = budget.reserved + budget.dns_tcp + budget.control + 1;

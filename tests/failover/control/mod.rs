@@ -5,6 +5,7 @@
 mod api;
 mod ctl;
 mod harness;
+mod limits;
 mod metrics;
 mod page;
 mod reload;

@@ -69,8 +69,8 @@ fn reports_over_https_need_a_verified_certificate() {
     crate::support::zone::write(dir.path(), crate::support::zone::APEX);
     let responder_config = format!(
         "[server]\nlisten = [\"{dns}\"]\nworkers = 1\n[control]\nlisten = \"{control}\"\n\
-         [checks]\nlocal = false\n[[checker]]\nname = \"trusting\"\ntoken = \"t1\"\n\
-         [[checker]]\nname = \"doubting\"\ntoken = \"t2\"\n\
+         [checks]\nlocal = false\n[[checker]]\nname = \"trusting\"\ntoken = \"trusting-token-0123\"\n\
+         [[checker]]\nname = \"doubting\"\ntoken = \"doubting-token-0123\"\n\
          [[zone]]\norigin = \"example.test.\"\nfile = \"example.test.zone\"\n{pool}"
     );
     let path = dir.path().join("responder.toml");
@@ -106,8 +106,8 @@ fn reports_over_https_need_a_verified_certificate() {
         let log = dir.path().join(format!("{name}.log"));
         Process::swivel_in(&[], &["probe", "--config", config.to_str().unwrap()], &log)
     };
-    let trusting = agent("trusting", "t1", "ca_file = \"ca.pem\"\n");
-    let doubting = agent("doubting", "t2", "");
+    let trusting = agent("trusting", "trusting-token-0123", "ca_file = \"ca.pem\"\n");
+    let doubting = agent("doubting", "doubting-token-0123", "");
 
     // Generous deadlines: the agents are processes of their own, on a loaded machine.
     let arrived = wait_until(Duration::from_secs(20), || {
