@@ -23,8 +23,16 @@ pub struct Leaf {
 
 impl Ca {
     pub fn new() -> Ca {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        static NEXT: AtomicUsize = AtomicUsize::new(0);
         let mut params = CertificateParams::new(Vec::<String>::new()).unwrap();
         params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        // Every CA its own name, so that a certificate is never taken for another CA's.
+        let n = NEXT.fetch_add(1, Ordering::Relaxed);
+        params.distinguished_name.push(
+            rcgen::DnType::CommonName,
+            format!("swivel test CA {} {n}", std::process::id()),
+        );
         Ca {
             issuer: CertifiedIssuer::self_signed(params, KeyPair::generate().unwrap()).unwrap(),
         }
@@ -87,4 +95,42 @@ pub fn client_config(ca_pem: &str, client: Option<&Leaf>) -> Arc<rustls::ClientC
         }
     };
     Arc::new(config)
+}
+
+/// `GET path` over TLS to `addr` (certificate checked for `server_name`), one request per
+/// connection: the status code and body, or the error.
+pub fn https_get(
+    addr: std::net::SocketAddr,
+    server_name: &str,
+    config: Arc<rustls::ClientConfig>,
+    path: &str,
+) -> Result<(u16, String), String> {
+    use std::io::{Read, Write};
+    let name = rustls::pki_types::ServerName::try_from(server_name.to_string())
+        .map_err(|e| e.to_string())?;
+    let mut tls = rustls::ClientConnection::new(config, name).map_err(|e| e.to_string())?;
+    let mut tcp = std::net::TcpStream::connect(addr).map_err(|e| e.to_string())?;
+    tcp.set_read_timeout(Some(std::time::Duration::from_secs(5)))
+        .unwrap();
+    let mut stream = rustls::Stream::new(&mut tls, &mut tcp);
+    let head = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
+    stream
+        .write_all(head.as_bytes())
+        .map_err(|e| e.to_string())?;
+    let mut reply = Vec::new();
+    match stream.read_to_end(&mut reply) {
+        Ok(_) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof && !reply.is_empty() => {}
+        Err(e) => return Err(e.to_string()),
+    }
+    let text = String::from_utf8_lossy(&reply).into_owned();
+    let (head, body) = text
+        .split_once("\r\n\r\n")
+        .ok_or_else(|| format!("no HTTP reply: {text:?}"))?;
+    let status = head
+        .split_whitespace()
+        .nth(1)
+        .and_then(|code| code.parse().ok())
+        .ok_or_else(|| format!("bad status line in {head:?}"))?;
+    Ok((status, body.to_string()))
 }

@@ -10,3 +10,4 @@ mod metrics;
 mod page;
 mod reload;
 mod state;
+mod tls;
