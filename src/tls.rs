@@ -87,14 +87,13 @@ pub fn server_config(
         Some(path) => {
             let mut roots = RootCertStore::empty();
             for certificate in load_certificates("control.tls_client_ca", path)? {
-                roots.add(certificate).map_err(|e| {
-                    format!("control.tls_client_ca {}: {e}", path.display())
-                })?;
-            }
-            let verifier =
-                WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider())
-                    .build()
+                roots
+                    .add(certificate)
                     .map_err(|e| format!("control.tls_client_ca {}: {e}", path.display()))?;
+            }
+            let verifier = WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider())
+                .build()
+                .map_err(|e| format!("control.tls_client_ca {}: {e}", path.display()))?;
             builder.with_client_cert_verifier(verifier)
         }
     };

@@ -86,18 +86,15 @@ pub fn serve(config: Option<PathBuf>, json_logs: bool) -> ExitCode {
     });
     let mut server_settings = crate::server::Settings::from_config(&config.server);
     server_settings.tcp_max_connections = budget.dns_tcp;
-    let server = match crate::server::start(
-        &server_settings,
-        started.table.clone(),
-        runtime.handle(),
-    ) {
-        Ok(server) => server,
-        Err(e) => {
-            // The error names the address that failed.
-            error!("refusing to start: {e}");
-            return ExitCode::FAILURE;
-        }
-    };
+    let server =
+        match crate::server::start(&server_settings, started.table.clone(), runtime.handle()) {
+            Ok(server) => server,
+            Err(e) => {
+                // The error names the address that failed.
+                error!("refusing to start: {e}");
+                return ExitCode::FAILURE;
+            }
+        };
     let handle = started.handle;
     let control = match control::serve(
         control_listener,
@@ -157,7 +154,10 @@ pub fn serve(config: Option<PathBuf>, json_logs: bool) -> ExitCode {
 }
 
 /// The control listener's settings, with its connection cap from the descriptor budget.
-fn control_settings(config: &crate::config::ControlConfig, max_connections: usize) -> control::Settings {
+fn control_settings(
+    config: &crate::config::ControlConfig,
+    max_connections: usize,
+) -> control::Settings {
     control::Settings {
         token: config.token.clone(),
         tls: config.tls.as_ref().map(|tls| control::TlsFiles {

@@ -230,7 +230,12 @@ impl Checker<'_> {
     }
 
     /// A duration of more than zero.
-    fn timeout(&mut self, key: &str, value: Option<Spanned<String>>, default: Duration) -> Duration {
+    fn timeout(
+        &mut self,
+        key: &str,
+        value: Option<Spanned<String>>,
+        default: Duration,
+    ) -> Duration {
         let Some(value) = value else { return default };
         match parse_duration(value.get_ref()) {
             Ok(duration) if duration.is_zero() => {

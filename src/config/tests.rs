@@ -208,7 +208,8 @@ fn non_loopback_control_listener_needs_a_token() {
         errors[0].message
     );
     for listen in ["0.0.0.0:8053", "[2001:db8::1]:8053", "192.0.2.1:8053"] {
-        let text = format!("[control]\nlisten = \"{listen}\"\ntoken = \"abcdefghijklmnop\"\n{ONE_ZONE}");
+        let text =
+            format!("[control]\nlisten = \"{listen}\"\ntoken = \"abcdefghijklmnop\"\n{ONE_ZONE}");
         assert!(parse_text(&text).is_ok(), "{listen} with a token");
     }
     for listen in ["127.0.0.2:8053", "[::1]:8053"] {
@@ -226,17 +227,26 @@ fn tokens_shorter_than_16_characters_are_refused_with_their_line() {
     assert_eq!(found.len(), 2, "{found:?}");
     assert_eq!(found[0].line, 2);
     assert!(
-        found[0].message.contains("control.token: 15 characters is too short")
+        found[0]
+            .message
+            .contains("control.token: 15 characters is too short")
             && found[0].message.contains("at least 16"),
         "{}",
         found[0].message
     );
     assert_eq!(found[1].line, 8);
-    assert!(found[1].message.starts_with("checker.token: 5 characters"), "{}", found[1].message);
+    assert!(
+        found[1].message.starts_with("checker.token: 5 characters"),
+        "{}",
+        found[1].message
+    );
     let probe = probe_errors(&format!(
         "{POOL}[probe]\nname = \"c1\"\nreport_to = [\"http://127.0.0.1:8053\"]\ntoken = \"0123456789abcde\"\n"
     ));
-    assert!(probe[0].message.starts_with("probe.token: 15 characters"), "{probe:?}");
+    assert!(
+        probe[0].message.starts_with("probe.token: 15 characters"),
+        "{probe:?}"
+    );
     let sixteen = format!("[control]\ntoken = \"sixteen-chars-xy\"\n{ONE_ZONE}");
     assert!(parse_text(&sixteen).is_ok());
 }
@@ -278,7 +288,11 @@ fn control_tls_and_limit_mistakes_are_named_with_their_lines() {
     for (keys, line, wanted) in [
         ("tls_cert = \"c.pem\"", 2, "give both"),
         ("\ntls_key = \"k.pem\"", 3, "give both"),
-        ("tls_client_ca = \"ca.pem\"", 2, "client certificates need TLS"),
+        (
+            "tls_client_ca = \"ca.pem\"",
+            2,
+            "client certificates need TLS",
+        ),
         ("max_connections = 0", 2, "at least 1"),
         ("header_read_timeout = \"0s\"", 2, "more than zero"),
         ("idle_timeout = \"soon\"", 2, "invalid duration"),
@@ -287,7 +301,11 @@ fn control_tls_and_limit_mistakes_are_named_with_their_lines() {
         let found = errors(&format!("[control]\n{keys}\n{ONE_ZONE}"));
         assert_eq!(found.len(), 1, "{keys}: {found:?}");
         assert_eq!(found[0].line, line, "{keys}: {found:?}");
-        assert!(found[0].message.contains(wanted), "{keys}: {}", found[0].message);
+        assert!(
+            found[0].message.contains(wanted),
+            "{keys}: {}",
+            found[0].message
+        );
     }
 }
 

@@ -5,12 +5,12 @@
 
 use super::api::ApiError;
 use super::ControlState;
+use crate::failover::runtime::tokens_match;
 use axum::extract::{Request, State};
 use axum::http::header::{AUTHORIZATION, WWW_AUTHENTICATE};
 use axum::http::{HeaderValue, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use crate::failover::runtime::tokens_match;
 
 /// Middleware for the mutating routes.
 pub(super) async fn require_token(

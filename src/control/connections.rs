@@ -291,6 +291,10 @@ mod tests {
         assert_eq!(why, Expiry::Idle);
         activity.bytes_read();
         let (_, why) = activity.deadline(header, idle).unwrap();
-        assert_eq!(why, Expiry::Header, "a started header has the header timeout");
+        assert_eq!(
+            why,
+            Expiry::Header,
+            "a started header has the header timeout"
+        );
     }
 }

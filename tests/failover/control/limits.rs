@@ -268,7 +268,8 @@ fn header_and_idle_timeouts_close_only_what_waits_too_long() {
     let mut slow = TcpStream::connect(server.control).unwrap();
     slow.write_all(b"GET /healthz HTTP/1.1\r\n").unwrap();
     let started = Instant::now();
-    slow.set_read_timeout(Some(Duration::from_millis(200))).unwrap();
+    slow.set_read_timeout(Some(Duration::from_millis(200)))
+        .unwrap();
     let mut cut = None;
     while started.elapsed() < Duration::from_secs(10) {
         if slow.write_all(b"X").is_err() || matches!(slow.read(&mut [0u8; 64]), Ok(0)) {
@@ -325,7 +326,10 @@ fn post(server: &Limited, path: &str, token: &str, body: &str) -> HttpReply {
         server.control,
         "POST",
         path,
-        &[("Authorization", &auth), ("Content-Type", "application/json")],
+        &[
+            ("Authorization", &auth),
+            ("Content-Type", "application/json"),
+        ],
         body,
     )
 }
@@ -342,21 +346,30 @@ fn assert_json_error(reply: &HttpReply, status: u16, wanted: &str) {
 
 #[test]
 fn every_error_is_json_bodies_are_strict_and_limited_and_slow_requests_time_out() {
-    let server = Limited::start(
-        "max_body_size = 4096\nrequest_timeout = \"1s\"",
-        None,
-    );
+    let server = Limited::start("max_body_size = 4096\nrequest_timeout = \"1s\"", None);
     let override_path = "/v1/pools/www.example.test./endpoints/192.0.2.1/override";
     let big = format!("{{\"state\": \"down\", \"pad\": \"{}\"}}", "x".repeat(5000));
-    assert_json_error(&post(&server, override_path, TOKEN, &big), 413, "length limit");
+    assert_json_error(
+        &post(&server, override_path, TOKEN, &big),
+        413,
+        "length limit",
+    );
     let report = format!(
         "{{\"checker\": \"x\", \"results\": [], \"pad\": \"{}\"}}",
         "x".repeat(5000)
     );
-    assert_json_error(&post(&server, "/v1/reports", TOKEN, &report), 413, "length limit");
+    assert_json_error(
+        &post(&server, "/v1/reports", TOKEN, &report),
+        413,
+        "length limit",
+    );
     // Negative control: the same body under the limit gets past it (to the pool lookup).
     let padded = format!("{{\"state\": \"down\"{}}}", " ".repeat(3000));
-    assert_json_error(&post(&server, override_path, TOKEN, &padded), 404, "no pool");
+    assert_json_error(
+        &post(&server, override_path, TOKEN, &padded),
+        404,
+        "no pool",
+    );
 
     assert_json_error(
         &post(&server, override_path, TOKEN, "[\"down\"]"),
@@ -364,11 +377,20 @@ fn every_error_is_json_bodies_are_strict_and_limited_and_slow_requests_time_out(
         "must be a JSON object",
     );
     assert_json_error(
-        &post(&server, override_path, TOKEN, "{\"state\": \"down\", \"force\": true}"),
+        &post(
+            &server,
+            override_path,
+            TOKEN,
+            "{\"state\": \"down\", \"force\": true}",
+        ),
         400,
         "unknown field `force`",
     );
-    assert_json_error(&post(&server, override_path, TOKEN, "{\"state\""), 400, "not JSON");
+    assert_json_error(
+        &post(&server, override_path, TOKEN, "{\"state\""),
+        400,
+        "not JSON",
+    );
     assert_json_error(
         &post(&server, "/v1/reports", "", "[]"),
         401,
@@ -393,7 +415,8 @@ fn every_error_is_json_bodies_are_strict_and_limited_and_slow_requests_time_out(
     );
     slow.write_all(head.as_bytes()).unwrap();
     let started = Instant::now();
-    slow.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    slow.set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
     let mut reply = String::new();
     let _ = slow.read_to_string(&mut reply);
     let waited = started.elapsed();

@@ -37,7 +37,8 @@ fn start(dir: &Path, control: &str) -> (Process, SocketAddr) {
 /// `GET /healthz` over TLS with `config`; the status line, or the error.
 fn https_healthz(control: SocketAddr, config: Arc<rustls::ClientConfig>) -> Result<String, String> {
     let name = rustls::pki_types::ServerName::try_from(CONTROL_IP).unwrap();
-    let mut tls = rustls::ClientConnection::new(config, name.to_owned()).map_err(|e| e.to_string())?;
+    let mut tls =
+        rustls::ClientConnection::new(config, name.to_owned()).map_err(|e| e.to_string())?;
     let mut tcp = std::net::TcpStream::connect(control).map_err(|e| e.to_string())?;
     tcp.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
     let mut stream = rustls::Stream::new(&mut tls, &mut tcp);
@@ -78,23 +79,39 @@ fn the_control_api_serves_https_ctl_reaches_it_and_sighup_reads_the_certificate_
     let refused = https_healthz(control, client_config(&other_ca.pem(), None)).unwrap_err();
     assert!(refused.contains("UnknownIssuer"), "{refused}");
     let mut plain = std::net::TcpStream::connect(control).unwrap();
-    plain.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    plain
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .unwrap();
     plain
         .write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
         .unwrap();
     let mut reply = Vec::new();
     let _ = plain.read_to_end(&mut reply);
-    assert!(!reply.starts_with(b"HTTP/1.1 200"), "plain HTTP is not served");
+    assert!(
+        !reply.starts_with(b"HTTP/1.1 200"),
+        "plain HTTP is not served"
+    );
 
     // swivel ctl over https: with the CA it works, without it says why it cannot.
     let url = format!("https://{control}");
     let ca = dir.path().join("ca.pem");
-    let status = run_swivel(&["ctl", "--control", &url, "--ca-file", ca.to_str().unwrap(), "status"]);
+    let status = run_swivel(&[
+        "ctl",
+        "--control",
+        &url,
+        "--ca-file",
+        ca.to_str().unwrap(),
+        "status",
+    ]);
     assert!(status.status.success(), "{}", stderr(&status));
     assert!(stdout(&status).contains("swivel"), "{}", stdout(&status));
     let untrusting = run_swivel(&["ctl", "--control", &url, "status"]);
     assert!(!untrusting.status.success());
-    assert!(stderr(&untrusting).contains("TLS"), "{}", stderr(&untrusting));
+    assert!(
+        stderr(&untrusting).contains("TLS"),
+        "{}",
+        stderr(&untrusting)
+    );
 
     // A new certificate from another CA, read on SIGHUP.
     let second_ca = Ca::new();
@@ -152,9 +169,21 @@ fn with_tls_client_ca_only_clients_with_a_certificate_it_signed_get_in() {
     std::fs::write(dir.path().join("server-ca.pem"), server_ca.pem()).unwrap();
     let path = |name: &str| dir.path().join(name).to_str().unwrap().to_string();
     let url = format!("https://{control}");
-    let (ca, cert, key) = (path("server-ca.pem"), path("ctl-client.pem"), path("ctl-client.key"));
+    let (ca, cert, key) = (
+        path("server-ca.pem"),
+        path("ctl-client.pem"),
+        path("ctl-client.key"),
+    );
     let with = run_swivel(&[
-        "ctl", "--control", &url, "--ca-file", &ca, "--client-cert", &cert, "--client-key", &key,
+        "ctl",
+        "--control",
+        &url,
+        "--ca-file",
+        &ca,
+        "--client-cert",
+        &cert,
+        "--client-key",
+        &key,
         "status",
     ]);
     assert!(with.status.success(), "{}", stderr(&with));
@@ -215,7 +244,10 @@ fn check_refuses_control_tls_files_that_do_not_load_naming_file_and_reason() {
         }
     }
     // Negative control: the good pair passes the check.
-    let config = write_config(dir.path(), "tls_cert = \"good.pem\"\ntls_key = \"good.key\"");
+    let config = write_config(
+        dir.path(),
+        "tls_cert = \"good.pem\"\ntls_key = \"good.key\"",
+    );
     let output = run_swivel(&["check", "--config", config.to_str().unwrap()]);
     assert!(output.status.success(), "{}", stderr(&output));
 }

@@ -156,7 +156,9 @@ fn agents_present_client_certificates_to_a_responder_with_its_own_tls() {
     let pool = pool_text(endpoint, port, None).replace("quorum = 2", "quorum = 1");
     crate::support::zone::write(dir.path(), crate::support::zone::APEX);
     let server_ca = Ca::new();
-    server_ca.server(&["127.0.1.1"]).write(dir.path(), "control");
+    server_ca
+        .server(&["127.0.1.1"])
+        .write(dir.path(), "control");
     std::fs::write(dir.path().join("server-ca.pem"), server_ca.pem()).unwrap();
     let agents_ca = Ca::new();
     std::fs::write(dir.path().join("agents-ca.pem"), agents_ca.pem()).unwrap();
@@ -177,10 +179,8 @@ fn agents_present_client_certificates_to_a_responder_with_its_own_tls() {
     );
     let control = process.wait_listening(STARTUP).control;
     // The responder's status, read as a client with a certificate of the agents' CA.
-    let reader = crate::support::pki::client_config(
-        &server_ca.pem(),
-        Some(&agents_ca.client("reader")),
-    );
+    let reader =
+        crate::support::pki::client_config(&server_ca.pem(), Some(&agents_ca.client("reader")));
     let view = |checker: &str| -> serde_json::Value {
         let (status, body) =
             crate::support::pki::https_get(control, "127.0.1.1", reader.clone(), "/v1/status")
@@ -188,8 +188,14 @@ fn agents_present_client_certificates_to_a_responder_with_its_own_tls() {
         assert_eq!(status, 200, "{body}");
         let body: serde_json::Value = serde_json::from_str(&body).unwrap();
         let views = body["pools"][0]["endpoints"][0]["checkers"].clone();
-        let found = views.as_array().unwrap().iter().find(|v| v["checker"] == checker);
-        found.cloned().unwrap_or_else(|| panic!("no view of {checker} in {views}"))
+        let found = views
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|v| v["checker"] == checker);
+        found
+            .cloned()
+            .unwrap_or_else(|| panic!("no view of {checker} in {views}"))
     };
     let agent = |name: &str, extra: &str| {
         let text = format!(
@@ -206,7 +212,9 @@ fn agents_present_client_certificates_to_a_responder_with_its_own_tls() {
         "client_cert = \"certified.pem\"\nclient_key = \"certified.key\"\n",
     );
     let anonymous = agent("anonymous", "");
-    let arrived = wait_until(Duration::from_secs(20), || view("certified")["fresh"] == true);
+    let arrived = wait_until(Duration::from_secs(20), || {
+        view("certified")["fresh"] == true
+    });
     assert!(
         arrived,
         "reports with a client certificate should arrive; agent log:\n{}\nresponder log:\n{}",

@@ -56,7 +56,10 @@ fn reports_need_the_checkers_own_token_and_unknown_endpoints_are_counted() {
     let control = CONTROL_LISTEN;
     std::fs::write(dir.path().join("example.test.zone"), ZONE).unwrap();
     let path = dir.path().join("swivel.toml");
-    let fleet = [("fra1", "fra1-token-0123456"), ("nyc1", "nyc1-token-0123456")];
+    let fleet = [
+        ("fra1", "fra1-token-0123456"),
+        ("nyc1", "nyc1-token-0123456"),
+    ];
     std::fs::write(&path, config(dns, control, port, &fleet)).unwrap();
     let server = Process::swivel_in(
         &[],
@@ -185,7 +188,10 @@ fn reload_keeps_views_of_checkers_that_stay(
     dns: SocketAddr,
     port: u16,
 ) {
-    let fleet = [("sin1", "sin1-token-0123456"), ("fra1", "fra1-token-0123456")];
+    let fleet = [
+        ("sin1", "sin1-token-0123456"),
+        ("fra1", "fra1-token-0123456"),
+    ];
     // The same listen addresses as the running server's file: nothing needs a restart.
     let _ = dns;
     std::fs::write(path, config(DNS_LISTEN, CONTROL_LISTEN, port, &fleet)).unwrap();
