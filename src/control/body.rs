@@ -91,10 +91,7 @@ pub(super) async fn time_limit(limit: Duration, request: Request<Body>, next: Ne
         Ok(response) => response,
         Err(_) => ApiError::new(
             StatusCode::REQUEST_TIMEOUT,
-            format!(
-                "the request took longer than {} (control.request_timeout)",
-                format!("{limit:?}")
-            ),
+            format!("the request took longer than {limit:?} (control.request_timeout)"),
         )
         .into_response(),
     }
