@@ -26,8 +26,9 @@ pub(super) fn parse_object<T: DeserializeOwned>(body: &[u8], shape: &str) -> Res
 
 /// The body as a JSON value that is an object.
 pub(super) fn object(body: &[u8], shape: &str) -> Result<serde_json::Value, ApiError> {
-    let value: serde_json::Value = serde_json::from_slice(body)
-        .map_err(|e| ApiError::bad_request(format!("the body is not JSON: {e}")))?;
+    let value: serde_json::Value = serde_json::from_slice(body).map_err(|e| {
+        ApiError::bad_request(format!("the body must be {shape}; it is not JSON: {e}"))
+    })?;
     if !value.is_object() {
         return Err(ApiError::bad_request(format!(
             "the body must be a JSON object, {shape}, not {}",
