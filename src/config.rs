@@ -5,6 +5,7 @@
 //! against the configuration file's folder. The reference is docs/CONFIGURATION.md.
 
 mod checkers;
+mod control;
 mod dnssec;
 mod duration;
 pub mod pool;
@@ -13,6 +14,11 @@ mod udp;
 mod url;
 
 pub use checkers::{CheckerConfig, ProbeConfig, LOCAL};
+pub use control::{
+    ControlConfig, ControlTls, DEFAULT_CONTROL_IDLE_TIMEOUT, DEFAULT_CONTROL_LISTEN,
+    DEFAULT_CONTROL_MAX_CONNECTIONS, DEFAULT_HEADER_READ_TIMEOUT, DEFAULT_MAX_BODY_SIZE,
+    DEFAULT_REQUEST_TIMEOUT, MIN_TOKEN_LEN,
+};
 pub use dnssec::{Denial, DnssecConfig};
 pub use duration::parse_duration;
 pub use rrl::RrlConfig;
@@ -25,6 +31,7 @@ pub use url::ResponderUrl;
 use crate::diag::{Diagnostic, Diagnostics};
 use crate::name::Name;
 use checkers::{RawChecker, RawChecks, RawProbe};
+use control::RawControl;
 use dnssec::RawDnssec;
 use pool::{validate_pools, PoolConfig};
 use rrl::RawRrl;
@@ -45,8 +52,6 @@ pub const DEFAULT_TCP_IDLE_TIMEOUT: Duration = Duration::from_secs(10);
 pub const DEFAULT_TCP_MAX_CONNECTIONS: usize = 1024;
 /// `server.tcp_max_per_client` when omitted.
 pub const DEFAULT_TCP_MAX_PER_CLIENT: usize = 32;
-/// `control.listen` when omitted.
-pub const DEFAULT_CONTROL_LISTEN: &str = "127.0.0.1:8053";
 /// `zone.max_size` when omitted: 1 GiB, about 20 million records of a typical zone.
 pub const DEFAULT_ZONE_MAX_SIZE: u64 = 1 << 30;
 /// The most UDP workers `server.workers` may ask for.
@@ -99,26 +104,6 @@ pub struct ServerConfig {
     pub rrl: Option<RrlConfig>,
     /// `io`, `udp_batch`, `udp_socket_buffer`, `pin_workers`, `cpu_steering`, `busy_poll`.
     pub udp: UdpOptions,
-}
-
-/// The `[control]` table.
-#[derive(Clone, PartialEq, Eq)]
-pub struct ControlConfig {
-    /// Where the control plane (HTTP API, metrics, status page) listens.
-    pub listen: SocketAddr,
-    /// When set, every mutating call (POST) must carry `Authorization: Bearer <token>`.
-    /// Required when `listen` is not a loopback address.
-    pub token: Option<String>,
-}
-
-/// Never prints the token itself.
-impl std::fmt::Debug for ControlConfig {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ControlConfig")
-            .field("listen", &self.listen)
-            .field("token", &self.token.as_ref().map(|_| "<set>"))
-            .finish()
-    }
 }
 
 /// One `[[zone]]` entry.
@@ -180,7 +165,7 @@ pub fn parse_as(
         errors: Vec::new(),
     };
     let server = checker.server(raw.server, base_dir);
-    let control = checker.control(raw.control, &server);
+    let control = checker.control(raw.control, &server, base_dir);
     let zones = checker.zones(raw.zones, base_dir, mode);
     let (pools, pool_lines) = checker.pools(raw.pools, base_dir);
     let checkers = checker.checkers(raw.checkers, control.token.as_deref());
@@ -256,13 +241,6 @@ struct RawServer {
     pin_workers: Option<bool>,
     cpu_steering: Option<bool>,
     busy_poll: Option<Spanned<u32>>,
-}
-
-#[derive(Deserialize, Default)]
-#[serde(deny_unknown_fields)]
-struct RawControl {
-    listen: Option<Spanned<String>>,
-    token: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize)]
@@ -425,44 +403,8 @@ impl Checker<'_> {
         value.into_inner()
     }
 
-    fn control(&mut self, raw: RawControl, server: &ServerConfig) -> ControlConfig {
-        let default = || {
-            DEFAULT_CONTROL_LISTEN
-                .parse()
-                .expect("default control address parses")
-        };
-        let token = raw
-            .token
-            .and_then(|token| self.token("control.token", token));
-        let Some(text) = raw.listen else {
-            return ControlConfig {
-                listen: default(),
-                token,
-            };
-        };
-        let listen = self
-            .address("control.listen", &text)
-            .unwrap_or_else(default);
-        if server.listen.contains(&listen) {
-            self.error(
-                &text,
-                format!("control.listen: {listen} is also a server.listen address"),
-            );
-        }
-        if !listen.ip().is_loopback() && token.is_none() {
-            self.error(
-                &text,
-                format!(
-                    "control.listen: {listen} is not a loopback address, so control.token is required \
-                     (anyone who can reach it could drain endpoints and reload); set a token or \
-                     listen on 127.0.0.1 or [::1]"
-                ),
-            );
-        }
-        ControlConfig { listen, token }
-    }
-
-    /// A bearer token: not empty, printable ASCII without spaces.
+    /// A bearer token: at least [`MIN_TOKEN_LEN`] characters of printable ASCII without
+    /// spaces.
     fn token(&mut self, key: &str, token: Spanned<String>) -> Option<String> {
         let text = token.get_ref();
         if text.is_empty() {
@@ -473,6 +415,17 @@ impl Checker<'_> {
             self.error(
                 &token,
                 format!("{key}: use printable ASCII without spaces (it is sent in an HTTP header)"),
+            );
+            return None;
+        }
+        if text.len() < MIN_TOKEN_LEN {
+            self.error(
+                &token,
+                format!(
+                    "{key}: {} characters is too short to be hard to guess; use at least \
+                     {MIN_TOKEN_LEN} (e.g. the output of `openssl rand -hex 24`)",
+                    text.len()
+                ),
             );
             return None;
         }

@@ -27,5 +27,6 @@ pub mod server;
 #[allow(unsafe_code)]
 pub mod sys;
 pub mod table;
+pub mod tls;
 pub mod wire;
 pub mod zone;

@@ -1,18 +1,20 @@
 //! Linux system calls that neither the standard library nor socket2 wrap: batched datagram
 //! I/O (`recvmmsg`/`sendmmsg`, or io_uring) with packet-info control messages, socket
-//! tuning (CPU steering of a SO_REUSEPORT group, busy polling), CPU pinning, and the eventfd
-//! that wakes a worker blocked in io_uring.
+//! tuning (CPU steering of a SO_REUSEPORT group, busy polling), CPU pinning, the eventfd
+//! that wakes a worker blocked in io_uring, and the open files limit.
 //!
 //! This module (with its submodules) is the only place with `unsafe`; everything it exports
 //! is safe to call.
 
 mod datagram_batch;
+mod open_files;
 mod packet_info;
 mod socket_tuning;
 mod uring;
 mod wake;
 
 pub use datagram_batch::{DatagramBatch, SendReport};
+pub use open_files::{open_files_limit, raise_open_files_limit, OpenFilesLimit};
 pub use socket_tuning::{
     deny_io_uring_setup_in_this_thread, enable_packet_info, set_busy_poll,
     steer_reuseport_group_by_cpu,

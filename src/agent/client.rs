@@ -1,6 +1,7 @@
 //! One responder's HTTP(S) connection: kept open between reports, opened again when it
 //! breaks; HTTPS verifies the responder's certificate against the system's roots (the
-//! bundled Mozilla roots when the system has none) plus `[probe] ca_file`.
+//! bundled Mozilla roots when the system has none) plus `[probe] ca_file`, and presents
+//! `[probe] client_cert` when configured (for responders with `[control] tls_client_ca`).
 
 use crate::config::ResponderUrl;
 use crate::report::ReportAck;
@@ -42,15 +43,28 @@ impl fmt::Display for SendError {
     }
 }
 
-/// The TLS settings for https responders: system roots plus the certificates of `ca_file`.
-pub fn tls_config(ca_file: Option<&Path>) -> Result<Arc<ClientConfig>, String> {
+/// The TLS settings for https responders: system roots plus the certificates of `ca_file`,
+/// and the client certificate and key of `identity`, if any.
+pub fn tls_config(
+    ca_file: Option<&Path>,
+    identity: Option<(&Path, &Path)>,
+) -> Result<Arc<ClientConfig>, String> {
     let roots = crate::probe::tls::trusted_roots(ca_file).map_err(|e| format!("probe.{e}"))?;
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let config = ClientConfig::builder_with_provider(provider)
+    let builder = ClientConfig::builder_with_provider(crate::tls::provider())
         .with_safe_default_protocol_versions()
         .map_err(|e| e.to_string())?
-        .with_root_certificates(roots)
-        .with_no_client_auth();
+        .with_root_certificates(roots);
+    let mut config = match identity {
+        None => builder.with_no_client_auth(),
+        Some((cert, key)) => {
+            let identity =
+                crate::tls::load_identity(["probe.client_cert", "probe.client_key"], cert, key)?;
+            builder
+                .with_client_auth_cert(identity.chain, identity.key)
+                .map_err(|e| format!("probe.client_cert {}: {e}", cert.display()))?
+        }
+    };
+    config.alpn_protocols = vec![b"http/1.1".to_vec()];
     Ok(Arc::new(config))
 }
 

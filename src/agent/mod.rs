@@ -58,6 +58,16 @@ pub fn run(path: &Path) -> ExitCode {
     }
 }
 
+/// The TLS settings for https responders from `[probe]`: `ca_file` and the client
+/// certificate, if any (`swivel check --probe` reads them too); the error names the file.
+pub fn tls_config(probe: &ProbeConfig) -> Result<Arc<rustls::ClientConfig>, String> {
+    let identity = probe
+        .client_identity
+        .as_ref()
+        .map(|(cert, key)| (cert.as_path(), key.as_path()));
+    client::tls_config(probe.ca_file.as_deref(), identity)
+}
+
 /// The checks in force and where their results go.
 struct Agent {
     name: String,
@@ -81,7 +91,7 @@ async fn agent(path: &Path, config: Config) -> ExitCode {
         tracing::error!("cannot install signal handlers");
         return ExitCode::FAILURE;
     };
-    let tls = match client::tls_config(probe.ca_file.as_deref()) {
+    let tls = match tls_config(&probe) {
         Ok(tls) => tls,
         Err(message) => {
             tracing::error!("refusing to start: {message}");

@@ -1,7 +1,8 @@
 //! What `swivel serve` needs from the machine besides valid files, checked by `swivel check`
 //! too (the systemd unit's pre-start check relies on it): a usable state folder, the
-//! privilege to send ICMP when a pool's checks are ICMP echoes, and every pool's `ca_file`
-//! readable as PEM certificates.
+//! privilege to send ICMP when a pool's checks are ICMP echoes, every pool's `ca_file`
+//! readable as PEM certificates, and the control listener's TLS files (`[control]
+//! tls_cert`, `tls_key`, `tls_client_ca`) loading as a certificate chain with its key.
 
 use crate::config::Config;
 use crate::diag::{Diagnostic, Diagnostics};
@@ -28,6 +29,13 @@ pub fn preflight(config: &Config) -> Result<(), Diagnostics> {
         if let Err(reason) = crate::probe::tls::load_ca_file(ca_file) {
             let message = format!("pool {}: check.{reason}", pool.name);
             problems.push(Diagnostic::new(&config.file, *line, message));
+        }
+    }
+    if let Some(tls) = &config.control.tls {
+        if let Err(reason) =
+            crate::tls::server_config(&tls.cert, &tls.key, tls.client_ca.as_deref())
+        {
+            problems.push(Diagnostic::new(&config.file, 0, reason));
         }
     }
     if problems.is_empty() {

@@ -44,6 +44,12 @@ pub fn changes_needing_restart(old: &Config, new: &Config) -> Vec<&'static str> 
     let ControlConfig {
         listen: control_listen,
         token,
+        tls,
+        max_connections,
+        header_read_timeout,
+        idle_timeout,
+        request_timeout,
+        max_body_size,
     } = &old.control;
     let (server, control) = (&new.server, &new.control);
     let checks = [
@@ -69,6 +75,24 @@ pub fn changes_needing_restart(old: &Config, new: &Config) -> Vec<&'static str> 
         ),
         (*control_listen != control.listen, "control.listen"),
         (*token != control.token, "control.token"),
+        (
+            *tls != control.tls,
+            "control.tls_cert / tls_key / tls_client_ca (the files themselves are read again on SIGHUP)",
+        ),
+        (
+            *max_connections != control.max_connections,
+            "control.max_connections",
+        ),
+        (
+            *header_read_timeout != control.header_read_timeout,
+            "control.header_read_timeout",
+        ),
+        (*idle_timeout != control.idle_timeout, "control.idle_timeout"),
+        (
+            *request_timeout != control.request_timeout,
+            "control.request_timeout",
+        ),
+        (*max_body_size != control.max_body_size, "control.max_body_size"),
     ];
     checks
         .into_iter()

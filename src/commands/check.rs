@@ -108,6 +108,10 @@ pub fn check_probe(path: &Path) -> ExitCode {
     match crate::config::load_as(path, crate::config::Mode::Probe) {
         Ok(config) => {
             let probe = config.probe.expect("probe mode requires [probe]");
+            if let Err(reason) = crate::agent::tls_config(&probe) {
+                let problem = crate::diag::Diagnostic::new(path, 0, reason);
+                return refuse(path, &Diagnostics(vec![problem]));
+            }
             println!("{}: probe configuration OK", path.display());
             println!("checker {}", probe.name);
             for url in &probe.report_to {

@@ -3,6 +3,7 @@
 //! [`crate::agent::run`], `swivel ctl` is [`crate::ctl::run`].)
 
 mod check;
+mod descriptors;
 mod serve;
 
 pub use check::{check, check_probe};

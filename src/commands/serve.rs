@@ -8,7 +8,9 @@ use crate::failover::runtime as failover;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use tokio::signal::unix::{signal, SignalKind};
-use tracing::{error, info};
+use tracing::{error, info, warn};
+
+use super::descriptors;
 
 /// `swivel serve`: loads everything, starts the failover runtime, the DNS listeners and the
 /// control plane, then reloads on SIGHUP until SIGTERM or SIGINT.
@@ -70,36 +72,61 @@ pub fn serve(config: Option<PathBuf>, json_logs: bool) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let server = match crate::server::start(
-        &crate::server::Settings::from_config(&config.server),
-        started.table.clone(),
-        runtime.handle(),
-    ) {
-        Ok(server) => server,
-        Err(e) => {
-            // The error names the address that failed.
-            error!("refusing to start: {e}");
-            return ExitCode::FAILURE;
-        }
-    };
+    let budget = descriptors::budget(descriptors::Wanted {
+        dns_tcp: config.server.tcp_max_connections,
+        control: config.control.max_connections,
+        udp_workers: config.server.listen.len() * udp_workers(config.server.workers),
+        checks: if config.local_checks {
+            crate::probe::probe_targets(&config.pools)
+                .len()
+                .min(crate::probe::scheduler::DEFAULT_MAX_CONCURRENCY)
+        } else {
+            0
+        },
+    });
+    let mut server_settings = crate::server::Settings::from_config(&config.server);
+    server_settings.tcp_max_connections = budget.dns_tcp;
+    let server =
+        match crate::server::start(&server_settings, started.table.clone(), runtime.handle()) {
+            Ok(server) => server,
+            Err(e) => {
+                // The error names the address that failed.
+                error!("refusing to start: {e}");
+                return ExitCode::FAILURE;
+            }
+        };
     let handle = started.handle;
-    match control::serve(
+    let control = match control::serve(
         control_listener,
         handle.clone(),
-        config.control.token.clone(),
+        control_settings(&config.control, budget.control),
     ) {
-        Ok(addr) => info!(
-            "control API on http://{addr}/ (status page, /v1/status, /metrics){}",
-            if config.control.token.is_some() {
-                "; changes need the [control] token"
-            } else {
-                ""
-            }
-        ),
+        Ok(control) => control,
         Err(e) => {
             error!("cannot serve the control API: {e}");
             return ExitCode::FAILURE;
         }
+    };
+    let scheme = if config.control.tls.is_some() {
+        "https"
+    } else {
+        "http"
+    };
+    info!(
+        "control API on {scheme}://{}/ (status page, /v1/status, /metrics){}",
+        control.local_addr,
+        if config.control.token.is_some() {
+            "; changes need the [control] token"
+        } else {
+            ""
+        }
+    );
+    if config.control.tls.is_none() && !config.control.listen.ip().is_loopback() {
+        warn!(
+            "control.listen {} is not loopback and has no TLS: tokens and agents' reports cross \
+             the network in clear; set control.tls_cert and control.tls_key",
+            config.control.listen
+        );
     }
     if source == Source::BuiltInDemo {
         if let Some(addr) = server.local_addrs.first() {
@@ -115,7 +142,7 @@ pub fn serve(config: Option<PathBuf>, json_logs: bool) -> ExitCode {
         loop {
             tokio::select! {
                 _ = hangup.recv() => {
-                    let _ = control::reload_and_log(&handle, "SIGHUP").await;
+                    control.reload(&handle, "SIGHUP").await;
                 }
                 _ = terminate.recv() => break,
                 _ = interrupt.recv() => break,
@@ -124,6 +151,34 @@ pub fn serve(config: Option<PathBuf>, json_logs: bool) -> ExitCode {
     });
     info!("shutting down");
     ExitCode::SUCCESS
+}
+
+/// The control listener's settings, with its connection cap from the descriptor budget.
+fn control_settings(
+    config: &crate::config::ControlConfig,
+    max_connections: usize,
+) -> control::Settings {
+    control::Settings {
+        token: config.token.clone(),
+        tls: config.tls.as_ref().map(|tls| control::TlsFiles {
+            cert: tls.cert.clone(),
+            key: tls.key.clone(),
+            client_ca: tls.client_ca.clone(),
+        }),
+        max_connections,
+        header_read_timeout: config.header_read_timeout,
+        idle_timeout: config.idle_timeout,
+        request_timeout: config.request_timeout,
+        max_body_size: config.max_body_size,
+    }
+}
+
+/// UDP workers per listen address (`server.workers`, 0 for one per core).
+fn udp_workers(configured: usize) -> usize {
+    match configured {
+        0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
+        n => n,
+    }
 }
 
 /// TCP and the control plane run here; UDP workers are OS threads of their own.

@@ -42,6 +42,9 @@ pub struct ProbeConfig {
     /// Extra certificate authorities (PEM) trusted for https responders, besides the
     /// system's roots; resolved against the configuration's folder.
     pub ca_file: Option<PathBuf>,
+    /// `client_cert` and `client_key`: the certificate (PEM chain) and key this agent
+    /// presents to responders that ask for one (`[control] tls_client_ca`).
+    pub client_identity: Option<(PathBuf, PathBuf)>,
     /// Allows `http://` responders that are not on loopback (the token and reports then
     /// cross the network in clear).
     pub allow_plain_http: bool,
@@ -56,6 +59,7 @@ impl std::fmt::Debug for ProbeConfig {
             .field("name", &self.name)
             .field("report_to", &self.report_to)
             .field("ca_file", &self.ca_file)
+            .field("client_identity", &self.client_identity)
             .field("allow_plain_http", &self.allow_plain_http)
             .field("metrics_listen", &self.metrics_listen)
             .finish_non_exhaustive()
@@ -82,6 +86,8 @@ pub(super) struct RawProbe {
     pub(super) report_to: Spanned<Vec<Spanned<String>>>,
     pub(super) token: Spanned<String>,
     pub(super) ca_file: Option<Spanned<String>>,
+    pub(super) client_cert: Option<Spanned<String>>,
+    pub(super) client_key: Option<Spanned<String>>,
     #[serde(default)]
     pub(super) allow_plain_http: bool,
     pub(super) metrics_listen: Option<Spanned<String>>,
@@ -228,6 +234,7 @@ impl Checker<'_> {
             },
             None => None,
         };
+        let client_identity = self.probe_identity(raw.client_cert, raw.client_key, base_dir);
         if !name_ok || token.is_none() || report_to.is_empty() {
             return None;
         }
@@ -236,9 +243,40 @@ impl Checker<'_> {
             report_to,
             token: token?,
             ca_file,
+            client_identity,
             allow_plain_http: raw.allow_plain_http,
             metrics_listen,
         })
+    }
+
+    /// `probe.client_cert` and `probe.client_key`, both or neither.
+    fn probe_identity(
+        &mut self,
+        cert: Option<Spanned<String>>,
+        key: Option<Spanned<String>>,
+        base_dir: &Path,
+    ) -> Option<(PathBuf, PathBuf)> {
+        match (cert, key) {
+            (Some(cert), Some(key)) => {
+                for (name, value) in [("client_cert", &cert), ("client_key", &key)] {
+                    if value.get_ref().is_empty() {
+                        self.error(value, format!("probe.{name}: give a PEM file path"));
+                        return None;
+                    }
+                }
+                Some((base_dir.join(cert.get_ref()), base_dir.join(key.get_ref())))
+            }
+            (Some(one), None) | (None, Some(one)) => {
+                self.error(
+                    &one,
+                    "probe.client_cert and probe.client_key: give both (the certificate and its \
+                     private key), or neither"
+                        .to_string(),
+                );
+                None
+            }
+            (None, None) => None,
+        }
     }
 
     /// The fleet a responder counts on: someone must check the pools, and every pool's

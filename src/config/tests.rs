@@ -185,10 +185,10 @@ fn missing_file_is_a_diagnostic() {
 #[test]
 fn control_token_is_read_and_never_printed() {
     let config = parse_text(&format!(
-        "[control]\nlisten = \"127.0.0.1:9000\"\ntoken = \"s3cret-token\"\n{ONE_ZONE}"
+        "[control]\nlisten = \"127.0.0.1:9000\"\ntoken = \"s3cret-token-0123\"\n{ONE_ZONE}"
     ))
     .unwrap();
-    assert_eq!(config.control.token.as_deref(), Some("s3cret-token"));
+    assert_eq!(config.control.token.as_deref(), Some("s3cret-token-0123"));
     let printed = format!("{:?}", config.control);
     assert!(!printed.contains("s3cret"), "{printed}");
     let without = parse_text(ONE_ZONE).unwrap();
@@ -208,12 +208,104 @@ fn non_loopback_control_listener_needs_a_token() {
         errors[0].message
     );
     for listen in ["0.0.0.0:8053", "[2001:db8::1]:8053", "192.0.2.1:8053"] {
-        let text = format!("[control]\nlisten = \"{listen}\"\ntoken = \"abc\"\n{ONE_ZONE}");
+        let text =
+            format!("[control]\nlisten = \"{listen}\"\ntoken = \"abcdefghijklmnop\"\n{ONE_ZONE}");
         assert!(parse_text(&text).is_ok(), "{listen} with a token");
     }
     for listen in ["127.0.0.2:8053", "[::1]:8053"] {
         let text = format!("[control]\nlisten = \"{listen}\"\n{ONE_ZONE}");
         assert!(parse_text(&text).is_ok(), "{listen} is loopback");
+    }
+}
+
+#[test]
+fn tokens_shorter_than_16_characters_are_refused_with_their_line() {
+    let text = format!(
+        "[control]\ntoken = \"fifteen-chars-x\"\n{ONE_ZONE}[[checker]]\nname = \"fra1\"\ntoken = \"short\"\n"
+    );
+    let found = errors(&text);
+    assert_eq!(found.len(), 2, "{found:?}");
+    assert_eq!(found[0].line, 2);
+    assert!(
+        found[0]
+            .message
+            .contains("control.token: 15 characters is too short")
+            && found[0].message.contains("at least 16"),
+        "{}",
+        found[0].message
+    );
+    assert_eq!(found[1].line, 8);
+    assert!(
+        found[1].message.starts_with("checker.token: 5 characters"),
+        "{}",
+        found[1].message
+    );
+    let probe = probe_errors(&format!(
+        "{POOL}[probe]\nname = \"c1\"\nreport_to = [\"http://127.0.0.1:8053\"]\ntoken = \"0123456789abcde\"\n"
+    ));
+    assert!(
+        probe[0].message.starts_with("probe.token: 15 characters"),
+        "{probe:?}"
+    );
+    let sixteen = format!("[control]\ntoken = \"sixteen-chars-xy\"\n{ONE_ZONE}");
+    assert!(parse_text(&sixteen).is_ok());
+}
+
+#[test]
+fn control_tls_and_limits_parse_with_paths_from_the_config_folder() {
+    let text = format!(
+        "[control]\ntls_cert = \"tls/cert.pem\"\ntls_key = \"/keys/key.pem\"\n\
+         tls_client_ca = \"agents.pem\"\nmax_connections = 32\nheader_read_timeout = \"2s\"\n\
+         idle_timeout = \"90s\"\nrequest_timeout = \"10s\"\nmax_body_size = 4096\n{ONE_ZONE}"
+    );
+    let control = parse_text(&text).unwrap().control;
+    assert_eq!(
+        control.tls,
+        Some(ControlTls {
+            cert: PathBuf::from("/etc/swivel/tls/cert.pem"),
+            key: PathBuf::from("/keys/key.pem"),
+            client_ca: Some(PathBuf::from("/etc/swivel/agents.pem")),
+        })
+    );
+    assert_eq!(control.max_connections, 32);
+    assert_eq!(control.header_read_timeout, Duration::from_secs(2));
+    assert_eq!(control.idle_timeout, Duration::from_secs(90));
+    assert_eq!(control.request_timeout, Duration::from_secs(10));
+    assert_eq!(control.max_body_size, 4096);
+    let defaults = parse_text(ONE_ZONE).unwrap().control;
+    assert_eq!(defaults.tls, None);
+    assert_eq!(
+        (defaults.max_connections, defaults.max_body_size),
+        (256, 1 << 20)
+    );
+    assert_eq!(defaults.header_read_timeout, Duration::from_secs(5));
+    assert_eq!(defaults.idle_timeout, Duration::from_secs(60));
+    assert_eq!(defaults.request_timeout, Duration::from_secs(30));
+}
+
+#[test]
+fn control_tls_and_limit_mistakes_are_named_with_their_lines() {
+    for (keys, line, wanted) in [
+        ("tls_cert = \"c.pem\"", 2, "give both"),
+        ("\ntls_key = \"k.pem\"", 3, "give both"),
+        (
+            "tls_client_ca = \"ca.pem\"",
+            2,
+            "client certificates need TLS",
+        ),
+        ("max_connections = 0", 2, "at least 1"),
+        ("header_read_timeout = \"0s\"", 2, "more than zero"),
+        ("idle_timeout = \"soon\"", 2, "invalid duration"),
+        ("max_body_size = 10", 2, "out of range"),
+    ] {
+        let found = errors(&format!("[control]\n{keys}\n{ONE_ZONE}"));
+        assert_eq!(found.len(), 1, "{keys}: {found:?}");
+        assert_eq!(found[0].line, line, "{keys}: {found:?}");
+        assert!(
+            found[0].message.contains(wanted),
+            "{keys}: {}",
+            found[0].message
+        );
     }
 }
 
@@ -228,7 +320,7 @@ fn empty_or_spaced_tokens_are_refused() {
 
 const POOL: &str = "[[pool]]\nname = \"www.example.test.\"\n[pool.check]\nkind = \"tcp\"\nport = 80\nquorum = 2\n[[pool.endpoint]]\naddress = \"192.0.2.1\"\n";
 
-const PROBE: &str = "[probe]\nname = \"fra1\"\nreport_to = [\"https://ns1.example.net:8053\", \"http://127.0.0.1:8053\"]\ntoken = \"fra1-secret\"\nca_file = \"ca.pem\"\n";
+const PROBE: &str = "[probe]\nname = \"fra1\"\nreport_to = [\"https://ns1.example.net:8053\", \"http://127.0.0.1:8053\"]\ntoken = \"fra1-secret-0123456\"\nca_file = \"ca.pem\"\n";
 
 fn probe_errors(text: &str) -> Vec<Diagnostic> {
     parse_as(
@@ -244,8 +336,8 @@ fn probe_errors(text: &str) -> Vec<Diagnostic> {
 #[test]
 fn checkers_and_quorum_parse_for_a_responder() {
     let text = format!(
-        "{ONE_ZONE}[checks]\nlocal = false\n[[checker]]\nname = \"fra1\"\ntoken = \"a\"\n\
-         [[checker]]\nname = \"nyc1\"\ntoken = \"b\"\n{POOL}{PROBE}"
+        "{ONE_ZONE}[checks]\nlocal = false\n[[checker]]\nname = \"fra1\"\ntoken = \"token-of-fra1-0123\"\n\
+         [[checker]]\nname = \"nyc1\"\ntoken = \"token-of-nyc1-0123\"\n{POOL}{PROBE}"
     );
     let config = parse_text(&text).unwrap();
     assert!(!config.local_checks);
@@ -320,7 +412,7 @@ fn probe_mistakes_are_named_with_their_lines() {
         "{found:?}"
     );
     let allowed = format!(
-        "{POOL}[probe]\nname = \"c1\"\nreport_to = [\"http://198.18.0.1:8053\"]\ntoken = \"t\"\nallow_plain_http = true\n"
+        "{POOL}[probe]\nname = \"c1\"\nreport_to = [\"http://198.18.0.1:8053\"]\ntoken = \"token-of-c1-012345\"\nallow_plain_http = true\n"
     );
     let config = parse_as(&allowed, Path::new("a.toml"), Path::new(""), Mode::Probe).unwrap();
     assert!(config.probe.unwrap().allow_plain_http);
@@ -329,13 +421,13 @@ fn probe_mistakes_are_named_with_their_lines() {
 #[test]
 fn checker_tables_must_be_unique_and_quorums_reachable() {
     let text = format!(
-        "{ONE_ZONE}[control]\ntoken = \"ctl\"\n\
-         [[checker]]\nname = \"fra1\"\ntoken = \"a\"\n\
-         [[checker]]\nname = \"fra1\"\ntoken = \"b\"\n\
-         [[checker]]\nname = \"nyc1\"\ntoken = \"a\"\n\
-         [[checker]]\nname = \"sin1\"\ntoken = \"ctl\"\n\
-         [[checker]]\nname = \"local\"\ntoken = \"d\"\n\
-         [[checker]]\nname = \"bad name\"\ntoken = \"e\"\n"
+        "{ONE_ZONE}[control]\ntoken = \"ctl-token-0123456\"\n\
+         [[checker]]\nname = \"fra1\"\ntoken = \"token-a-0123456789\"\n\
+         [[checker]]\nname = \"fra1\"\ntoken = \"token-b-0123456789\"\n\
+         [[checker]]\nname = \"nyc1\"\ntoken = \"token-a-0123456789\"\n\
+         [[checker]]\nname = \"sin1\"\ntoken = \"ctl-token-0123456\"\n\
+         [[checker]]\nname = \"local\"\ntoken = \"token-d-0123456789\"\n\
+         [[checker]]\nname = \"bad name\"\ntoken = \"token-e-0123456789\"\n"
     );
     let found = errors(&text);
     let messages: Vec<String> = found

@@ -1,15 +1,16 @@
 //! The bearer token on mutating calls: when `[control] token` is set, a POST without
-//! `Authorization: Bearer <token>`, or with another token, is answered 401. The comparison
-//! takes the same time wherever the tokens differ.
+//! `Authorization: Bearer <token>`, or with another token, is answered 401. Tokens are
+//! compared by their SHA-256 digests in constant time, so the time taken tells neither
+//! where they differ nor how long the expected one is.
 
 use super::api::ApiError;
 use super::ControlState;
+use crate::failover::runtime::tokens_match;
 use axum::extract::{Request, State};
 use axum::http::header::{AUTHORIZATION, WWW_AUTHENTICATE};
 use axum::http::{HeaderValue, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use subtle::ConstantTimeEq;
 
 /// Middleware for the mutating routes.
 pub(super) async fn require_token(
@@ -43,11 +44,6 @@ pub(super) fn bearer_token(value: &str) -> Option<&str> {
         .filter(|token| !token.is_empty())
 }
 
-/// Compares in constant time for tokens of equal length (the length itself is not secret).
-fn tokens_match(presented: &str, expected: &str) -> bool {
-    presented.as_bytes().ct_eq(expected.as_bytes()).into()
-}
-
 pub(super) fn unauthorized(message: &str) -> Response {
     let mut response = ApiError::new(StatusCode::UNAUTHORIZED, message).into_response();
     response.headers_mut().insert(
@@ -75,6 +71,7 @@ mod tests {
         assert!(tokens_match("s3cret", "s3cret"));
         assert!(!tokens_match("s3cres", "s3cret"));
         assert!(!tokens_match("s3cre", "s3cret"));
+        assert!(!tokens_match("s3crett", "s3cret"));
         assert!(!tokens_match("", "s3cret"));
     }
 }

@@ -4,23 +4,62 @@
 //!
 //! Every change goes through the failover runtime's [`Handle`], which is the single writer of
 //! the answer table; this module only translates HTTP to those calls and back.
+//!
+//! The listener is fit to face the internet: its own TLS (optionally requiring client
+//! certificates), a cap on open connections that idle ones give way under, header, idle and
+//! request timeouts, a body limit, and JSON for every error ([`listener`],
+//! [`connections`], [`tls`]).
 
 pub mod api;
 mod auth;
+mod body;
+mod connections;
 pub mod human;
+mod listener;
 mod metrics;
 mod page;
 mod reports;
 mod routes;
+mod tls;
 
 use crate::app::ReloadReport;
 use crate::diag::Diagnostics;
 use crate::failover::runtime::Handle;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 pub use api::parse_address;
+pub use tls::TlsFiles;
+
+/// How the control listener serves (from `[control]`; the cap after the descriptor budget).
+#[derive(Clone, Debug)]
+pub struct Settings {
+    /// When set, POSTs other than reports need it as a bearer token.
+    pub token: Option<String>,
+    /// HTTPS with these files; plain HTTP when none.
+    pub tls: Option<TlsFiles>,
+    pub max_connections: usize,
+    pub header_read_timeout: Duration,
+    pub idle_timeout: Duration,
+    pub request_timeout: Duration,
+    pub max_body_size: usize,
+}
+
+/// The running control listener.
+pub struct Control {
+    /// Where it listens (the real port when the configuration said 0).
+    pub local_addr: SocketAddr,
+    tls: Option<Arc<tls::ReloadableTls>>,
+}
+
+impl Control {
+    /// Reloads the configuration and zones like [`reload_and_log`], and reads the TLS
+    /// files again.
+    pub async fn reload(&self, handle: &Handle, trigger: &str) {
+        let _ = reload_and_log(handle, self.tls.as_deref(), trigger).await;
+    }
+}
 
 /// What every request handler can reach.
 #[derive(Clone)]
@@ -31,6 +70,8 @@ struct ControlState {
     started: Instant,
     /// Probe agents' reports refused, by reason.
     rejections: Arc<reports::Rejections>,
+    /// Read again on every reload.
+    tls: Option<Arc<tls::ReloadableTls>>,
 }
 
 /// Binds the control listener (before anything else starts, so that a taken address stops
@@ -41,37 +82,60 @@ pub fn bind(addr: SocketAddr) -> std::io::Result<std::net::TcpListener> {
     Ok(listener)
 }
 
-/// Serves the control API on `listener` from the current tokio runtime; returns the address
-/// it serves on. Must be called inside the runtime.
+/// Serves the control API on `listener` from the current tokio runtime. Must be called
+/// inside the runtime. Fails when the TLS files do not load.
 pub fn serve(
     listener: std::net::TcpListener,
     handle: Handle,
-    token: Option<String>,
-) -> std::io::Result<SocketAddr> {
-    let listener = tokio::net::TcpListener::from_std(listener)?;
-    let local_addr = listener.local_addr()?;
+    settings: Settings,
+) -> Result<Control, String> {
+    let tls = match &settings.tls {
+        None => None,
+        Some(files) => Some(Arc::new(tls::ReloadableTls::new(
+            files.clone(),
+            files.load()?,
+        ))),
+    };
+    let listener = tokio::net::TcpListener::from_std(listener).map_err(|e| e.to_string())?;
+    let local_addr = listener.local_addr().map_err(|e| e.to_string())?;
     // The real address (with the port the kernel chose for port 0).
-    tracing::info!(address = %local_addr, "control listening");
+    tracing::info!(address = %local_addr, tls = tls.is_some(), "control listening");
     let state = ControlState {
         handle,
-        token: token.map(Arc::from),
+        token: settings.token.map(Arc::from),
         started: Instant::now(),
         rejections: Arc::default(),
+        tls: tls.clone(),
     };
-    let app = routes::router(state).into_make_service_with_connect_info::<SocketAddr>();
-    tokio::spawn(async move {
-        if let Err(error) = axum::serve(listener, app).await {
-            tracing::error!(%error, "the control API stopped");
-        }
-    });
-    Ok(local_addr)
+    let router = routes::router(state, settings.max_body_size, settings.request_timeout);
+    let timeouts = listener::Timeouts {
+        header_read: settings.header_read_timeout,
+        idle: settings.idle_timeout,
+    };
+    let slots = connections::Slots::new(settings.max_connections);
+    tokio::spawn(listener::accept_loop(
+        listener,
+        router,
+        slots,
+        tls.clone(),
+        timeouts,
+    ));
+    Ok(Control { local_addr, tls })
 }
 
 /// Reloads through the runtime and logs the result the same way whatever asked for it
-/// (`trigger` says who: "SIGHUP", "control API from 127.0.0.1:41000").
-pub async fn reload_and_log(handle: &Handle, trigger: &str) -> Result<ReloadReport, Diagnostics> {
+/// (`trigger` says who: "SIGHUP", "control API from 127.0.0.1:41000"); then reads the
+/// control listener's TLS files again, if it has some, whatever the reload's outcome.
+async fn reload_and_log(
+    handle: &Handle,
+    tls: Option<&tls::ReloadableTls>,
+    trigger: &str,
+) -> Result<ReloadReport, Diagnostics> {
     tracing::info!(trigger, "reloading the configuration and zones");
     let result = handle.reload().await;
+    if let Some(tls) = tls {
+        tls.reload(trigger);
+    }
     match &result {
         Ok(report) => {
             for zone in &report.summary.zones {

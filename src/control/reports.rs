@@ -5,7 +5,7 @@
 
 use super::api::ApiError;
 use super::auth::{bearer_token, unauthorized};
-use super::ControlState;
+use super::{body, ControlState};
 use crate::failover::Observation;
 use crate::name::Name;
 use crate::probe::EndpointKey;
@@ -18,9 +18,6 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
-
-/// The largest report body accepted.
-pub(super) const MAX_REPORT_BYTES: usize = 8 << 20;
 
 /// Reports refused, by reason.
 #[derive(Debug, Default)]
@@ -62,12 +59,11 @@ pub(super) async fn receive(
             "reports need an Authorization: Bearer <token> header with the [[checker]] token of the reporting checker",
         );
     };
-    let batch: ReportBatch = match serde_json::from_slice(&body) {
+    let batch = match parse_report(&body) {
         Ok(batch) => batch,
         Err(error) => {
             rejections.malformed.fetch_add(1, Ordering::Relaxed);
-            return ApiError::bad_request(format!("the body is not a report: {error}"))
-                .into_response();
+            return error.into_response();
         }
     };
     if batch.checker != checker {
@@ -91,6 +87,24 @@ pub(super) async fn receive(
         .into_response(),
         None => unauthorized("this checker is no longer configured"),
     }
+}
+
+/// A report body: an object whose results are objects (never the array form serde would
+/// take for a struct). Unknown fields are ignored, so that agents may add some (see
+/// [`crate::report`]).
+fn parse_report(body: &[u8]) -> Result<ReportBatch, ApiError> {
+    const SHAPE: &str = "a report {\"checker\": ..., \"results\": [{...}, ...]}";
+    let value = body::object(body, SHAPE)?;
+    if let Some(results) = value.get("results").and_then(|r| r.as_array()) {
+        if let Some((i, other)) = results.iter().enumerate().find(|(_, r)| !r.is_object()) {
+            return Err(ApiError::bad_request(format!(
+                "the body is not a report: results[{i}] must be an object, not {}",
+                body::kind(other)
+            )));
+        }
+    }
+    serde_json::from_value(value)
+        .map_err(|e| ApiError::bad_request(format!("the body is not a report: {e}")))
 }
 
 /// The results as failover observations, and how many named no pool at all.

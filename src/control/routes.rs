@@ -1,12 +1,14 @@
 //! The routes of the control API and their handlers. Reads (`GET`) are open; writes (`POST`)
 //! need the bearer token when one is configured (see [`super::auth`]), except probe agents'
-//! reports, which carry their checker's own token (see [`super::reports`]).
+//! reports, which carry their checker's own token (see [`super::reports`]). Every request
+//! has the body limit and every error reply is JSON ([`super::body`]); every request but a
+//! reload (as long as the zones take to load) has the request timeout.
 
 use super::api::{
     parse_address, ApiError, FailbackReply, OverrideReply, OverrideRequest, ReloadReply,
     ReloadedZone,
 };
-use super::{auth, metrics, page, reports, ControlState};
+use super::{auth, body, metrics, page, reports, ControlState};
 use crate::failover::status::{PoolStatus, Status};
 use crate::health::state::Override;
 use axum::body::Bytes;
@@ -14,34 +16,44 @@ use axum::extract::rejection::PathRejection;
 use axum::extract::DefaultBodyLimit;
 use axum::extract::{ConnectInfo, Path, State};
 use axum::http::{header, StatusCode};
-use axum::middleware::from_fn_with_state;
+use axum::middleware::{from_fn, from_fn_with_state};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::Serialize;
 use std::net::SocketAddr;
+use std::time::Duration;
 
-pub(super) fn router(state: ControlState) -> Router {
+/// The routes, with `max_body` bytes the largest request body and `request_timeout` the
+/// longest a request other than a reload may take.
+pub(super) fn router(state: ControlState, max_body: usize, request_timeout: Duration) -> Router {
     let mutating = Router::new()
         .route(
             "/v1/pools/{pool}/endpoints/{address}/override",
             post(set_override),
         )
         .route("/v1/pools/{pool}/failback", post(failback))
-        .route("/v1/reload", post(reload))
         .route_layer(from_fn_with_state(state.clone(), auth::require_token));
-    Router::new()
+    let timed = Router::new()
         .route("/", get(status_page))
         .route("/v1/status", get(status))
         .route("/metrics", get(metrics))
         .route("/healthz", get(healthz))
-        .route(
-            "/v1/reports",
-            post(reports::receive).layer(DefaultBodyLimit::max(reports::MAX_REPORT_BYTES)),
-        )
+        .route("/v1/reports", post(reports::receive))
         .merge(mutating)
+        .route_layer(from_fn(move |request, next| {
+            body::time_limit(request_timeout, request, next)
+        }));
+    let reload = Router::new()
+        .route("/v1/reload", post(reload))
+        .route_layer(from_fn_with_state(state.clone(), auth::require_token));
+    Router::new()
+        .merge(timed)
+        .merge(reload)
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
+        .layer(DefaultBodyLimit::max(max_body))
+        .layer(from_fn(body::json_errors))
         .with_state(state)
 }
 
@@ -83,11 +95,8 @@ async fn set_override(
 ) -> Result<Json<OverrideReply>, ApiError> {
     let Path((pool, address)) = path.map_err(bad_path)?;
     let address = parse_address(&address).map_err(ApiError::bad_request)?;
-    let request: OverrideRequest = serde_json::from_slice(&body).map_err(|e| {
-        ApiError::bad_request(format!(
-            "the body must be {{\"state\": \"down\" | \"up\" | \"auto\"}}: {e}"
-        ))
-    })?;
+    let request: OverrideRequest =
+        body::parse_object(&body, "{\"state\": \"down\" | \"up\" | \"auto\"}")?;
     let value = match request.state.as_str() {
         "down" => Some(Override::ForceDown),
         "up" => Some(Override::ForceUp),
@@ -132,7 +141,7 @@ async fn reload(
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
 ) -> Result<Json<ReloadReply>, ApiError> {
     let trigger = format!("control API from {peer}");
-    match super::reload_and_log(&state.handle, &trigger).await {
+    match super::reload_and_log(&state.handle, state.tls.as_deref(), &trigger).await {
         Ok(report) => Ok(Json(ReloadReply {
             records: report.summary.total_records(),
             zones: report

@@ -1,13 +1,16 @@
-//! A small HTTP/1.1 client for the control API (one connection per request), used by
-//! `swivel ctl`.
+//! A small HTTP/1.1 client for the control API (one connection per request, HTTPS when
+//! the control listener has TLS), used by `swivel ctl`.
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use hyper::header::{AUTHORIZATION, CONTENT_TYPE, HOST};
 use hyper::{Method, Request, StatusCode};
 use hyper_util::rt::TokioIo;
+use rustls::pki_types::ServerName;
 use std::fmt;
+use std::sync::Arc;
 use std::time::Duration;
+use tokio::io::{AsyncRead, AsyncWrite};
 
 /// How long a request may take; a reload of large zones is the slowest call.
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(120);
@@ -18,6 +21,9 @@ pub struct Client {
     /// `host:port`, e.g. `127.0.0.1:8053` or `[::1]:8053`.
     pub address: String,
     pub token: Option<String>,
+    /// For an `https://` control URL: the name the certificate must be for, and the TLS
+    /// settings (roots, client certificate).
+    pub tls: Option<(String, Arc<rustls::ClientConfig>)>,
 }
 
 /// A reply with its status and body.
@@ -77,6 +83,28 @@ impl Client {
         let stream = tokio::net::TcpStream::connect(&self.address)
             .await
             .map_err(ClientError::Connect)?;
+        let Some((host, config)) = &self.tls else {
+            return self.send(stream, method, path, json).await;
+        };
+        let name = ServerName::try_from(host.clone())
+            .map_err(|_| ClientError::Http(format!("invalid TLS server name {host:?}")))?;
+        let stream = tokio_rustls::TlsConnector::from(config.clone())
+            .connect(name, stream)
+            .await
+            .map_err(|e| ClientError::Http(format!("TLS: {e}")))?;
+        self.send(stream, method, path, json).await
+    }
+
+    async fn send<S>(
+        &self,
+        stream: S,
+        method: Method,
+        path: &str,
+        json: Option<String>,
+    ) -> Result<Reply, ClientError>
+    where
+        S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+    {
         let (mut sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
             .await
             .map_err(|e| ClientError::Http(e.to_string()))?;

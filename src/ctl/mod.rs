@@ -10,11 +10,12 @@ mod render;
 mod request;
 mod status_view;
 
-use crate::config::DEFAULT_CONTROL_LISTEN;
+use crate::config::{ResponderUrl, DEFAULT_CONTROL_LISTEN};
 use client::Client;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
 
 /// The environment variable read for the token when `--token` is not given.
 pub const TOKEN_VARIABLE: &str = "SWIVEL_TOKEN";
@@ -22,10 +23,20 @@ pub const TOKEN_VARIABLE: &str = "SWIVEL_TOKEN";
 /// Options of `swivel ctl`.
 #[derive(clap::Args, Debug)]
 pub struct CtlArgs {
-    /// The control API address (host:port); default: `[control] listen` of --config, else
-    /// 127.0.0.1:8053.
+    /// The control API address: host:port for plain HTTP, or an https:// URL
+    /// (https://ns1.example.net:8053); default: `[control] listen` of --config (https when
+    /// it has tls_cert), else 127.0.0.1:8053.
     #[arg(long, value_name = "ADDR")]
     pub control: Option<String>,
+    /// For https: certificate authorities (PEM) to trust besides the system's roots.
+    #[arg(long, value_name = "FILE")]
+    pub ca_file: Option<PathBuf>,
+    /// For https to a listener with tls_client_ca: the client certificate (PEM) to present.
+    #[arg(long, value_name = "FILE", requires = "client_key")]
+    pub client_cert: Option<PathBuf>,
+    /// The private key (PEM) of --client-cert.
+    #[arg(long, value_name = "FILE", requires = "client_cert")]
+    pub client_key: Option<PathBuf>,
     /// The bearer token for changes; default: $SWIVEL_TOKEN, else `[control] token` of
     /// --config.
     #[arg(long, value_name = "TOKEN")]
@@ -101,17 +112,59 @@ fn resolve(args: &CtlArgs) -> Result<Client, String> {
         ),
         None => None,
     };
-    let address = match (&args.control, &config) {
-        (Some(address), _) => address.clone(),
-        (None, Some(config)) => connectable(config.control.listen).to_string(),
-        (None, None) => DEFAULT_CONTROL_LISTEN.to_string(),
+    // (address, host for TLS when https)
+    let (address, https_host) = match (&args.control, &config) {
+        (Some(text), _) if text.contains("://") => {
+            let url = ResponderUrl::parse(text).map_err(|e| format!("--control: {e}"))?;
+            if !url.prefix.is_empty() {
+                return Err(format!("--control {text}: give no path after the address"));
+            }
+            (url.authority(), url.tls.then(|| url.host.clone()))
+        }
+        (Some(address), _) => (address.clone(), None),
+        (None, Some(config)) => {
+            let addr = connectable(config.control.listen);
+            let tls = config.control.tls.is_some();
+            (addr.to_string(), tls.then(|| addr.ip().to_string()))
+        }
+        (None, None) => (DEFAULT_CONTROL_LISTEN.to_string(), None),
+    };
+    let tls = match https_host {
+        None => None,
+        Some(host) => Some((host, tls_config(args)?)),
     };
     let token = args
         .token
         .clone()
         .or_else(|| std::env::var(TOKEN_VARIABLE).ok().filter(|t| !t.is_empty()))
         .or_else(|| config.and_then(|c| c.control.token));
-    Ok(Client { address, token })
+    Ok(Client {
+        address,
+        token,
+        tls,
+    })
+}
+
+/// TLS for an https control URL: the system's roots plus --ca-file, and the client
+/// certificate of --client-cert and --client-key, if given.
+fn tls_config(args: &CtlArgs) -> Result<Arc<rustls::ClientConfig>, String> {
+    let roots = crate::probe::tls::trusted_roots(args.ca_file.as_deref())
+        .map_err(|e| format!("--{}", e.replacen("ca_file", "ca-file", 1)))?;
+    let builder = rustls::ClientConfig::builder_with_provider(crate::tls::provider())
+        .with_safe_default_protocol_versions()
+        .map_err(|e| e.to_string())?
+        .with_root_certificates(roots);
+    let mut config = match (&args.client_cert, &args.client_key) {
+        (Some(cert), Some(key)) => {
+            let identity = crate::tls::load_identity(["--client-cert", "--client-key"], cert, key)?;
+            builder
+                .with_client_auth_cert(identity.chain, identity.key)
+                .map_err(|e| format!("--client-cert {}: {e}", cert.display()))?
+        }
+        _ => builder.with_no_client_auth(),
+    };
+    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    Ok(Arc::new(config))
 }
 
 /// A listen address as one to connect to: a wildcard listener is reached on loopback.

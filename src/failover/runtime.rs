@@ -14,7 +14,7 @@ mod handle;
 mod state_file;
 
 use handle::Command;
-pub use handle::Handle;
+pub use handle::{tokens_match, Handle};
 
 use super::fleet::Fleet;
 use super::status::Status;

@@ -2,7 +2,7 @@
 //! kernel-chosen ports with their configuration ([`process`]), the real HTTP and TCP backends
 //! that health checks are run against ([`backend`]), a small HTTP client ([`http`]), the server started in this process ([`inproc`]), the
 //! counting allocator of the no-allocation tests ([`alloc`]), the shared test zones
-//! ([`zone`]), and the one rule for a test that cannot run on this machine ([`skip`]).
+//! ([`zone`]), a private PKI for TLS tests ([`pki`]), and the one rule for a test that cannot run on this machine ([`skip`]).
 //!
 //! Every test binary includes it whole (`mod support;`); none uses every helper.
 #![allow(dead_code, unused_imports)]
@@ -12,6 +12,7 @@ pub mod backend;
 pub mod dns;
 pub mod http;
 pub mod inproc;
+pub mod pki;
 pub mod process;
 pub mod zone;
 

@@ -105,15 +105,14 @@ impl Handle {
             .unwrap_or_default()
     }
 
-    /// The checker whose `[[checker]]` token is `presented`. Every token is compared, each
-    /// in constant time, so the answer takes as long whichever matches.
+    /// The checker whose `[[checker]]` token is `presented`. Every token is compared with
+    /// [`tokens_match`], so the answer takes as long whichever matches, and tells nothing
+    /// of the tokens' lengths.
     pub fn checker_for_token(&self, presented: &str) -> Option<String> {
-        use subtle::ConstantTimeEq;
         let checkers = self.checkers.load();
         let mut found = None;
         for checker in checkers.iter() {
-            let same: bool = presented.as_bytes().ct_eq(checker.token.as_bytes()).into();
-            if same {
+            if tokens_match(presented, &checker.token) {
                 found = Some(checker.name.clone());
             }
         }
@@ -138,4 +137,16 @@ impl Handle {
         .await
         .flatten()
     }
+}
+
+/// Whether two tokens are equal, in time that depends on neither's content nor on the
+/// expected one's length: both are hashed (SHA-256 reads its whole input whatever it holds)
+/// and the fixed-size digests compared in constant time.
+pub fn tokens_match(presented: &str, expected: &str) -> bool {
+    use subtle::ConstantTimeEq;
+    let digest = |token: &str| ring::digest::digest(&ring::digest::SHA256, token.as_bytes());
+    digest(presented)
+        .as_ref()
+        .ct_eq(digest(expected).as_ref())
+        .into()
 }

@@ -181,7 +181,7 @@ fn bad_requests_get_json_errors() {
 
 #[test]
 fn token_guards_every_change_and_leaves_reads_open() {
-    let server = Server::start_with(Some("let-me-in-42"), &[]);
+    let server = Server::start_with(Some("let-me-in-42-0123456"), &[]);
     let path = "/v1/pools/www.example.test./endpoints/127.0.0.3/override";
     let body = "{\"state\": \"down\"}";
     let control = server.control;

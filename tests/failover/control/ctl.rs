@@ -116,8 +116,13 @@ fn ctl_reload_prints_the_result_or_every_error() {
 
 #[test]
 fn ctl_errors_are_clear_and_exit_non_zero() {
-    let server = Server::start_with(Some("tok-123"), &[]);
-    let unknown = server.ctl(&["--token", "tok-123", "failback", "nope.example.test."]);
+    let server = Server::start_with(Some("tok-123-0123456789"), &[]);
+    let unknown = server.ctl(&[
+        "--token",
+        "tok-123-0123456789",
+        "failback",
+        "nope.example.test.",
+    ]);
     assert_eq!(unknown.status.code(), Some(1));
     assert!(
         stderr(&unknown).contains("no pool named nope.example.test. (404 Not Found)"),
@@ -132,7 +137,7 @@ fn ctl_errors_are_clear_and_exit_non_zero() {
         message.contains("401") && message.contains("--token"),
         "{message}"
     );
-    let wrong = server.ctl(&["--token", "tok-124", "reload"]);
+    let wrong = server.ctl(&["--token", "tok-124-0123456789", "reload"]);
     assert_eq!(wrong.status.code(), Some(1));
     assert!(
         stderr(&wrong).contains("does not match"),

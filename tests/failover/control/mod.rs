@@ -5,7 +5,9 @@
 mod api;
 mod ctl;
 mod harness;
+mod limits;
 mod metrics;
 mod page;
 mod reload;
 mod state;
+mod tls;

@@ -14,10 +14,13 @@ pub const POOL: &str = "www.example.test.";
 /// Every checker's check interval; two responders must agree within it.
 pub const INTERVAL: Duration = Duration::from_millis(300);
 /// The checkers, each an agent with its own token.
-pub const CHECKERS: [(&str, &str); 3] =
-    [("c1", "token-c1"), ("c2", "token-c2"), ("c3", "token-c3")];
+pub const CHECKERS: [(&str, &str); 3] = [
+    ("c1", "token-c1-0123456789"),
+    ("c2", "token-c2-0123456789"),
+    ("c3", "token-c3-0123456789"),
+];
 /// The responders' control token (they listen beyond loopback in namespaces).
-pub const CONTROL_TOKEN: &str = "control-token";
+pub const CONTROL_TOKEN: &str = "control-token-0123";
 
 use crate::support::zone::APEX as ZONE;
 

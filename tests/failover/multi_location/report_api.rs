@@ -14,7 +14,7 @@ use crate::support::zone::APEX as ZONE;
 
 fn config(dns: &str, control: &str, port: u16, checkers: &[(&str, &str)]) -> String {
     let mut text = format!(
-        "[server]\nlisten = [\"{dns}\"]\nworkers = 1\n[control]\nlisten = \"{control}\"\ntoken = \"ctl-token\"\n\
+        "[server]\nlisten = [\"{dns}\"]\nworkers = 1\n[control]\nlisten = \"{control}\"\ntoken = \"ctl-token-01234567\"\n\
          [[zone]]\norigin = \"example.test.\"\nfile = \"example.test.zone\"\n\
          [[pool]]\nname = \"www.example.test.\"\n[pool.check]\nkind = \"tcp\"\nport = {port}\n\
          interval = \"500ms\"\ntimeout = \"400ms\"\nstale_after = \"1h\"\n\
@@ -56,7 +56,10 @@ fn reports_need_the_checkers_own_token_and_unknown_endpoints_are_counted() {
     let control = CONTROL_LISTEN;
     std::fs::write(dir.path().join("example.test.zone"), ZONE).unwrap();
     let path = dir.path().join("swivel.toml");
-    let fleet = [("fra1", "fra1-token"), ("nyc1", "nyc1-token")];
+    let fleet = [
+        ("fra1", "fra1-token-0123456"),
+        ("nyc1", "nyc1-token-0123456"),
+    ];
     std::fs::write(&path, config(dns, control, port, &fleet)).unwrap();
     let server = Process::swivel_in(
         &[],
@@ -74,18 +77,18 @@ fn reports_need_the_checkers_own_token_and_unknown_endpoints_are_counted() {
         Some("Bearer realm=\"swivel\"")
     );
     assert_eq!(
-        post(control, "/v1/reports", Some("ctl-token"), &good).status,
+        post(control, "/v1/reports", Some("ctl-token-01234567"), &good).status,
         401,
         "the control token is no checker's"
     );
     assert_eq!(
-        post(control, "/v1/reports", Some("fra1-token-"), &good).status,
+        post(control, "/v1/reports", Some("fra1-token-0123456-"), &good).status,
         401
     );
     let forbidden = post(
         control,
         "/v1/reports",
-        Some("fra1-token"),
+        Some("fra1-token-0123456"),
         &report("nyc1", GOOD),
     );
     assert_eq!(forbidden.status, 403, "{}", forbidden.body);
@@ -97,18 +100,18 @@ fn reports_need_the_checkers_own_token_and_unknown_endpoints_are_counted() {
     let malformed = post(
         control,
         "/v1/reports",
-        Some("fra1-token"),
+        Some("fra1-token-0123456"),
         "{\"checker\": \"fra1\"",
     );
     assert_eq!(malformed.status, 400, "{}", malformed.body);
     assert_eq!(
-        post(control, "/v1/reload", Some("fra1-token"), "").status,
+        post(control, "/v1/reload", Some("fra1-token-0123456"), "").status,
         401,
         "a checker token changes nothing else"
     );
 
     let body = report("fra1", &format!("{GOOD}, {STRANGERS}"));
-    let accepted = post(control, "/v1/reports", Some("fra1-token"), &body);
+    let accepted = post(control, "/v1/reports", Some("fra1-token-0123456"), &body);
     assert_eq!(accepted.status, 200, "{}", accepted.body);
     assert_eq!(
         accepted.json(),
@@ -185,11 +188,14 @@ fn reload_keeps_views_of_checkers_that_stay(
     dns: SocketAddr,
     port: u16,
 ) {
-    let fleet = [("sin1", "sin1-token"), ("fra1", "fra1-token")];
+    let fleet = [
+        ("sin1", "sin1-token-0123456"),
+        ("fra1", "fra1-token-0123456"),
+    ];
     // The same listen addresses as the running server's file: nothing needs a restart.
     let _ = dns;
     std::fs::write(path, config(DNS_LISTEN, CONTROL_LISTEN, port, &fleet)).unwrap();
-    let reload = post(control, "/v1/reload", Some("ctl-token"), "");
+    let reload = post(control, "/v1/reload", Some("ctl-token-01234567"), "");
     assert_eq!(reload.status, 200, "{}", reload.body);
     let status = request(control, "GET", "/v1/status", &[], "").json();
     let views: Vec<(String, String)> = status["pools"][0]["endpoints"][0]["checkers"]
@@ -212,7 +218,7 @@ fn reload_keeps_views_of_checkers_that_stay(
         post(
             control,
             "/v1/reports",
-            Some("nyc1-token"),
+            Some("nyc1-token-0123456"),
             &report("nyc1", GOOD)
         )
         .status,
@@ -222,7 +228,7 @@ fn reload_keeps_views_of_checkers_that_stay(
         post(
             control,
             "/v1/reports",
-            Some("sin1-token"),
+            Some("sin1-token-0123456"),
             &report("sin1", GOOD)
         )
         .status,
