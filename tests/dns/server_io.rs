@@ -256,44 +256,39 @@ fn tcp_idle_and_half_sent_connections_are_closed_after_the_timeout() {
     );
 }
 
+/// At the per-client cap a new connection from that client is admitted and the client's
+/// connection idle the longest is closed for it; other clients are not touched.
 #[test]
-fn tcp_per_client_cap_refuses_the_extra_connection_but_serves_other_clients() {
+fn tcp_per_client_cap_gives_the_clients_idlest_slot_to_its_new_connection() {
     let running = start(&Settings {
         tcp_max_per_client: 2,
         ..settings(&["127.0.0.1:0"])
     })
     .unwrap();
     let server = running.addr(0);
+    let mut other = connect_from("127.0.0.3:0", server);
     let mut first = connect_from("127.0.0.1:0", server);
     let mut second = connect_from("127.0.0.1:0", server);
-    assert!(is_served(&mut first, 1) && is_served(&mut second, 2));
+    assert!(is_served(&mut other, 7));
+    assert!(is_served(&mut first, 1));
+    std::thread::sleep(Duration::from_millis(20));
+    assert!(is_served(&mut second, 2));
 
     let mut extra = connect_from("127.0.0.1:0", server);
     assert!(
-        !is_served(&mut extra, 3),
-        "a third connection from 127.0.0.1 is refused"
+        is_served(&mut extra, 3),
+        "a third connection from 127.0.0.1 is answered"
     );
-    let mut other = connect_from("127.0.0.3:0", server);
-    assert!(is_served(&mut other, 4), "127.0.0.3 is still served");
-    assert!(
-        is_served(&mut first, 5),
-        "the admitted connections stay open"
-    );
-
-    // Closing one frees its place (the server notices the close asynchronously).
-    drop(first);
-    let deadline = Instant::now() + PATIENCE;
-    while !is_served(&mut connect_from("127.0.0.1:0", server), 6) {
-        assert!(
-            Instant::now() < deadline,
-            "the freed place was never given out again"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    let waited = wait_for_close(&mut first);
+    assert!(waited < PATIENCE, "the idlest connection was closed for it");
+    assert!(is_served(&mut second, 5), "the other one stays open");
+    assert!(is_served(&mut other, 4), "127.0.0.3 is not touched");
 }
 
+/// At the total cap, which spans every listener, a newcomer from any client is admitted
+/// and the connection idle the longest, whoever holds it, is closed for it.
 #[test]
-fn tcp_total_cap_refuses_connections_from_any_client() {
+fn tcp_total_cap_spans_listeners_and_gives_the_idlest_slot_to_a_newcomer() {
     let running = start(&Settings {
         tcp_max_connections: 2,
         ..settings(&["127.0.0.1:0", "[::1]:0"])
@@ -301,15 +296,19 @@ fn tcp_total_cap_refuses_connections_from_any_client() {
     .unwrap();
     let mut first = connect_from("127.0.0.1:0", running.addr(0));
     let mut second = connect(running.addr(1));
-    assert!(is_served(&mut first, 1) && is_served(&mut second, 2));
-    assert!(
-        !is_served(&mut connect_from("127.0.0.3:0", running.addr(0)), 3),
-        "over the total cap"
-    );
-    assert!(
-        !is_served(&mut connect(running.addr(1)), 4),
-        "the cap spans all listeners"
-    );
+    assert!(is_served(&mut first, 1));
+    std::thread::sleep(Duration::from_millis(20));
+    assert!(is_served(&mut second, 2));
+    std::thread::sleep(Duration::from_millis(20));
+    // A newcomer on the first listener takes the slot of `first`, the idlest.
+    let mut third = connect_from("127.0.0.3:0", running.addr(0));
+    assert!(is_served(&mut third, 3), "a newcomer at the total cap");
+    assert!(wait_for_close(&mut first) < PATIENCE);
+    // One on the second listener takes the slot of `second`: the cap counts both.
+    let mut fourth = connect(running.addr(1));
+    assert!(is_served(&mut fourth, 4));
+    assert!(wait_for_close(&mut second) < PATIENCE, "the cap spans all listeners");
+    assert!(is_served(&mut third, 5), "the newest connections stay open");
 }
 
 #[test]
