@@ -3,9 +3,10 @@
 //!
 //! A reply is the query's header and question (echoed byte for byte), the precompiled
 //! sections of the answer cut to the size limit, and an OPT record when the query had one.
+//! Below a DNAME the answer is synthesized instead (`engine/dname.rs`).
 
 use crate::name::MAX_NAME_LEN;
-use crate::table::{Cut, Table};
+use crate::table::{Cut, Lookup, Table};
 use crate::wire::{
     class, header, parse_query, put_u16, rcode, rtype, Header, OptRepr, Options, QueryError,
 };
@@ -107,8 +108,12 @@ pub fn answer(
     if let Some(code) = refused_type {
         return error_reply(query, q.qname_len, edns, code, out);
     }
-    let Some(found) = table.lookup(&qname[..q.qname_len], q.qtype, spin) else {
-        return error_reply(query, q.qname_len, edns, rcode::REFUSED, out);
+    let found = match table.lookup(&qname[..q.qname_len], q.qtype, spin) {
+        Some(Lookup::Answer(found)) => found,
+        Some(Lookup::Dname(dname)) => {
+            return dname::answer(query, &q, &qname, dname, table, transport, spin, out);
+        }
+        None => return error_reply(query, q.qname_len, edns, rcode::REFUSED, out),
     };
 
     let question_end = q.question_end();
@@ -271,6 +276,9 @@ pub fn slip(out: &mut [u8], len: usize) -> usize {
     end + opt_len
 }
 
+mod dname;
+#[cfg(test)]
+mod dname_tests;
 #[cfg(test)]
 mod pool_tests;
 #[cfg(test)]

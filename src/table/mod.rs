@@ -4,12 +4,17 @@
 //! record sections that follow the echoed question, plus the relocations and cut points the
 //! engine needs to copy it behind a question of any length and into any size limit.
 //!
+//! A name below a DNAME has no precompiled answer: the lookup returns the DNAME
+//! ([`Lookup::Dname`]) and the engine synthesizes the CNAME into the reply, then looks the
+//! synthesized name up again with [`Table::chase`], inside the DNAME's zone only.
+//!
 //! Answers that use a health-checked pool's addresses live apart, one small arena per pool,
 //! so a health change rebuilds only that pool's answers and a new table shares everything
 //! else with the old one ([`Table::with_pool`]).
 
 mod arena;
 mod compile;
+mod dname;
 mod fxhash;
 pub mod pool_answer;
 mod sites;
@@ -17,6 +22,7 @@ mod writer;
 mod zone_view;
 
 pub use arena::Answer;
+pub use dname::DnameRef;
 pub use fxhash::FxHasher;
 pub use pool_answer::{PoolAnswer, PoolDef, Served, Spread};
 pub use writer::{Cut, Reloc};
@@ -54,6 +60,9 @@ pub(crate) struct Node {
     pub wildcard: u32,
     /// The zone's NXDOMAIN answer.
     pub nxdomain: u32,
+    /// When the name owns a DNAME: its index in `Compiled::dnames`, which applies to every
+    /// name below (the zone holds none).
+    pub dname: u32,
 }
 
 /// What a zone contributed, for `swivel check` and logs.
@@ -68,6 +77,15 @@ pub struct ZoneSummary {
 pub struct Table {
     compiled: Arc<Compiled>,
     pools: Vec<Arc<SiteVariants>>,
+}
+
+/// What a lookup found for a name in a zone.
+#[derive(Clone, Copy)]
+pub enum Lookup<'t> {
+    /// A precompiled answer.
+    Answer(AnswerRef<'t>),
+    /// The name is below this DNAME: the answer is synthesized from it.
+    Dname(DnameRef<'t>),
 }
 
 /// An answer found by a lookup, with the arena its bytes live in.
@@ -151,29 +169,66 @@ impl Table {
     /// is authoritative for it. `spin` picks among the variants of a pool's answer (a
     /// per-worker counter: rotation and weighted choice without shared state).
     #[inline]
-    pub fn lookup(&self, qname: &[u8], qtype: u16, spin: u32) -> Option<AnswerRef<'_>> {
+    pub fn lookup(&self, qname: &[u8], qtype: u16, spin: u32) -> Option<Lookup<'_>> {
+        self.find(qname, qtype, spin, None)
+    }
+
+    /// Looks up a name synthesized from `dname` (lowercase wire form), in the DNAME's own
+    /// zone only: `None` when the name is outside it (or in a child zone), where a DNAME
+    /// chain stops, as Knot DNS stops it.
+    #[inline]
+    pub fn chase(
+        &self,
+        name: &[u8],
+        qtype: u16,
+        spin: u32,
+        dname: &DnameRef<'_>,
+    ) -> Option<Lookup<'_>> {
+        self.find(name, qtype, spin, Some(dname.zone()))
+    }
+
+    /// The lookup, restricted to the nodes in `zone` when given.
+    #[inline(always)]
+    fn find(
+        &self,
+        qname: &[u8],
+        qtype: u16,
+        spin: u32,
+        zone: Option<&Range<u32>>,
+    ) -> Option<Lookup<'_>> {
         let c = &*self.compiled;
+        let outside = |index: u32| zone.is_some_and(|z| !z.contains(&index));
         if let Some(&index) = c.names.get(qname) {
+            if outside(index) {
+                return None;
+            }
             let node = &c.nodes[index as usize];
             if node.referral != NONE && !(node.at_cut && qtype == rtype::DS) {
-                return Some(self.answer(node.referral, spin));
+                return Some(Lookup::Answer(self.answer(node.referral, spin)));
             }
-            return Some(self.answer(self.index_at(node, qtype), spin));
+            return Some(Lookup::Answer(self.answer(self.index_at(node, qtype), spin)));
         }
         // Not an existing name: find the closest encloser (RFC 4592).
         let mut rest = qname;
         while rest.len() > 1 {
             rest = &rest[1 + rest[0] as usize..];
             if let Some(&index) = c.names.get(rest) {
+                if outside(index) {
+                    return None;
+                }
                 let encloser = &c.nodes[index as usize];
-                if encloser.referral != NONE {
-                    return Some(self.answer(encloser.referral, spin));
-                }
-                if encloser.wildcard != NONE {
+                let index = if encloser.referral != NONE {
+                    encloser.referral
+                } else if encloser.wildcard != NONE {
                     let wildcard = &c.nodes[encloser.wildcard as usize];
-                    return Some(self.answer(self.index_at(wildcard, qtype), spin));
-                }
-                return Some(self.answer(encloser.nxdomain, spin));
+                    self.index_at(wildcard, qtype)
+                } else if encloser.dname != NONE {
+                    let dname = &c.dnames[encloser.dname as usize];
+                    return Some(Lookup::Dname(DnameRef { dname }));
+                } else {
+                    encloser.nxdomain
+                };
+                return Some(Lookup::Answer(self.answer(index, spin)));
             }
         }
         None

@@ -52,6 +52,8 @@ pub enum Resolved<'a> {
     Elsewhere,
     /// At or below this cut: a chain ends with the referral.
     Delegated(&'a Name),
+    /// Below the DNAME owned by this name: the chain goes on at the synthesized name.
+    Redirected(&'a Name, &'a RRset),
 }
 
 /// What one resolution produced.
@@ -140,7 +142,10 @@ impl ZoneView {
         }
         let mut ancestor = name.parent();
         while let Some(encloser) = ancestor {
-            if self.nodes.contains_key(&encloser) {
+            if let Some((owner, data)) = self.nodes.get_key_value(&encloser) {
+                if let Some(dname) = data.rrsets.get(&rtype::DNAME) {
+                    return Resolved::Redirected(owner, dname);
+                }
                 let wildcard = encloser.wildcard_child().and_then(|w| self.nodes.get(&w));
                 return wildcard.map_or(Resolved::NxDomain, Resolved::Data);
             }
@@ -200,10 +205,36 @@ impl ZoneView {
         let mut targets = Vec::new();
         let mut code = rcode::NOERROR;
         let mut used_pool = None;
+        let mut dnames: Vec<&Name> = Vec::new();
         loop {
             let data = match self.resolve(&owner) {
                 Resolved::Data(data) => data,
                 Resolved::Elsewhere => break,
+                Resolved::Redirected(dname_owner, dname) => {
+                    // Written once in a chain, as Knot DNS writes it.
+                    if !dnames.contains(&dname_owner) {
+                        let rdatas = dname.rdatas.iter().map(Vec::as_slice);
+                        w.rrset(Section::Answer, dname_owner, rtype::DNAME, dname.ttl, rdatas);
+                        dnames.push(dname_owner);
+                    }
+                    let Some(target) = synthesize(&owner, dname_owner, &dname.rdatas[0]) else {
+                        code = rcode::YXDOMAIN;
+                        break;
+                    };
+                    w.rrset(
+                        Section::Answer,
+                        &owner,
+                        rtype::CNAME,
+                        dname.ttl,
+                        [target.as_wire()],
+                    );
+                    chain.push(owner.clone());
+                    if qtype == rtype::CNAME || chain.len() >= MAX_CHAIN {
+                        break;
+                    }
+                    owner = target;
+                    continue;
+                }
                 Resolved::Delegated(cut) => {
                     let ns = &self.nodes[cut].rrsets[&rtype::NS];
                     let rdatas = ns.rdatas.iter().map(Vec::as_slice);
@@ -282,13 +313,24 @@ impl ZoneView {
         let mut types: Vec<u16> = vec![rtype::ANY];
         let mut owner = name.clone();
         let mut seen = Vec::new();
-        while let Resolved::Data(data) = self.resolve(&owner) {
-            types.extend(data.rrsets.keys());
-            let Some(cname) = data.rrsets.get(&rtype::CNAME) else {
-                break;
+        loop {
+            let target = match self.resolve(&owner) {
+                Resolved::Data(data) => {
+                    types.extend(data.rrsets.keys());
+                    let Some(cname) = data.rrsets.get(&rtype::CNAME) else {
+                        break;
+                    };
+                    Name::from_wire(&cname.rdatas[0]).expect("CNAME RDATA is a name")
+                }
+                Resolved::Redirected(dname_owner, dname) => {
+                    match synthesize(&owner, dname_owner, &dname.rdatas[0]) {
+                        Some(target) => target,
+                        None => break,
+                    }
+                }
+                _ => break,
             };
             seen.push(owner.clone());
-            let target = Name::from_wire(&cname.rdatas[0]).expect("CNAME RDATA is a name");
             if seen.contains(&target) || seen.len() >= MAX_CHAIN {
                 break;
             }
@@ -354,6 +396,16 @@ fn current_records<'s>(
         None => (set.ttl, Cow::Borrowed(&set.rdatas[..])),
     };
     (!rdatas.is_empty()).then_some((ttl, rdatas))
+}
+
+/// The name a DNAME owned by `owner` with RDATA `target` makes of `name` (below `owner`):
+/// `None` when it would be longer than a name can be (RFC 6672 section 2.2).
+fn synthesize(name: &Name, owner: &Name, target: &[u8]) -> Option<Name> {
+    let prefix = &name.as_wire()[..name.len() - owner.len()];
+    let wire = [prefix, &target.to_ascii_lowercase()].concat();
+    (wire.len() <= crate::name::MAX_NAME_LEN)
+        .then(|| Name::from_wire(&wire))
+        .flatten()
 }
 
 /// The name whose addresses go in the additional section for a record, if any.
