@@ -54,7 +54,13 @@ fn table() -> Table {
 }
 
 fn udp(table: &Table, qname: &str, qtype: u16) -> Reply {
-    ask_spin(table, &query(9, qname, qtype, Some(1232)), Transport::Udp, 0).expect("a reply")
+    ask_spin(
+        table,
+        &query(9, qname, qtype, Some(1232)),
+        Transport::Udp,
+        0,
+    )
+    .expect("a reply")
 }
 
 const DN: &str = "dn.example.test 600 DNAME target.example.test.";
@@ -187,17 +193,13 @@ fn dname_chains_wildcards_and_delegations_behind_a_dname() {
     );
     let r = udp(&t, "foo.dnwild.example.test", rtype::TXT);
     assert_eq!(
-        r.sections[0][2],
-        "foo.wild.example.test 3600 TXT \"wild\"",
+        r.sections[0][2], "foo.wild.example.test 3600 TXT \"wild\"",
         "the wildcard's records are owned by the synthesized name"
     );
     let r = udp(&t, "a.dnsub.example.test", rtype::A);
     assert_eq!(r.flags & header::AA, header::AA);
     assert_eq!(r.sections[0].len(), 2);
-    assert_eq!(
-        r.sections[1],
-        ["sub.example.test 3600 NS ns.other.test."]
-    );
+    assert_eq!(r.sections[1], ["sub.example.test 3600 NS ns.other.test."]);
 }
 
 #[test]
@@ -265,7 +267,10 @@ fn a_target_answer_too_big_for_udp_is_cut_with_tc() {
     let r = ask_spin(&t, &q, Transport::Udp, 0).unwrap();
     assert!(r.bytes.len() <= 512);
     assert_eq!(r.flags & header::TC, header::TC);
-    assert_eq!(r.sections[0], [DN, "big.dn.example.test 600 CNAME big.target.example.test."]);
+    assert_eq!(
+        r.sections[0],
+        [DN, "big.dn.example.test 600 CNAME big.target.example.test."]
+    );
     let r = ask_spin(&t, &q, Transport::Tcp, 0).unwrap();
     assert_eq!(r.flags & header::TC, 0);
     assert_eq!(r.sections[0].len(), 4);
@@ -276,11 +281,20 @@ fn every_name_below_one_dname_shares_one_answer_identity() {
     let t = table();
     let identity = |qname: &str| {
         let mut out = [0u8; UDP_REPLY_BUF];
-        match answer(&query(1, qname, rtype::A, None), &t, Transport::Udp, 0, &mut out) {
+        match answer(
+            &query(1, qname, rtype::A, None),
+            &t,
+            Transport::Udp,
+            0,
+            &mut out,
+        ) {
             Outcome::Reply { answer, .. } => answer,
             Outcome::Drop(_) => panic!("dropped"),
         }
     };
     assert_eq!(identity("a.dn.example.test"), identity("b.dn.example.test"));
-    assert_ne!(identity("a.dn.example.test"), identity("a.out.example.test"));
+    assert_ne!(
+        identity("a.dn.example.test"),
+        identity("a.out.example.test")
+    );
 }

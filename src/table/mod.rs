@@ -206,7 +206,9 @@ impl Table {
             if node.referral != NONE && !(node.at_cut && qtype == rtype::DS) {
                 return Some(Lookup::Answer(self.answer(node.referral, spin)));
             }
-            return Some(Lookup::Answer(self.answer(self.index_at(node, qtype), spin)));
+            return Some(Lookup::Answer(
+                self.answer(self.index_at(node, qtype), spin),
+            ));
         }
         // Not an existing name: find the closest encloser (RFC 4592).
         let mut rest = qname;

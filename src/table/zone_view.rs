@@ -214,7 +214,13 @@ impl ZoneView {
                     // Written once in a chain, as Knot DNS writes it.
                     if !dnames.contains(&dname_owner) {
                         let rdatas = dname.rdatas.iter().map(Vec::as_slice);
-                        w.rrset(Section::Answer, dname_owner, rtype::DNAME, dname.ttl, rdatas);
+                        w.rrset(
+                            Section::Answer,
+                            dname_owner,
+                            rtype::DNAME,
+                            dname.ttl,
+                            rdatas,
+                        );
                         dnames.push(dname_owner);
                     }
                     let Some(target) = synthesize(&owner, dname_owner, &dname.rdatas[0]) else {

@@ -106,9 +106,15 @@ mod tests {
     fn pointers_in_owners_and_compressed_rdata_move_and_others_stay() {
         // CNAME (owner pointer, RDATA label + pointer), MX, SOA (two pointers), TXT (no
         // names), A with a literal owner.
-        let mut records = vec![0xc0, 0x0c, 0, 5, 0, 1, 0, 0, 0, 60, 0, 5, 3, b'w', b'w', b'w', 0xc0, 0x10];
-        records.extend_from_slice(&[0xc0, 0x1e, 0, 15, 0, 1, 0, 0, 0, 60, 0, 4, 0, 10, 0xc0, 0x22]);
-        records.extend_from_slice(&[0xc0, 0x22, 0, 6, 0, 1, 0, 0, 0, 60, 0, 24, 0xc0, 0x23, 0xc0, 0x24]);
+        let mut records = vec![
+            0xc0, 0x0c, 0, 5, 0, 1, 0, 0, 0, 60, 0, 6, 3, b'w', b'w', b'w', 0xc0, 0x10,
+        ];
+        records.extend_from_slice(&[
+            0xc0, 0x1e, 0, 15, 0, 1, 0, 0, 0, 60, 0, 4, 0, 10, 0xc0, 0x22,
+        ]);
+        records.extend_from_slice(&[
+            0xc0, 0x22, 0, 6, 0, 1, 0, 0, 0, 60, 0, 24, 0xc0, 0x23, 0xc0, 0x24,
+        ]);
         records.extend_from_slice(&[0; 20]);
         records.extend_from_slice(&[0xc0, 0x25, 0, 16, 0, 1, 0, 0, 0, 60, 0, 3, 2, 0xc0, 0x01]);
         records.extend_from_slice(&[1, b'a', 0, 0, 1, 0, 1, 0, 0, 0, 60, 0, 4, 192, 0, 2, 1]);
@@ -130,8 +136,14 @@ mod tests {
     fn a_refused_target_or_one_beyond_reach_fails() {
         let record = [0xc0, 0x0c, 0, 1, 0, 1, 0, 0, 0, 60, 0, 4, 192, 0, 2, 1];
         assert_eq!(move_pointers(&mut record.clone(), 1, |_| None), Err(Error));
-        assert_eq!(move_pointers(&mut record.clone(), 1, |_| Some(0x4000)), Err(Error));
+        assert_eq!(
+            move_pointers(&mut record.clone(), 1, |_| Some(0x4000)),
+            Err(Error)
+        );
         assert_eq!(move_pointers(&mut record.clone(), 2, Some), Err(Error));
-        assert_eq!(move_pointers(&mut record[..14].to_vec(), 1, Some), Err(Error));
+        assert_eq!(
+            move_pointers(&mut record[..14].to_vec(), 1, Some),
+            Err(Error)
+        );
     }
 }

@@ -346,7 +346,10 @@ fn dname_beside_ordinary_data_and_at_the_apex_is_accepted() {
     let z = zone(&format!(
         "{HEAD}dn DNAME target.example.test.\ndn A 192.0.2.1\ndn TXT owner\n"
     ));
-    assert_eq!(z.records.iter().filter(|r| r.rtype == rtype::DNAME).count(), 1);
+    assert_eq!(
+        z.records.iter().filter(|r| r.rtype == rtype::DNAME).count(),
+        1
+    );
     let apex = "@ 3600 IN SOA ns1.other.test. hostmaster.other.test. 1 7200 900 1209600 300\n\
                 @ NS ns1.other.test.\n@ DNAME example.net.\n@ A 192.0.2.1\n";
     zone(apex);
@@ -388,18 +391,24 @@ fn a_dname_at_the_apex_hides_every_other_name() {
 #[test]
 fn two_dnames_cname_beside_dname_and_ns_beside_dname_are_refused() {
     assert_eq!(
-        problems(&format!("{HEAD}dn DNAME a.example.net.\ndn DNAME b.example.net.\n")),
+        problems(&format!(
+            "{HEAD}dn DNAME a.example.net.\ndn DNAME b.example.net.\n"
+        )),
         expect(&[(
             4,
             "second DNAME at dn.example.test. (the first is at line 3); a name has at most one"
         )])
     );
     assert_eq!(
-        problems(&format!("{HEAD}dn DNAME a.example.net.\ndn CNAME b.example.net.\n")),
+        problems(&format!(
+            "{HEAD}dn DNAME a.example.net.\ndn CNAME b.example.net.\n"
+        )),
         expect(&[(4, "CNAME at dn.example.test. beside DNAME at line 3")])
     );
     assert_eq!(
-        problems(&format!("{HEAD}dn DNAME a.example.net.\ndn NS ns.example.net.\n")),
+        problems(&format!(
+            "{HEAD}dn DNAME a.example.net.\ndn NS ns.example.net.\n"
+        )),
         expect(&[(
             4,
             "NS at dn.example.test. beside the DNAME at line 3; only the zone apex may have both"
