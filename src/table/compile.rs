@@ -73,6 +73,10 @@ impl PoolRecords for FirstVariants<'_> {
     fn rrset(&self, pool: u32, rtype: u16) -> (u32, Vec<Vec<u8>>) {
         sites::records(&self.0[pool as usize].answer, rtype, 0)
     }
+
+    fn all(&self, pool: u32, rtype: u16) -> (u32, Vec<Vec<u8>>) {
+        sites::all_records(&self.0[pool as usize].answer, rtype)
+    }
 }
 
 pub fn compile(zones: &[Zone], pools: &[PoolDef]) -> Table {

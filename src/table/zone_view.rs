@@ -33,6 +33,9 @@ pub struct NodeData {
 pub trait PoolRecords {
     /// TTL and RDATAs of `pool`'s RRset of type `rtype`; no RDATAs means none.
     fn rrset(&self, pool: u32, rtype: u16) -> (u32, Vec<Vec<u8>>);
+    /// Every address `pool` serves now of type `rtype`, whatever its spread: what the
+    /// additional section carries for a pool name.
+    fn all(&self, pool: u32, rtype: u16) -> (u32, Vec<Vec<u8>>);
 }
 
 /// One zone, owning what later pool rebuilds need.
@@ -170,9 +173,17 @@ impl ZoneView {
         w.rrset(Section::Authority, &self.origin, rtype::SOA, ttl, [rdata]);
     }
 
-    /// A/AAAA of in-zone targets of NS, MX and SRV records (glue included). Pool names
-    /// are left out: their addresses change with health and are asked for directly.
-    fn put_additional(&self, w: &mut Writer, targets: &[Name]) {
+    /// A/AAAA of in-zone targets of NS, MX and SRV records (glue included). A pool name's
+    /// addresses are taken from `pools` when given, which then records in `used` that the
+    /// answer depends on that pool; an answer depends on one pool at most, so a second
+    /// pool's addresses are left out (a resolver asks for them). Without `pools` (referrals)
+    /// pool names are left out.
+    fn put_additional(
+        &self,
+        w: &mut Writer,
+        targets: &[Name],
+        mut pools: Option<(&dyn PoolRecords, &mut Option<(u32, u16)>, u16)>,
+    ) {
         for (i, target) in targets.iter().enumerate() {
             let outside = !target.is_below_or_at(&self.origin) || self.in_child_zone(target);
             if targets[..i].contains(target) || outside {
@@ -182,10 +193,30 @@ impl ZoneView {
                 continue;
             };
             for t in [rtype::A, rtype::AAAA] {
-                if let Some(set) = data.rrsets.get(&t).filter(|s| s.pool.is_none()) {
+                let Some(set) = data.rrsets.get(&t) else {
+                    continue;
+                };
+                let Some(pool) = set.pool else {
                     let rdatas = set.rdatas.iter().map(Vec::as_slice);
                     w.rrset(Section::Additional, target, t, set.ttl, rdatas);
+                    continue;
+                };
+                let Some((source, used, qtype)) = pools.as_mut() else {
+                    continue;
+                };
+                if used.is_some_and(|(p, _)| p != pool) {
+                    continue;
                 }
+                // Used even when empty: the section changes when the pool does.
+                **used = Some(used.unwrap_or((pool, *qtype)));
+                let (ttl, rdatas) = source.all(pool, t);
+                w.rrset(
+                    Section::Additional,
+                    target,
+                    t,
+                    ttl,
+                    rdatas.iter().map(Vec::as_slice),
+                );
             }
         }
     }
@@ -305,7 +336,7 @@ impl ZoneView {
             }
             break;
         }
-        self.put_additional(&mut w, &targets);
+        self.put_additional(&mut w, &targets, Some((pools, &mut used_pool, qtype)));
         Built {
             sections: w.finish(),
             rcode: code,
@@ -366,7 +397,7 @@ impl ZoneView {
             .iter()
             .filter_map(|r| Name::from_wire(r))
             .collect();
-        self.put_additional(&mut w, &targets);
+        self.put_additional(&mut w, &targets, None);
         w.finish()
     }
 
