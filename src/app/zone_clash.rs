@@ -1,7 +1,6 @@
 //! Pools checked against the zones they live in: a pool owns the A and AAAA answers of one
 //! exact name, so that name must be in a configured zone, above any delegation, not below a
-//! DNAME, and free of
-//! A, AAAA and CNAME records of its own.
+//! DNAME, and free of A, AAAA and CNAME records of its own.
 
 use crate::name::Name;
 use crate::wire::rtype;
