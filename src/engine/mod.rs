@@ -6,7 +6,7 @@
 //! Below a DNAME the answer is synthesized instead (`engine/dname.rs`).
 
 use crate::name::MAX_NAME_LEN;
-use crate::table::{Cut, Lookup, Table};
+use crate::table::{Cut, Table};
 use crate::wire::{
     class, header, parse_query, put_u16, rcode, rtype, Header, OptRepr, Options, QueryError,
 };
@@ -108,13 +108,14 @@ pub fn answer(
     if let Some(code) = refused_type {
         return error_reply(query, q.qname_len, edns, code, out);
     }
-    let found = match table.lookup(&qname[..q.qname_len], q.qtype, spin) {
-        Some(Lookup::Answer(found)) => found,
-        Some(Lookup::Dname(dname)) => {
-            return dname::answer(query, &q, &qname, dname, table, transport, spin, out);
-        }
-        None => return error_reply(query, q.qname_len, edns, rcode::REFUSED, out),
+    let Some(found) = table.lookup(&qname[..q.qname_len], q.qtype, spin) else {
+        return error_reply(query, q.qname_len, edns, rcode::REFUSED, out);
     };
+    if found.is_dname() {
+        if let Some(dname) = table.dname_of(&found) {
+            return dname::answer(query, q, &qname, dname, table, transport, spin, out);
+        }
+    }
 
     let question_end = q.question_end();
     let limit = size_limit(transport, edns, out.len());

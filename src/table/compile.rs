@@ -47,6 +47,8 @@ pub struct Compiled {
     pub(super) sites: Vec<SiteRef>,
     /// The DNAMEs of every zone, for names below them.
     pub(super) dnames: Vec<Dname>,
+    /// One marker answer per DNAME, in the same order (see `Table::dname_of`).
+    pub(super) dname_markers: Arena,
     /// Per pool, the answers to rebuild when it changes.
     pub(super) pool_sites: Vec<Vec<SiteSpec>>,
     pub(super) views: Vec<ZoneView>,
@@ -183,6 +185,8 @@ impl Compiled {
                     let dname = Dname::new(name, dname.ttl, &dname.rdatas[0], zone_nodes);
                     node.dname = self.dnames.len() as u32;
                     self.dnames.push(dname);
+                    let marker = Sections::default();
+                    self.dname_markers.push(marker, super::DNAME_MARK, true);
                 }
             }
             node.types = types_start..self.by_type.len() as u32;

@@ -4,9 +4,10 @@
 //! record sections that follow the echoed question, plus the relocations and cut points the
 //! engine needs to copy it behind a question of any length and into any size limit.
 //!
-//! A name below a DNAME has no precompiled answer: the lookup returns the DNAME
-//! ([`Lookup::Dname`]) and the engine synthesizes the CNAME into the reply, then looks the
-//! synthesized name up again with [`Table::chase`], inside the DNAME's zone only.
+//! A name below a DNAME has no precompiled answer: the lookup returns a marker answer
+//! ([`AnswerRef::is_dname`], one compare on the common path) whose DNAME
+//! [`Table::dname_of`] gives; the engine synthesizes the CNAME into the reply, then looks
+//! the synthesized name up again with [`Table::chase`], inside the DNAME's zone only.
 //!
 //! Answers that use a health-checked pool's addresses live apart, one small arena per pool,
 //! so a health change rebuilds only that pool's answers and a new table shares everything
@@ -44,6 +45,8 @@ pub type SharedTable = Arc<ArcSwap<Table>>;
 const NONE: u32 = u32::MAX;
 /// Marks an answer index that names a pool site rather than a static answer.
 const DYNAMIC: u32 = 1 << 31;
+/// The rcode of the marker answers that stand for a DNAME (no real rcode is this large).
+const DNAME_MARK: u16 = u16::MAX;
 
 /// One name of a zone: the answers to each query type there.
 #[derive(Clone, Debug)]
@@ -79,7 +82,7 @@ pub struct Table {
     pools: Vec<Arc<SiteVariants>>,
 }
 
-/// What a lookup found for a name in a zone.
+/// What a chase found for a synthesized name.
 #[derive(Clone, Copy)]
 pub enum Lookup<'t> {
     /// A precompiled answer.
@@ -103,6 +106,13 @@ impl<'t> AnswerRef<'t> {
 
     pub fn rcode(&self) -> u16 {
         self.answer.rcode
+    }
+
+    /// Whether this stands for a DNAME that the question name is below: the answer is then
+    /// synthesized from [`Table::dname_of`], not copied.
+    #[inline]
+    pub fn is_dname(&self) -> bool {
+        self.answer.rcode == DNAME_MARK
     }
 
     /// Identifies this answer while the table lives (for rate limiting per answer).
@@ -167,16 +177,41 @@ impl Table {
 
     /// Finds the answer for a lowercase wire-form question name; `None` when no zone here
     /// is authoritative for it. `spin` picks among the variants of a pool's answer (a
-    /// per-worker counter: rotation and weighted choice without shared state).
+    /// per-worker counter: rotation and weighted choice without shared state). Below a
+    /// DNAME the answer is a marker ([`AnswerRef::is_dname`]).
     #[inline]
-    pub fn lookup(&self, qname: &[u8], qtype: u16, spin: u32) -> Option<Lookup<'_>> {
-        self.find(qname, qtype, spin, None)
+    pub fn lookup(&self, qname: &[u8], qtype: u16, spin: u32) -> Option<AnswerRef<'_>> {
+        let c = &*self.compiled;
+        if let Some(&index) = c.names.get(qname) {
+            return Some(self.at_node(index, qtype, spin));
+        }
+        // Not an existing name: find the closest encloser (RFC 4592).
+        let mut rest = qname;
+        while rest.len() > 1 {
+            rest = &rest[1 + rest[0] as usize..];
+            if let Some(&index) = c.names.get(rest) {
+                return Some(self.below_node(index, qtype, spin));
+            }
+        }
+        None
+    }
+
+    /// The DNAME a marker answer stands for; `None` for every other answer.
+    pub fn dname_of(&self, found: &AnswerRef<'_>) -> Option<DnameRef<'_>> {
+        let markers = &self.compiled.dname_markers;
+        if !std::ptr::eq(found.arena, markers) {
+            return None;
+        }
+        let at = std::ptr::from_ref(found.answer) as usize;
+        let first = markers.answers.as_ptr() as usize;
+        let index = (at - first) / std::mem::size_of::<Answer>();
+        let dname = self.compiled.dnames.get(index)?;
+        Some(DnameRef { dname })
     }
 
     /// Looks up a name synthesized from `dname` (lowercase wire form), in the DNAME's own
     /// zone only: `None` when the name is outside it (or in a child zone), where a DNAME
     /// chain stops, as Knot DNS stops it.
-    #[inline]
     pub fn chase(
         &self,
         name: &[u8],
@@ -184,56 +219,61 @@ impl Table {
         spin: u32,
         dname: &DnameRef<'_>,
     ) -> Option<Lookup<'_>> {
-        self.find(name, qtype, spin, Some(dname.zone()))
+        let c = &*self.compiled;
+        let zone = dname.zone();
+        let found = if let Some(&index) = c.names.get(name) {
+            zone.contains(&index)
+                .then(|| self.at_node(index, qtype, spin))
+        } else {
+            let mut rest = name;
+            let mut found = None;
+            while rest.len() > 1 {
+                rest = &rest[1 + rest[0] as usize..];
+                if let Some(&index) = c.names.get(rest) {
+                    found = zone
+                        .contains(&index)
+                        .then(|| self.below_node(index, qtype, spin));
+                    break;
+                }
+            }
+            found
+        }?;
+        Some(match self.dname_of(&found) {
+            Some(next) => Lookup::Dname(next),
+            None => Lookup::Answer(found),
+        })
     }
 
-    /// The lookup, restricted to the nodes in `zone` when given.
+    /// The answer at an existing name.
     #[inline(always)]
-    fn find(
-        &self,
-        qname: &[u8],
-        qtype: u16,
-        spin: u32,
-        zone: Option<&Range<u32>>,
-    ) -> Option<Lookup<'_>> {
+    fn at_node(&self, index: u32, qtype: u16, spin: u32) -> AnswerRef<'_> {
+        let node = &self.compiled.nodes[index as usize];
+        if node.referral != NONE && !(node.at_cut && qtype == rtype::DS) {
+            return self.answer(node.referral, spin);
+        }
+        self.answer(self.index_at(node, qtype), spin)
+    }
+
+    /// What a missing name gets below its closest encloser: the referral, the wildcard's
+    /// answer, the DNAME's marker, or NXDOMAIN.
+    #[inline]
+    fn below_node(&self, index: u32, qtype: u16, spin: u32) -> AnswerRef<'_> {
         let c = &*self.compiled;
-        let outside = |index: u32| zone.is_some_and(|z| !z.contains(&index));
-        if let Some(&index) = c.names.get(qname) {
-            if outside(index) {
-                return None;
-            }
-            let node = &c.nodes[index as usize];
-            if node.referral != NONE && !(node.at_cut && qtype == rtype::DS) {
-                return Some(Lookup::Answer(self.answer(node.referral, spin)));
-            }
-            return Some(Lookup::Answer(
-                self.answer(self.index_at(node, qtype), spin),
-            ));
-        }
-        // Not an existing name: find the closest encloser (RFC 4592).
-        let mut rest = qname;
-        while rest.len() > 1 {
-            rest = &rest[1 + rest[0] as usize..];
-            if let Some(&index) = c.names.get(rest) {
-                if outside(index) {
-                    return None;
-                }
-                let encloser = &c.nodes[index as usize];
-                let index = if encloser.referral != NONE {
-                    encloser.referral
-                } else if encloser.wildcard != NONE {
-                    let wildcard = &c.nodes[encloser.wildcard as usize];
-                    self.index_at(wildcard, qtype)
-                } else if encloser.dname != NONE {
-                    let dname = &c.dnames[encloser.dname as usize];
-                    return Some(Lookup::Dname(DnameRef { dname }));
-                } else {
-                    encloser.nxdomain
-                };
-                return Some(Lookup::Answer(self.answer(index, spin)));
-            }
-        }
-        None
+        let encloser = &c.nodes[index as usize];
+        let index = if encloser.referral != NONE {
+            encloser.referral
+        } else if encloser.wildcard != NONE {
+            self.index_at(&c.nodes[encloser.wildcard as usize], qtype)
+        } else if encloser.dname != NONE {
+            let markers = &c.dname_markers;
+            return AnswerRef {
+                answer: &markers.answers[encloser.dname as usize],
+                arena: markers,
+            };
+        } else {
+            encloser.nxdomain
+        };
+        self.answer(index, spin)
     }
 
     #[inline]
@@ -245,7 +285,8 @@ impl Table {
             .map_or(node.default, |&(_, a)| a)
     }
 
-    #[inline]
+    // Always inlined: the common path through `lookup` must not pay a call for it.
+    #[inline(always)]
     fn answer(&self, index: u32, spin: u32) -> AnswerRef<'_> {
         if index & DYNAMIC == 0 {
             let arena = &self.compiled.arena;
