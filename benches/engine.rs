@@ -19,6 +19,8 @@ www    A   192.0.2.2
 *.wild A   192.0.2.3
 sub    NS  ns.sub
 ns.sub A   192.0.2.99
+dn     DNAME target
+www.target A 192.0.2.4
 ";
 
 fn query(qname: &str, qtype: u16, edns: bool) -> Vec<u8> {
@@ -49,6 +51,8 @@ fn queries(c: &mut Criterion) {
         ("nxdomain", "nope.bench.test", 1),
         ("wildcard", "host.wild.bench.test", 1),
         ("referral", "host.sub.bench.test", 1),
+        // Below a DNAME: the DNAME, a CNAME synthesized at query time, then the target's A.
+        ("dname", "www.dn.bench.test", 1),
     ];
     for (label, qname, qtype) in cases {
         for edns in [false, true] {

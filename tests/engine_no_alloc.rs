@@ -29,6 +29,11 @@ lb     CNAME pool
 *.wild A   192.0.2.3
 sub    NS  ns.sub
 ns.sub A   192.0.2.99
+dn     DNAME target
+dn2    DNAME dn
+out    DNAME example.net.
+www.target A 192.0.2.71
+mx.target  MX 10 mail
 ";
 
 fn query(qname: &str, qtype: u16, flags: u8, edns: bool) -> Vec<u8> {
@@ -68,6 +73,14 @@ fn answering_allocates_nothing() {
         ("example.test", 15),
         ("example.test", 255),
         ("other.test", 1),
+        // DNAME synthesis: in zone, chained, to a missing name, out of zone, with
+        // additional records, for qtype CNAME.
+        ("www.dn.example.test", 1),
+        ("WwW.dn2.example.test", 1),
+        ("nope.dn.example.test", 1),
+        ("www.out.example.test", 1),
+        ("mx.dn.example.test", 15),
+        ("www.dn.example.test", 5),
     ] {
         for edns in [false, true] {
             packets.push(query(qname, qtype, 0x01, edns));

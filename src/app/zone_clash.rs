@@ -1,6 +1,6 @@
 //! Pools checked against the zones they live in: a pool owns the A and AAAA answers of one
-//! exact name, so that name must be in a configured zone, above any delegation, and free of
-//! A, AAAA and CNAME records of its own.
+//! exact name, so that name must be in a configured zone, above any delegation, not below a
+//! DNAME, and free of A, AAAA and CNAME records of its own.
 
 use crate::name::Name;
 use crate::wire::rtype;
@@ -78,6 +78,19 @@ pub fn check_pools_against_zones(zones: &[Zone], pools: &[Name]) -> Vec<ZoneClas
                 cut.line
             );
             problem(text, Some(cut), &zone.file);
+        }
+        let dname = zone
+            .records
+            .iter()
+            .find(|r| r.rtype == rtype::DNAME && r.owner != *name && name.is_below_or_at(&r.owner));
+        if let Some(dname) = dname {
+            let text = format!(
+                "pool {name} is below the DNAME at {} ({} line {}), which hides it (RFC 6672 section 2.4)",
+                dname.owner,
+                zone.file.display(),
+                dname.line
+            );
+            problem(text, Some(dname), &zone.file);
         }
     }
     problems

@@ -3,6 +3,7 @@
 //!
 //! A reply is the query's header and question (echoed byte for byte), the precompiled
 //! sections of the answer cut to the size limit, and an OPT record when the query had one.
+//! Below a DNAME the answer is synthesized instead (`engine/dname.rs`).
 
 use crate::name::MAX_NAME_LEN;
 use crate::table::{Cut, Table};
@@ -110,6 +111,11 @@ pub fn answer(
     let Some(found) = table.lookup(&qname[..q.qname_len], q.qtype, spin) else {
         return error_reply(query, q.qname_len, edns, rcode::REFUSED, out);
     };
+    if found.is_dname() {
+        if let Some(dname) = table.dname_of(&found) {
+            return dname::answer(query, q, &qname, dname, table, transport, spin, out);
+        }
+    }
 
     let question_end = q.question_end();
     let limit = size_limit(transport, edns, out.len());
@@ -271,6 +277,9 @@ pub fn slip(out: &mut [u8], len: usize) -> usize {
     end + opt_len
 }
 
+mod dname;
+#[cfg(test)]
+mod dname_tests;
 #[cfg(test)]
 mod pool_tests;
 #[cfg(test)]

@@ -190,4 +190,130 @@ fn pool_names_are_checked_against_the_zones() {
     );
     assert!(problems[1].message.contains("CNAME"));
     assert!(problems[2].message.contains("no configured zone"));
+
+    let text = format!("{ZONE}dn DNAME other.test.\n");
+    let zone = crate::zone::parse_zone(&origin, Path::new("z.zone"), text.as_bytes()).unwrap();
+    let zones = std::slice::from_ref(&zone);
+    assert!(check_pools_against_zones(zones, &names(&["dn.example.test."])).is_empty());
+    let below = check_pools_against_zones(zones, &names(&["x.dn.example.test."]));
+    assert_eq!(below.len(), 1);
+    assert_eq!(below[0].record, Some(("z.zone".into(), 9)));
+    assert!(
+        below[0]
+            .message
+            .contains("below the DNAME at dn.example.test."),
+        "{}",
+        below[0].message
+    );
+}
+
+/// MX and SRV whose targets are pool names (`lb`, `lb2`), beside a static target.
+const MAIL_ZONE: &str = "\
+$ORIGIN example.test.
+$TTL 3600
+@        SOA ns1 hostmaster 1 7200 3600 1209600 300
+@        NS  ns1
+@        MX  10 lb
+@        MX  20 static
+ns1      A   192.0.2.53
+static   A   192.0.2.80
+_sip._udp SRV 10 5 5060 lb
+two      MX  10 lb
+two      MX  20 lb2
+";
+
+fn mail_table(lb: PoolAnswer, lb2: PoolAnswer) -> Table {
+    let origin = Name::from_text("example.test.").unwrap();
+    let zone =
+        crate::zone::parse_zone(&origin, Path::new("mail.zone"), MAIL_ZONE.as_bytes()).unwrap();
+    let pools = [
+        PoolDef {
+            name: Name::from_text("lb.example.test.").unwrap(),
+            answer: lb,
+        },
+        PoolDef {
+            name: Name::from_text("lb2.example.test.").unwrap(),
+            answer: lb2,
+        },
+    ];
+    Table::compile(&[zone], &pools)
+}
+
+#[test]
+fn mx_and_srv_targets_that_are_pool_names_get_the_pools_addresses_in_additional() {
+    let t = mail_table(
+        pool(Spread::Weighted, &[(1, 3), (2, 1)]),
+        pool(Spread::All, &[(9, 1)]),
+    );
+    for spin in 0..4 {
+        let mx = ask(&t, "example.test", rtype::MX, spin);
+        assert_eq!(
+            mx.sections[2],
+            [
+                "lb.example.test 30 A 192.0.2.1",
+                "lb.example.test 30 A 192.0.2.2",
+                "lb.example.test 30 AAAA ::1",
+                "static.example.test 3600 A 192.0.2.80",
+            ],
+            "every address the pool serves, whatever its spread, beside the static target's"
+        );
+    }
+    let srv = ask(&t, "_sip._udp.example.test", rtype::SRV, 0);
+    assert_eq!(srv.sections[2].len(), 3);
+    assert_eq!(srv.sections[2][0], "lb.example.test 30 A 192.0.2.1");
+}
+
+#[test]
+fn a_health_change_updates_the_additional_section_and_all_down_empties_it() {
+    let before = mail_table(
+        pool(Spread::All, &[(1, 1), (2, 1)]),
+        pool(Spread::All, &[(9, 1)]),
+    );
+    let mut one_down = pool(Spread::All, &[(2, 1)]);
+    one_down.v6.clear();
+    let after = before.with_pool(0, &one_down);
+    let mx = ask(&after, "example.test", rtype::MX, 0);
+    assert_eq!(
+        mx.sections[2],
+        [
+            "lb.example.test 30 A 192.0.2.2",
+            "static.example.test 3600 A 192.0.2.80"
+        ]
+    );
+    let srv = ask(&after, "_sip._udp.example.test", rtype::SRV, 0);
+    assert_eq!(srv.sections[2], ["lb.example.test 30 A 192.0.2.2"]);
+    let none = after.with_pool(0, &PoolAnswer::empty(30));
+    let mx = ask(&none, "example.test", rtype::MX, 0);
+    assert_eq!(mx.sections[2], ["static.example.test 3600 A 192.0.2.80"]);
+    let back = none.with_pool(0, &pool(Spread::All, &[(3, 1)]));
+    let mx = ask(&back, "example.test", rtype::MX, 0);
+    assert_eq!(mx.sections[2][0], "lb.example.test 30 A 192.0.2.3");
+    assert_eq!(
+        ask(&before, "example.test", rtype::MX, 0).sections[2].len(),
+        4,
+        "the old table is untouched"
+    );
+}
+
+#[test]
+fn an_answer_takes_additional_addresses_from_one_pool_only() {
+    let t = mail_table(pool(Spread::All, &[(1, 1)]), pool(Spread::All, &[(9, 1)]));
+    let mx = ask(&t, "two.example.test", rtype::MX, 0);
+    assert_eq!(mx.sections[0].len(), 2);
+    assert_eq!(
+        mx.sections[2],
+        [
+            "lb.example.test 30 A 192.0.2.1",
+            "lb.example.test 30 AAAA ::1"
+        ],
+        "lb2's addresses are left out: the answer is rebuilt only when lb changes"
+    );
+    // A change of lb2 leaves the answer as it was; a change of lb rebuilds it.
+    let t = t.with_pool(1, &pool(Spread::All, &[(8, 1)]));
+    assert_eq!(
+        ask(&t, "two.example.test", rtype::MX, 0).sections[2].len(),
+        2
+    );
+    let t = t.with_pool(0, &PoolAnswer::empty(30));
+    assert!(ask(&t, "two.example.test", rtype::MX, 0).sections[2].is_empty());
 }

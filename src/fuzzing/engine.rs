@@ -1,6 +1,7 @@
 //! The engine target: arbitrary bytes answered against a compiled test table with
-//! wildcards, CNAME chains and loops, a delegation with glue and DS, answers too big for
-//! UDP and for TCP, a second zone, and two health-checked pools.
+//! wildcards, CNAME chains and loops, DNAMEs (to the second zone, in the zone, to itself,
+//! to a long name), a delegation with glue and DS, answers too big for UDP and for TCP, a
+//! second zone, and two health-checked pools (one an MX target).
 
 use super::reply::check_reply;
 use crate::app::check_pools_against_zones;
@@ -38,6 +39,10 @@ a.b.c    A   192.0.2.9
 _sip._udp SRV 10 5 5060 mail
 ptr      PTR www
 dn       DNAME other.test.
+dnin     DNAME wild
+dnself   DNAME x.dnself
+dnlong   DNAME aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.long
+poolmx   MX  10 www
 sub      NS  ns.sub
 sub      NS  ns.elsewhere.test.
 sub      DS  12345 8 2 0123456789ABCDEF0123456789ABCDEF0123456789ABCDEF0123456789ABCDEF

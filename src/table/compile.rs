@@ -3,6 +3,7 @@
 //! [`super::pool`] whenever that pool changes.
 
 use super::arena::Arena;
+use super::dname::Dname;
 use super::fxhash::BuildFxHasher;
 use super::pool_answer::PoolDef;
 use super::sites::{self, SiteVariants};
@@ -44,6 +45,10 @@ pub struct Compiled {
     pub(super) by_type: Vec<(u16, u32)>,
     pub(super) arena: Arena,
     pub(super) sites: Vec<SiteRef>,
+    /// The DNAMEs of every zone, for names below them.
+    pub(super) dnames: Vec<Dname>,
+    /// One marker answer per DNAME, in the same order (see `Table::dname_of`).
+    pub(super) dname_markers: Arena,
     /// Per pool, the answers to rebuild when it changes.
     pub(super) pool_sites: Vec<Vec<SiteSpec>>,
     pub(super) views: Vec<ZoneView>,
@@ -69,6 +74,10 @@ struct FirstVariants<'a>(&'a [PoolDef]);
 impl PoolRecords for FirstVariants<'_> {
     fn rrset(&self, pool: u32, rtype: u16) -> (u32, Vec<Vec<u8>>) {
         sites::records(&self.0[pool as usize].answer, rtype, 0)
+    }
+
+    fn all(&self, pool: u32, rtype: u16) -> (u32, Vec<Vec<u8>>) {
+        sites::all_records(&self.0[pool as usize].answer, rtype)
     }
 }
 
@@ -137,6 +146,7 @@ impl Compiled {
                 at_cut: false,
                 wildcard: wildcard.filter(|&i| i >= first).unwrap_or(NONE),
                 nxdomain,
+                dname: NONE,
             };
             let types_start = self.by_type.len() as u32;
             if let Some(cut) = view.cut_above(name) {
@@ -169,6 +179,14 @@ impl Compiled {
                 if view.nodes[*name].rrsets.contains_key(&rtype::CNAME) {
                     let built = view.build(make(), name, NO_TYPE, pools);
                     node.default = self.arena.push(built.sections, built.rcode, true);
+                }
+                if let Some(dname) = view.nodes[*name].rrsets.get(&rtype::DNAME) {
+                    let zone_nodes = first..first + names.len() as u32;
+                    let dname = Dname::new(name, dname.ttl, &dname.rdatas[0], zone_nodes);
+                    node.dname = self.dnames.len() as u32;
+                    self.dnames.push(dname);
+                    let marker = Sections::default();
+                    self.dname_markers.push(marker, super::DNAME_MARK, true);
                 }
             }
             node.types = types_start..self.by_type.len() as u32;

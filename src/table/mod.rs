@@ -4,12 +4,18 @@
 //! record sections that follow the echoed question, plus the relocations and cut points the
 //! engine needs to copy it behind a question of any length and into any size limit.
 //!
+//! A name below a DNAME has no precompiled answer: the lookup returns a marker answer
+//! ([`AnswerRef::is_dname`], one compare on the common path) whose DNAME
+//! [`Table::dname_of`] gives; the engine synthesizes the CNAME into the reply, then looks
+//! the synthesized name up again with [`Table::chase`], inside the DNAME's zone only.
+//!
 //! Answers that use a health-checked pool's addresses live apart, one small arena per pool,
 //! so a health change rebuilds only that pool's answers and a new table shares everything
 //! else with the old one ([`Table::with_pool`]).
 
 mod arena;
 mod compile;
+mod dname;
 mod fxhash;
 pub mod pool_answer;
 mod sites;
@@ -17,6 +23,7 @@ mod writer;
 mod zone_view;
 
 pub use arena::Answer;
+pub use dname::DnameRef;
 pub use fxhash::FxHasher;
 pub use pool_answer::{PoolAnswer, PoolDef, Served, Spread};
 pub use writer::{Cut, Reloc};
@@ -38,6 +45,8 @@ pub type SharedTable = Arc<ArcSwap<Table>>;
 const NONE: u32 = u32::MAX;
 /// Marks an answer index that names a pool site rather than a static answer.
 const DYNAMIC: u32 = 1 << 31;
+/// The rcode of the marker answers that stand for a DNAME (no real rcode is this large).
+const DNAME_MARK: u16 = u16::MAX;
 
 /// One name of a zone: the answers to each query type there.
 #[derive(Clone, Debug)]
@@ -54,6 +63,9 @@ pub(crate) struct Node {
     pub wildcard: u32,
     /// The zone's NXDOMAIN answer.
     pub nxdomain: u32,
+    /// When the name owns a DNAME: its index in `Compiled::dnames`, which applies to every
+    /// name below (the zone holds none).
+    pub dname: u32,
 }
 
 /// What a zone contributed, for `swivel check` and logs.
@@ -68,6 +80,15 @@ pub struct ZoneSummary {
 pub struct Table {
     compiled: Arc<Compiled>,
     pools: Vec<Arc<SiteVariants>>,
+}
+
+/// What a chase found for a synthesized name.
+#[derive(Clone, Copy)]
+pub enum Lookup<'t> {
+    /// A precompiled answer.
+    Answer(AnswerRef<'t>),
+    /// The name is below this DNAME: the answer is synthesized from it.
+    Dname(DnameRef<'t>),
 }
 
 /// An answer found by a lookup, with the arena its bytes live in.
@@ -85,6 +106,13 @@ impl<'t> AnswerRef<'t> {
 
     pub fn rcode(&self) -> u16 {
         self.answer.rcode
+    }
+
+    /// Whether this stands for a DNAME that the question name is below: the answer is then
+    /// synthesized from [`Table::dname_of`], not copied.
+    #[inline]
+    pub fn is_dname(&self) -> bool {
+        self.answer.rcode == DNAME_MARK
     }
 
     /// Identifies this answer while the table lives (for rate limiting per answer).
@@ -149,34 +177,103 @@ impl Table {
 
     /// Finds the answer for a lowercase wire-form question name; `None` when no zone here
     /// is authoritative for it. `spin` picks among the variants of a pool's answer (a
-    /// per-worker counter: rotation and weighted choice without shared state).
+    /// per-worker counter: rotation and weighted choice without shared state). Below a
+    /// DNAME the answer is a marker ([`AnswerRef::is_dname`]).
     #[inline]
     pub fn lookup(&self, qname: &[u8], qtype: u16, spin: u32) -> Option<AnswerRef<'_>> {
         let c = &*self.compiled;
         if let Some(&index) = c.names.get(qname) {
-            let node = &c.nodes[index as usize];
-            if node.referral != NONE && !(node.at_cut && qtype == rtype::DS) {
-                return Some(self.answer(node.referral, spin));
-            }
-            return Some(self.answer(self.index_at(node, qtype), spin));
+            return Some(self.at_node(index, qtype, spin));
         }
         // Not an existing name: find the closest encloser (RFC 4592).
         let mut rest = qname;
         while rest.len() > 1 {
             rest = &rest[1 + rest[0] as usize..];
             if let Some(&index) = c.names.get(rest) {
-                let encloser = &c.nodes[index as usize];
-                if encloser.referral != NONE {
-                    return Some(self.answer(encloser.referral, spin));
-                }
-                if encloser.wildcard != NONE {
-                    let wildcard = &c.nodes[encloser.wildcard as usize];
-                    return Some(self.answer(self.index_at(wildcard, qtype), spin));
-                }
-                return Some(self.answer(encloser.nxdomain, spin));
+                return Some(self.below_node(index, qtype, spin));
             }
         }
         None
+    }
+
+    /// The DNAME a marker answer stands for; `None` for every other answer.
+    pub fn dname_of(&self, found: &AnswerRef<'_>) -> Option<DnameRef<'_>> {
+        let markers = &self.compiled.dname_markers;
+        if !std::ptr::eq(found.arena, markers) {
+            return None;
+        }
+        let at = std::ptr::from_ref(found.answer) as usize;
+        let first = markers.answers.as_ptr() as usize;
+        let index = (at - first) / std::mem::size_of::<Answer>();
+        let dname = self.compiled.dnames.get(index)?;
+        Some(DnameRef { dname })
+    }
+
+    /// Looks up a name synthesized from `dname` (lowercase wire form), in the DNAME's own
+    /// zone only: `None` when the name is outside it (or in a child zone), where a DNAME
+    /// chain stops, as Knot DNS stops it.
+    pub fn chase(
+        &self,
+        name: &[u8],
+        qtype: u16,
+        spin: u32,
+        dname: &DnameRef<'_>,
+    ) -> Option<Lookup<'_>> {
+        let c = &*self.compiled;
+        let zone = dname.zone();
+        let found = if let Some(&index) = c.names.get(name) {
+            zone.contains(&index)
+                .then(|| self.at_node(index, qtype, spin))
+        } else {
+            let mut rest = name;
+            let mut found = None;
+            while rest.len() > 1 {
+                rest = &rest[1 + rest[0] as usize..];
+                if let Some(&index) = c.names.get(rest) {
+                    found = zone
+                        .contains(&index)
+                        .then(|| self.below_node(index, qtype, spin));
+                    break;
+                }
+            }
+            found
+        }?;
+        Some(match self.dname_of(&found) {
+            Some(next) => Lookup::Dname(next),
+            None => Lookup::Answer(found),
+        })
+    }
+
+    /// The answer at an existing name.
+    #[inline(always)]
+    fn at_node(&self, index: u32, qtype: u16, spin: u32) -> AnswerRef<'_> {
+        let node = &self.compiled.nodes[index as usize];
+        if node.referral != NONE && !(node.at_cut && qtype == rtype::DS) {
+            return self.answer(node.referral, spin);
+        }
+        self.answer(self.index_at(node, qtype), spin)
+    }
+
+    /// What a missing name gets below its closest encloser: the referral, the wildcard's
+    /// answer, the DNAME's marker, or NXDOMAIN.
+    #[inline]
+    fn below_node(&self, index: u32, qtype: u16, spin: u32) -> AnswerRef<'_> {
+        let c = &*self.compiled;
+        let encloser = &c.nodes[index as usize];
+        let index = if encloser.referral != NONE {
+            encloser.referral
+        } else if encloser.wildcard != NONE {
+            self.index_at(&c.nodes[encloser.wildcard as usize], qtype)
+        } else if encloser.dname != NONE {
+            let markers = &c.dname_markers;
+            return AnswerRef {
+                answer: &markers.answers[encloser.dname as usize],
+                arena: markers,
+            };
+        } else {
+            encloser.nxdomain
+        };
+        self.answer(index, spin)
     }
 
     #[inline]
@@ -188,7 +285,8 @@ impl Table {
             .map_or(node.default, |&(_, a)| a)
     }
 
-    #[inline]
+    // Always inlined: the common path through `lookup` must not pay a call for it.
+    #[inline(always)]
     fn answer(&self, index: u32, spin: u32) -> AnswerRef<'_> {
         if index & DYNAMIC == 0 {
             let arena = &self.compiled.arena;

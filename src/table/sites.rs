@@ -56,6 +56,10 @@ impl PoolRecords for Variant<'_> {
     fn rrset(&self, _pool: u32, rtype: u16) -> (u32, Vec<Vec<u8>>) {
         records(self.answer, rtype, self.index)
     }
+
+    fn all(&self, _pool: u32, rtype: u16) -> (u32, Vec<Vec<u8>>) {
+        all_records(self.answer, rtype)
+    }
 }
 
 /// How many variants the answers of type `rtype` have.
@@ -73,6 +77,25 @@ fn variant_count(answer: &PoolAnswer, rtype: u16) -> usize {
 
 /// TTL and RDATAs of variant `index` of the pool's RRset of type `rtype`.
 pub fn records(answer: &PoolAnswer, rtype: u16, index: usize) -> (u32, Vec<Vec<u8>>) {
+    let (ttl, all) = all_records(answer, rtype);
+    if all.is_empty() {
+        return (ttl, all);
+    }
+    let chosen = match answer.spread {
+        Spread::All => all,
+        Spread::Rotate => {
+            let mut all = all;
+            let by = index % all.len();
+            all.rotate_left(by);
+            all
+        }
+        Spread::Weighted => vec![all[index % all.len()].clone()],
+    };
+    (ttl, chosen)
+}
+
+/// TTL and RDATAs of every address of type `rtype` the pool serves now, in its order.
+pub fn all_records(answer: &PoolAnswer, rtype: u16) -> (u32, Vec<Vec<u8>>) {
     let all: Vec<Vec<u8>> = match rtype {
         rtype::A => answer
             .v4
@@ -86,18 +109,5 @@ pub fn records(answer: &PoolAnswer, rtype: u16, index: usize) -> (u32, Vec<Vec<u
             .collect(),
         _ => Vec::new(),
     };
-    if all.is_empty() {
-        return (answer.ttl, all);
-    }
-    let chosen = match answer.spread {
-        Spread::All => all,
-        Spread::Rotate => {
-            let mut all = all;
-            let by = index % all.len();
-            all.rotate_left(by);
-            all
-        }
-        Spread::Weighted => vec![all[index % all.len()].clone()],
-    };
-    (answer.ttl, chosen)
+    (answer.ttl, all)
 }

@@ -33,6 +33,9 @@ pub struct NodeData {
 pub trait PoolRecords {
     /// TTL and RDATAs of `pool`'s RRset of type `rtype`; no RDATAs means none.
     fn rrset(&self, pool: u32, rtype: u16) -> (u32, Vec<Vec<u8>>);
+    /// Every address `pool` serves now of type `rtype`, whatever its spread: what the
+    /// additional section carries for a pool name.
+    fn all(&self, pool: u32, rtype: u16) -> (u32, Vec<Vec<u8>>);
 }
 
 /// One zone, owning what later pool rebuilds need.
@@ -52,6 +55,8 @@ pub enum Resolved<'a> {
     Elsewhere,
     /// At or below this cut: a chain ends with the referral.
     Delegated(&'a Name),
+    /// Below the DNAME owned by this name: the chain goes on at the synthesized name.
+    Redirected(&'a Name, &'a RRset),
 }
 
 /// What one resolution produced.
@@ -140,7 +145,10 @@ impl ZoneView {
         }
         let mut ancestor = name.parent();
         while let Some(encloser) = ancestor {
-            if self.nodes.contains_key(&encloser) {
+            if let Some((owner, data)) = self.nodes.get_key_value(&encloser) {
+                if let Some(dname) = data.rrsets.get(&rtype::DNAME) {
+                    return Resolved::Redirected(owner, dname);
+                }
                 let wildcard = encloser.wildcard_child().and_then(|w| self.nodes.get(&w));
                 return wildcard.map_or(Resolved::NxDomain, Resolved::Data);
             }
@@ -165,9 +173,17 @@ impl ZoneView {
         w.rrset(Section::Authority, &self.origin, rtype::SOA, ttl, [rdata]);
     }
 
-    /// A/AAAA of in-zone targets of NS, MX and SRV records (glue included). Pool names
-    /// are left out: their addresses change with health and are asked for directly.
-    fn put_additional(&self, w: &mut Writer, targets: &[Name]) {
+    /// A/AAAA of in-zone targets of NS, MX and SRV records (glue included). A pool name's
+    /// addresses are taken from `pools` when given, which then records in `used` that the
+    /// answer depends on that pool; an answer depends on one pool at most, so a second
+    /// pool's addresses are left out (a resolver asks for them). Without `pools` (referrals)
+    /// pool names are left out.
+    fn put_additional(
+        &self,
+        w: &mut Writer,
+        targets: &[Name],
+        mut pools: Option<(&dyn PoolRecords, &mut Option<(u32, u16)>, u16)>,
+    ) {
         for (i, target) in targets.iter().enumerate() {
             let outside = !target.is_below_or_at(&self.origin) || self.in_child_zone(target);
             if targets[..i].contains(target) || outside {
@@ -177,10 +193,30 @@ impl ZoneView {
                 continue;
             };
             for t in [rtype::A, rtype::AAAA] {
-                if let Some(set) = data.rrsets.get(&t).filter(|s| s.pool.is_none()) {
+                let Some(set) = data.rrsets.get(&t) else {
+                    continue;
+                };
+                let Some(pool) = set.pool else {
                     let rdatas = set.rdatas.iter().map(Vec::as_slice);
                     w.rrset(Section::Additional, target, t, set.ttl, rdatas);
+                    continue;
+                };
+                let Some((source, used, qtype)) = pools.as_mut() else {
+                    continue;
+                };
+                if used.is_some_and(|(p, _)| p != pool) {
+                    continue;
                 }
+                // Used even when empty: the section changes when the pool does.
+                **used = Some(used.unwrap_or((pool, *qtype)));
+                let (ttl, rdatas) = source.all(pool, t);
+                w.rrset(
+                    Section::Additional,
+                    target,
+                    t,
+                    ttl,
+                    rdatas.iter().map(Vec::as_slice),
+                );
             }
         }
     }
@@ -200,10 +236,42 @@ impl ZoneView {
         let mut targets = Vec::new();
         let mut code = rcode::NOERROR;
         let mut used_pool = None;
+        let mut dnames: Vec<&Name> = Vec::new();
         loop {
             let data = match self.resolve(&owner) {
                 Resolved::Data(data) => data,
                 Resolved::Elsewhere => break,
+                Resolved::Redirected(dname_owner, dname) => {
+                    // Written once in a chain, as Knot DNS writes it.
+                    if !dnames.contains(&dname_owner) {
+                        let rdatas = dname.rdatas.iter().map(Vec::as_slice);
+                        w.rrset(
+                            Section::Answer,
+                            dname_owner,
+                            rtype::DNAME,
+                            dname.ttl,
+                            rdatas,
+                        );
+                        dnames.push(dname_owner);
+                    }
+                    let Some(target) = synthesize(&owner, dname_owner, &dname.rdatas[0]) else {
+                        code = rcode::YXDOMAIN;
+                        break;
+                    };
+                    w.rrset(
+                        Section::Answer,
+                        &owner,
+                        rtype::CNAME,
+                        dname.ttl,
+                        [target.as_wire()],
+                    );
+                    chain.push(owner.clone());
+                    if qtype == rtype::CNAME || chain.len() >= MAX_CHAIN {
+                        break;
+                    }
+                    owner = target;
+                    continue;
+                }
                 Resolved::Delegated(cut) => {
                     let ns = &self.nodes[cut].rrsets[&rtype::NS];
                     let rdatas = ns.rdatas.iter().map(Vec::as_slice);
@@ -268,7 +336,7 @@ impl ZoneView {
             }
             break;
         }
-        self.put_additional(&mut w, &targets);
+        self.put_additional(&mut w, &targets, Some((pools, &mut used_pool, qtype)));
         Built {
             sections: w.finish(),
             rcode: code,
@@ -282,13 +350,24 @@ impl ZoneView {
         let mut types: Vec<u16> = vec![rtype::ANY];
         let mut owner = name.clone();
         let mut seen = Vec::new();
-        while let Resolved::Data(data) = self.resolve(&owner) {
-            types.extend(data.rrsets.keys());
-            let Some(cname) = data.rrsets.get(&rtype::CNAME) else {
-                break;
+        loop {
+            let target = match self.resolve(&owner) {
+                Resolved::Data(data) => {
+                    types.extend(data.rrsets.keys());
+                    let Some(cname) = data.rrsets.get(&rtype::CNAME) else {
+                        break;
+                    };
+                    Name::from_wire(&cname.rdatas[0]).expect("CNAME RDATA is a name")
+                }
+                Resolved::Redirected(dname_owner, dname) => {
+                    match synthesize(&owner, dname_owner, &dname.rdatas[0]) {
+                        Some(target) => target,
+                        None => break,
+                    }
+                }
+                _ => break,
             };
             seen.push(owner.clone());
-            let target = Name::from_wire(&cname.rdatas[0]).expect("CNAME RDATA is a name");
             if seen.contains(&target) || seen.len() >= MAX_CHAIN {
                 break;
             }
@@ -318,7 +397,7 @@ impl ZoneView {
             .iter()
             .filter_map(|r| Name::from_wire(r))
             .collect();
-        self.put_additional(&mut w, &targets);
+        self.put_additional(&mut w, &targets, None);
         w.finish()
     }
 
@@ -354,6 +433,16 @@ fn current_records<'s>(
         None => (set.ttl, Cow::Borrowed(&set.rdatas[..])),
     };
     (!rdatas.is_empty()).then_some((ttl, rdatas))
+}
+
+/// The name a DNAME owned by `owner` with RDATA `target` makes of `name` (below `owner`):
+/// `None` when it would be longer than a name can be (RFC 6672 section 2.2).
+fn synthesize(name: &Name, owner: &Name, target: &[u8]) -> Option<Name> {
+    let prefix = &name.as_wire()[..name.len() - owner.len()];
+    let wire = [prefix, &target.to_ascii_lowercase()].concat();
+    (wire.len() <= crate::name::MAX_NAME_LEN)
+        .then(|| Name::from_wire(&wire))
+        .flatten()
 }
 
 /// The name whose addresses go in the additional section for a record, if any.

@@ -1,17 +1,19 @@
 //! DNS messages in wire form, read and written in place without allocation: borrowed views
 //! of the header and the OPT record with a getter and a setter per field, the OPT record's
-//! high-level form to parse and emit, the parse of a query, and the numbers of types,
-//! classes and rcodes.
+//! high-level form to parse and emit, the parse of a query, moving the compression
+//! pointers of records copied elsewhere, and the numbers of types, classes and rcodes.
 //!
 //! In the manner of smoltcp's `wire`: a view (`Header<T>`, `OptRecord<T>`) wraps a buffer
 //! `T: AsRef<[u8]>` (and `AsMut<[u8]>` to write), field offsets live in private `field`
 //! modules, and a `Repr` is what `parse` returns and `emit` writes.
 
+mod compression;
 pub mod header;
 pub mod opt;
 mod query;
 mod record;
 
+pub use compression::move_pointers;
 pub use header::Header;
 pub use opt::{EdnsOption, OptRecord, Options, OptionsIter, Repr as OptRepr};
 pub use query::{parse_query, Query, QueryError};
@@ -68,7 +70,7 @@ pub mod class {
     pub const ANY: u16 = 255;
 }
 
-/// Response codes used by Swivel (RFC 1035, RFC 6891).
+/// Response codes used by Swivel (RFC 1035, RFC 2136, RFC 6891).
 pub mod rcode {
     pub const NOERROR: u16 = 0;
     pub const FORMERR: u16 = 1;
@@ -76,6 +78,9 @@ pub mod rcode {
     pub const NXDOMAIN: u16 = 3;
     pub const NOTIMP: u16 = 4;
     pub const REFUSED: u16 = 5;
+    /// A name that should not exist does: a DNAME substitution longer than 255 octets
+    /// (RFC 6672 section 2.2).
+    pub const YXDOMAIN: u16 = 6;
     pub const NOTAUTH: u16 = 9;
     /// Extended: 16, carried as 1 in the OPT TTL's upper byte.
     pub const BADVERS: u16 = 16;

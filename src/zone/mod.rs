@@ -22,7 +22,8 @@ pub struct Record {
 }
 
 /// A validated zone: exactly one SOA at the origin, NS at the origin, every record at or
-/// below the origin, no CNAME beside other data.
+/// below the origin, no CNAME beside other data, at most one DNAME at a name and nothing
+/// below it.
 #[derive(Clone, Debug)]
 pub struct Zone {
     pub origin: Name,

@@ -1,7 +1,9 @@
 //! Zone-level rules for loaded records: one SOA at the origin, NS at the apex, everything in
-//! zone and of a type that belongs in a zone, CNAMEs alone at their name; identical records
+//! zone and of a type that belongs in a zone, CNAMEs alone at their name, nothing below a
+//! DNAME (`validate/dname.rs`); identical records
 //! kept once and the TTLs of an RRset made equal (both with a warning, as Knot DNS does).
 
+mod dname;
 #[cfg(test)]
 mod tests;
 
@@ -41,6 +43,7 @@ pub(super) fn validate(
         ));
     }
     check_cnames(path, &records, diagnostics);
+    dname::check_dnames(origin, path, &records, diagnostics);
     records
 }
 

@@ -12,6 +12,7 @@ mod support;
 
 mod control;
 mod multi_location;
+mod pool_additional;
 mod pools;
 mod probes;
 mod reloads;

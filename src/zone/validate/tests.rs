@@ -174,9 +174,9 @@ fn dnssec_records_may_be_beside_a_cname() {
 }
 
 #[test]
-fn dname_is_ordinary_data() {
+fn dname_keeps_the_data_beside_it() {
     let zone = zone(&format!(
-        "{HEAD}sub DNAME other.test.\nsub A 192.0.2.1\nx.sub A 192.0.2.2\n"
+        "{HEAD}sub DNAME other.test.\nsub A 192.0.2.1\nx.other A 192.0.2.2\n"
     ));
     let types: Vec<u16> = zone.records.iter().map(|r| r.rtype).collect();
     assert_eq!(
@@ -338,5 +338,80 @@ fn a_syntax_error_stops_the_scan_but_earlier_problems_are_reported() {
             (1, "CNAME at www.example.test. beside A at line 2"),
             (3, "expected IPv4 address at \"1.2.3\""),
         ])
+    );
+}
+
+#[test]
+fn dname_beside_ordinary_data_and_at_the_apex_is_accepted() {
+    let z = zone(&format!(
+        "{HEAD}dn DNAME target.example.test.\ndn A 192.0.2.1\ndn TXT owner\n"
+    ));
+    assert_eq!(
+        z.records.iter().filter(|r| r.rtype == rtype::DNAME).count(),
+        1
+    );
+    let apex = "@ 3600 IN SOA ns1.other.test. hostmaster.other.test. 1 7200 900 1209600 300\n\
+                @ NS ns1.other.test.\n@ DNAME example.net.\n@ A 192.0.2.1\n";
+    zone(apex);
+}
+
+#[test]
+fn data_below_a_dname_is_refused_with_its_line() {
+    assert_eq!(
+        problems(&format!(
+            "{HEAD}dn DNAME target.example.test.\nwww.dn A 192.0.2.1\na.b.dn TXT x\nother A 192.0.2.2\n"
+        )),
+        expect(&[
+            (
+                4,
+                "www.dn.example.test. A is below the DNAME at dn.example.test. (line 3), which \
+                 hides it (RFC 6672 section 2.4)"
+            ),
+            (
+                5,
+                "a.b.dn.example.test. TXT is below the DNAME at dn.example.test. (line 3), which \
+                 hides it (RFC 6672 section 2.4)"
+            ),
+        ])
+    );
+}
+
+#[test]
+fn a_dname_at_the_apex_hides_every_other_name() {
+    assert_eq!(
+        problems(&format!("{HEAD}@ DNAME example.net.\nns1 A 192.0.2.1\n")),
+        expect(&[(
+            4,
+            "ns1.example.test. A is below the DNAME at example.test. (line 3), which hides it \
+             (RFC 6672 section 2.4)"
+        )])
+    );
+}
+
+#[test]
+fn two_dnames_cname_beside_dname_and_ns_beside_dname_are_refused() {
+    assert_eq!(
+        problems(&format!(
+            "{HEAD}dn DNAME a.example.net.\ndn DNAME b.example.net.\n"
+        )),
+        expect(&[(
+            4,
+            "second DNAME at dn.example.test. (the first is at line 3); a name has at most one"
+        )])
+    );
+    assert_eq!(
+        problems(&format!(
+            "{HEAD}dn DNAME a.example.net.\ndn CNAME b.example.net.\n"
+        )),
+        expect(&[(4, "CNAME at dn.example.test. beside DNAME at line 3")])
+    );
+    assert_eq!(
+        problems(&format!(
+            "{HEAD}dn DNAME a.example.net.\ndn NS ns.example.net.\n"
+        )),
+        expect(&[(
+            4,
+            "NS at dn.example.test. beside the DNAME at line 3; only the zone apex may have both"
+        )])
     );
 }

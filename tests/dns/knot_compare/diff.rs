@@ -79,9 +79,9 @@ pub fn compare(reference: Option<&[u8]>, candidate: Option<&[u8]>) -> Verdict {
     if !truncated {
         check("OPT", describe_opts(&reference), describe_opts(&candidate));
         check(
-            "answer CNAME order",
-            cname_order(&reference.answer),
-            cname_order(&candidate.answer),
+            "answer alias order",
+            alias_order(&reference.answer),
+            alias_order(&candidate.answer),
         );
         for (field, r, c) in [
             ("answer", &reference.answer, &candidate.answer),
@@ -164,12 +164,16 @@ fn describe_opts(message: &Message) -> String {
     parts.join("; ")
 }
 
-/// The CNAME records of the answer section in the order they were sent.
-fn cname_order(answer: &[Record]) -> String {
+/// The CNAME and DNAME records of the answer section in the order they were sent (a
+/// DNAME marked as such): the order of a chain is part of its meaning.
+fn alias_order(answer: &[Record]) -> String {
     let chain: Vec<String> = answer
         .iter()
-        .filter(|record| record.rtype == msg::TYPE_CNAME)
-        .map(|record| msg::name_to_text(&record.owner))
+        .filter(|record| matches!(record.rtype, msg::TYPE_CNAME | msg::TYPE_DNAME))
+        .map(|record| match record.rtype {
+            msg::TYPE_DNAME => format!("DNAME {}", msg::name_to_text(&record.owner)),
+            _ => msg::name_to_text(&record.owner),
+        })
         .collect();
     chain.join(" -> ")
 }
