@@ -307,7 +307,10 @@ fn tcp_total_cap_spans_listeners_and_gives_the_idlest_slot_to_a_newcomer() {
     // One on the second listener takes the slot of `second`: the cap counts both.
     let mut fourth = connect(running.addr(1));
     assert!(is_served(&mut fourth, 4));
-    assert!(wait_for_close(&mut second) < PATIENCE, "the cap spans all listeners");
+    assert!(
+        wait_for_close(&mut second) < PATIENCE,
+        "the cap spans all listeners"
+    );
     assert!(is_served(&mut third, 5), "the newest connections stay open");
 }
 
