@@ -256,7 +256,7 @@ impl Table {
 
     /// What a missing name gets below its closest encloser: the referral, the wildcard's
     /// answer, the DNAME's marker, or NXDOMAIN.
-    #[inline]
+    #[inline(always)]
     fn below_node(&self, index: u32, qtype: u16, spin: u32) -> AnswerRef<'_> {
         let c = &*self.compiled;
         let encloser = &c.nodes[index as usize];

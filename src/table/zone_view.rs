@@ -5,11 +5,14 @@
 //! come from a [`PoolRecords`] source at build time, and a build reports whether it used
 //! one, so the compiler knows which answers must be rebuilt when the pool changes.
 
+mod additional;
+
 use super::writer::{QuestionName, Section, Sections, Writer};
 use crate::name::Name;
 use crate::wire::rcode;
 use crate::wire::rtype;
 use crate::zone::Zone;
+use additional::{additional_target, PoolUse};
 use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
 
@@ -173,54 +176,6 @@ impl ZoneView {
         w.rrset(Section::Authority, &self.origin, rtype::SOA, ttl, [rdata]);
     }
 
-    /// A/AAAA of in-zone targets of NS, MX and SRV records (glue included). A pool name's
-    /// addresses are taken from `pools` when given, which then records in `used` that the
-    /// answer depends on that pool; an answer depends on one pool at most, so a second
-    /// pool's addresses are left out (a resolver asks for them). Without `pools` (referrals)
-    /// pool names are left out.
-    fn put_additional(
-        &self,
-        w: &mut Writer,
-        targets: &[Name],
-        mut pools: Option<(&dyn PoolRecords, &mut Option<(u32, u16)>, u16)>,
-    ) {
-        for (i, target) in targets.iter().enumerate() {
-            let outside = !target.is_below_or_at(&self.origin) || self.in_child_zone(target);
-            if targets[..i].contains(target) || outside {
-                continue;
-            }
-            let Some(data) = self.nodes.get(target) else {
-                continue;
-            };
-            for t in [rtype::A, rtype::AAAA] {
-                let Some(set) = data.rrsets.get(&t) else {
-                    continue;
-                };
-                let Some(pool) = set.pool else {
-                    let rdatas = set.rdatas.iter().map(Vec::as_slice);
-                    w.rrset(Section::Additional, target, t, set.ttl, rdatas);
-                    continue;
-                };
-                let Some((source, used, qtype)) = pools.as_mut() else {
-                    continue;
-                };
-                if used.is_some_and(|(p, _)| p != pool) {
-                    continue;
-                }
-                // Used even when empty: the section changes when the pool does.
-                **used = Some(used.unwrap_or((pool, *qtype)));
-                let (ttl, rdatas) = source.all(pool, t);
-                w.rrset(
-                    Section::Additional,
-                    target,
-                    t,
-                    ttl,
-                    rdatas.iter().map(Vec::as_slice),
-                );
-            }
-        }
-    }
-
     /// Resolves `qtype` at `start` (following CNAMEs) into answer sections, taking pool
     /// records from `pools`.
     pub fn build(
@@ -336,7 +291,12 @@ impl ZoneView {
             }
             break;
         }
-        self.put_additional(&mut w, &targets, Some((pools, &mut used_pool, qtype)));
+        let pool_use = PoolUse {
+            source: pools,
+            used: &mut used_pool,
+            qtype,
+        };
+        self.put_additional(&mut w, &targets, Some(pool_use));
         Built {
             sections: w.finish(),
             rcode: code,
@@ -443,14 +403,4 @@ fn synthesize(name: &Name, owner: &Name, target: &[u8]) -> Option<Name> {
     (wire.len() <= crate::name::MAX_NAME_LEN)
         .then(|| Name::from_wire(&wire))
         .flatten()
-}
-
-/// The name whose addresses go in the additional section for a record, if any.
-fn additional_target(rtype_: u16, rdata: &[u8]) -> Option<Name> {
-    match rtype_ {
-        rtype::NS => Name::from_wire(rdata),
-        rtype::MX => Name::from_wire(rdata.get(2..)?),
-        rtype::SRV => Name::from_wire(rdata.get(6..)?),
-        _ => None,
-    }
 }
