@@ -43,6 +43,11 @@ fn tool(dir: &Path, program: &str, args: &[&str]) -> String {
     String::from_utf8(output.stdout).unwrap().trim().to_string()
 }
 
+/// `dnssec-keygen -q <args>` in `keys`; the key's base name.
+fn keygen(keys: &Path, args: &[&str]) -> String {
+    tool(keys, "dnssec-keygen", &[&["-q"], args].concat())
+}
+
 fn tools_missing(test: &str, programs: &[&str]) -> bool {
     for program in programs {
         let found = Command::new("sh")
@@ -79,22 +84,13 @@ fn bind_keys_are_listed_with_the_ds_dnssec_dsfromkey_gives() {
     }
     let dir = signed_zone_dir();
     let keys = dir.path().join("keys");
-    let ksk = tool(
+    let ksk = keygen(
         &keys,
-        "dnssec-keygen",
-        &["-q", "-a", "ECDSAP256SHA256", "-f", "KSK", "example.test"],
+        &["-a", "ECDSAP256SHA256", "-f", "KSK", "example.test"],
     );
-    let zsk = tool(
-        &keys,
-        "dnssec-keygen",
-        &["-q", "-a", "ECDSAP256SHA256", "example.test"],
-    );
+    let zsk = keygen(&keys, &["-a", "ECDSAP256SHA256", "example.test"]);
     // A key of another zone in the same folder is not the zone's.
-    tool(
-        &keys,
-        "dnssec-keygen",
-        &["-q", "-a", "ECDSAP256SHA256", "other.test"],
-    );
+    keygen(&keys, &["-a", "ECDSAP256SHA256", "other.test"]);
     let (ok, out, err) = check(dir.path());
     assert!(
         out.contains("zone example.test.: signed, 2 keys"),
@@ -167,10 +163,9 @@ fn exposed_unsupported_and_foreign_keys_are_refused_naming_the_file() {
     // A private key others can read.
     let dir = signed_zone_dir();
     let keys = dir.path().join("keys");
-    let base = tool(
+    let base = keygen(
         &keys,
-        "dnssec-keygen",
-        &["-q", "-a", "ECDSAP256SHA256", "-f", "KSK", "example.test"],
+        &["-a", "ECDSAP256SHA256", "-f", "KSK", "example.test"],
     );
     let private = keys.join(format!("{base}.private"));
     std::fs::set_permissions(&private, std::fs::Permissions::from_mode(0o644)).unwrap();
@@ -188,11 +183,7 @@ fn exposed_unsupported_and_foreign_keys_are_refused_naming_the_file() {
     // RSA is not supported.
     let dir = signed_zone_dir();
     let keys = dir.path().join("keys");
-    let rsa = tool(
-        &keys,
-        "dnssec-keygen",
-        &["-q", "-a", "RSASHA256", "-b", "2048", "example.test"],
-    );
+    let rsa = keygen(&keys, &["-a", "RSASHA256", "-b", "2048", "example.test"]);
     let (ok, _, err) = check(dir.path());
     assert!(!ok);
     assert!(err.contains(&format!("{rsa}.key")), "{err}");
@@ -240,30 +231,12 @@ fn key_timing_decides_which_keys_sign() {
     }
     let dir = signed_zone_dir();
     let keys = dir.path().join("keys");
-    let ksk = tool(
-        &keys,
-        "dnssec-keygen",
-        &["-q", "-a", "ED25519", "-f", "KSK", "example.test"],
-    );
-    let zsk = tool(
-        &keys,
-        "dnssec-keygen",
-        &["-q", "-a", "ED25519", "example.test"],
-    );
+    let ksk = keygen(&keys, &["-a", "ED25519", "-f", "KSK", "example.test"]);
+    let zsk = keygen(&keys, &["-a", "ED25519", "example.test"]);
     // A successor ZSK published now, active in a day: listed as published.
-    let next = tool(
+    let next = keygen(
         &keys,
-        "dnssec-keygen",
-        &[
-            "-q",
-            "-a",
-            "ED25519",
-            "-P",
-            "now",
-            "-A",
-            "now+1d",
-            "example.test",
-        ],
+        &["-a", "ED25519", "-P", "now", "-A", "now+1d", "example.test"],
     );
     let (_, out, err) = check(dir.path());
     assert!(
