@@ -85,6 +85,16 @@ fn closed_within(stream: &mut TcpStream, limit: Duration, since: Instant) -> Opt
     }
 }
 
+/// Raises this test process's open files limit so that it can hold `connections` sockets
+/// (its soft limit may be 1024); fails clearly when the hard limit is too low.
+fn allow_open_files(connections: u64) {
+    let limit = swivel::sys::raise_open_files_limit(65_536).expect("raise RLIMIT_NOFILE");
+    assert!(
+        limit.soft >= connections + 256,
+        "this test holds {connections} connections, but the open files limit is {limit:?}"
+    );
+}
+
 /// Loopback address number `i` of a block of client addresses 127.0.<block>.<i>.
 fn client(block: u8, i: usize) -> [u8; 4] {
     [127, 0, block, 1 + i as u8]
@@ -192,6 +202,7 @@ fn one_address_keeps_its_share_and_its_oldest_idle_connections_give_way() {
 /// TCP query from each of those addresses is answered within a second.
 #[test]
 fn newcomers_are_answered_within_a_second_beside_thousands_of_idle_connections() {
+    allow_open_files(2_300);
     // A long idle timeout, so that nothing but eviction frees a slot during the test.
     let server = ServerProcess::start("workers = 1\ntcp_idle_timeout = \"60s\"");
     let started = Instant::now();
@@ -263,6 +274,7 @@ fn asks_once(stream: &mut TcpStream, id: u16) -> bool {
 /// after a tenth of the idle timeout until no more than half are in use.
 #[test]
 fn a_full_server_admits_newcomers_sheds_idle_connections_and_stays_small() {
+    allow_open_files(DEFAULT_TCP_MAX_CONNECTIONS as u64 + 64);
     let server = ServerProcess::start("workers = 1\ntcp_idle_timeout = \"30s\"");
     let pressure_timeout = Duration::from_secs(3);
     let rss_before = server.rss_kib();
