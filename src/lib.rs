@@ -19,6 +19,7 @@ pub mod engine;
 pub mod failover;
 pub mod fuzzing;
 pub mod health;
+pub mod metrics_text;
 pub mod name;
 pub mod probe;
 pub mod report;

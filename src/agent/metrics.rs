@@ -5,15 +5,14 @@
 //! scrape reads them and each responder's buffer once.
 
 use super::sender::Outbox;
+use crate::metrics_text::family;
 use axum::extract::State;
 use axum::http::{header, StatusCode};
 use axum::response::IntoResponse;
 use axum::routing::get;
 use axum::Router;
 use prometheus_client::collector::Collector;
-use prometheus_client::encoding::{
-    DescriptorEncoder, EncodeCounterValue, EncodeGaugeValue, EncodeLabelSet, NoLabelSet,
-};
+use prometheus_client::encoding::DescriptorEncoder;
 use prometheus_client::metrics::MetricType;
 use prometheus_client::registry::Registry;
 use std::fmt;
@@ -196,29 +195,6 @@ impl fmt::Debug for Scrape {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Scrape").finish_non_exhaustive()
     }
-}
-
-/// A counter or gauge with one value per label set.
-fn family<L, V>(
-    encoder: &mut DescriptorEncoder,
-    name: &str,
-    help: &str,
-    kind: MetricType,
-    series: impl IntoIterator<Item = (L, V)>,
-) -> fmt::Result
-where
-    L: EncodeLabelSet,
-    V: EncodeCounterValue + EncodeGaugeValue,
-{
-    let mut metric = encoder.encode_descriptor(name, help, None, kind)?;
-    for (labels, value) in series {
-        let mut one = metric.encode_family(&labels)?;
-        match kind {
-            MetricType::Counter => one.encode_counter::<NoLabelSet, V, f64>(&value, None)?,
-            _ => one.encode_gauge(&value)?,
-        }
-    }
-    Ok(())
 }
 
 impl Collector for Scrape {

@@ -3,13 +3,12 @@
 //! failover status snapshot.
 
 use crate::failover::status::Status;
+use crate::metrics_text::family;
 use crate::probe::LatencyHistogram;
 use crate::server::stats::{self, QueryTotals, RCODE_SLOTS};
 use crate::server::tcp_slots::{self, SlotCounts};
 use prometheus_client::collector::Collector;
-use prometheus_client::encoding::{
-    DescriptorEncoder, EncodeCounterValue, EncodeGaugeValue, EncodeLabelSet, NoLabelSet,
-};
+use prometheus_client::encoding::{DescriptorEncoder, NoLabelSet};
 use prometheus_client::metrics::MetricType;
 use prometheus_client::registry::Registry;
 use std::fmt;
@@ -49,29 +48,6 @@ impl Scrape {
     fn transports(&self) -> [(&'static str, &QueryTotals); 2] {
         [("udp", &self.udp), ("tcp", &self.tcp)]
     }
-}
-
-/// A counter or gauge with one value per label set (counts are u64, measures f64).
-fn family<L, V>(
-    encoder: &mut DescriptorEncoder,
-    name: &str,
-    help: &str,
-    kind: MetricType,
-    series: impl IntoIterator<Item = (L, V)>,
-) -> fmt::Result
-where
-    L: EncodeLabelSet,
-    V: EncodeCounterValue + EncodeGaugeValue,
-{
-    let mut metric = encoder.encode_descriptor(name, help, None, kind)?;
-    for (labels, value) in series {
-        let mut one = metric.encode_family(&labels)?;
-        match kind {
-            MetricType::Counter => one.encode_counter::<NoLabelSet, V, f64>(&value, None)?,
-            _ => one.encode_gauge(&value)?,
-        }
-    }
-    Ok(())
 }
 
 /// The label set of a metric with one series.
