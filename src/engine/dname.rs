@@ -178,13 +178,7 @@ fn place(
 ) -> (Cut, bool) {
     let cuts = found.cuts();
     let whole = cuts.last().copied().unwrap_or_default();
-    let cut = cuts
-        .iter()
-        .rev()
-        .find(|c| c.len as usize <= room)
-        .copied()
-        .unwrap_or_default();
-    let cut_short = cut.an < whole.an || cut.ns < whole.ns;
+    let (cut, cut_short) = super::fitting_cut(cuts, room);
     let body = &mut out[at..at + cut.len as usize];
     body.copy_from_slice(&found.bytes()[..cut.len as usize]);
     // First as if the question were the new name: then every pointer is an offset in the

@@ -122,18 +122,7 @@ pub fn answer(
     let opt = reply_opt(edns, found.rcode());
     let room = limit.saturating_sub(question_end + opt.map_or(0, |o| o.buffer_len()));
     let cuts = found.cuts();
-    let whole = cuts.last().copied().unwrap_or_default();
-    let (cut, truncated) = if whole.len as usize <= room {
-        (whole, false)
-    } else {
-        let cut = cuts
-            .iter()
-            .rev()
-            .find(|c| c.len as usize <= room)
-            .copied()
-            .unwrap_or_default();
-        (cut, cut.an < whole.an || cut.ns < whole.ns)
-    };
+    let (cut, truncated) = fitting_cut(cuts, room);
 
     out[..question_end].copy_from_slice(&query[..question_end]);
     let body = &mut out[question_end..question_end + cut.len as usize];
@@ -282,5 +271,22 @@ mod dname;
 mod dname_tests;
 #[cfg(test)]
 mod pool_tests;
+/// The longest precompiled cut of an answer that fits `room` bytes, and whether records
+/// were left out (the whole answer did not fit).
+#[inline]
+fn fitting_cut(cuts: &[Cut], room: usize) -> (Cut, bool) {
+    let whole = cuts.last().copied().unwrap_or_default();
+    if whole.len as usize <= room {
+        return (whole, false);
+    }
+    let cut = cuts
+        .iter()
+        .rev()
+        .find(|c| c.len as usize <= room)
+        .copied()
+        .unwrap_or_default();
+    (cut, cut.an < whole.an || cut.ns < whole.ns)
+}
+
 #[cfg(test)]
 mod tests;
