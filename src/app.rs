@@ -15,7 +15,7 @@ mod preflight;
 mod reload;
 mod zone_clash;
 
-pub use keys::{check_roles, load_zone_keys};
+pub use keys::{check_roles, load_zone_keys, signers, SignedZone};
 use preflight::preflight;
 pub use reload::{changes_needing_restart, merge_reload, ReloadReport};
 pub use zone_clash::{check_pools_against_zones, ZoneClash};
@@ -42,6 +42,8 @@ pub enum Source {
 pub struct Loaded {
     pub config: Config,
     pub zones: Vec<Zone>,
+    /// Per zone (same order), its keys and signing policy when it is signed here.
+    pub signing: Vec<Option<SignedZone>>,
 }
 
 /// What a load found, for printing and logging.
@@ -153,63 +155,43 @@ pub fn load(source: &Source) -> Result<Loaded, Diagnostics> {
         return Err(Diagnostics(errors));
     }
     preflight(&config)?;
-    refuse_signed_zones(&config)?;
-    Ok(Loaded { config, zones })
+    let signing = signed_zones(&config, unix_now())?;
+    Ok(Loaded {
+        config,
+        zones,
+        signing,
+    })
 }
 
-/// Every signed zone's keys as they stand at `now`, in configuration order; every problem
-/// with a key file or a missing role is reported.
-pub fn signed_zone_keys(
-    config: &Config,
-    now: u64,
-) -> Result<Vec<(Name, crate::dnssec::ZoneKeys)>, Diagnostics> {
-    let mut signed = Vec::new();
+/// Seconds since the epoch now.
+pub fn unix_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+/// Per zone (configuration order), the keys and policy of a zone signed here, read once;
+/// every problem with a key file or a missing role is reported.
+fn signed_zones(config: &Config, now: u64) -> Result<Vec<Option<SignedZone>>, Diagnostics> {
+    let mut signing = Vec::with_capacity(config.zones.len());
     let mut errors = Vec::new();
     for zone in &config.zones {
-        let Some(dnssec) = &zone.dnssec else { continue };
+        let Some(dnssec) = &zone.dnssec else {
+            signing.push(None);
+            continue;
+        };
         match load_zone_keys(&config.file, zone, dnssec) {
             Ok(keys) => match check_roles(&config.file, zone, dnssec, &keys, now) {
-                Ok(()) => signed.push((zone.origin.clone(), keys)),
+                Ok(()) => signing.push(Some(SignedZone::new(keys, dnssec))),
                 Err(problem) => errors.push(problem),
             },
             Err(problems) => errors.extend(problems),
         }
     }
     if errors.is_empty() {
-        Ok(signed)
+        Ok(signing)
     } else {
         Err(Diagnostics(errors))
-    }
-}
-
-/// Signing answers is not built yet: a zone with `[zone.dnssec]` is refused after its keys
-/// are checked, rather than served unsigned (a DS at the parent would make it bogus).
-fn refuse_signed_zones(config: &Config) -> Result<(), Diagnostics> {
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs());
-    signed_zone_keys(config, now)?;
-    let refused: Vec<Diagnostic> = config
-        .zones
-        .iter()
-        .filter_map(|zone| {
-            let dnssec = zone.dnssec.as_ref()?;
-            Some(Diagnostic::new(
-                &config.file,
-                dnssec.keys_line,
-                format!(
-                    "zone {}: its keys are valid, but this version of Swivel cannot sign \
-                     answers yet, and serving the zone unsigned would break it once the \
-                     parent has its DS; remove [zone.dnssec] to serve it unsigned",
-                    zone.origin
-                ),
-            ))
-        })
-        .collect();
-    if refused.is_empty() {
-        Ok(())
-    } else {
-        Err(Diagnostics(refused))
     }
 }
 

@@ -4,7 +4,11 @@
 pub mod key;
 pub mod keyfile;
 pub mod keyset;
+pub mod nsec;
+pub mod rrsig;
+pub mod signer;
 pub mod time;
 
 pub use key::{Algorithm, KeyState, Role, SigningKey};
 pub use keyset::{Duty, ZoneKeys};
+pub use signer::{DenialKind, SigningPolicy, ZoneSigner};

@@ -7,14 +7,51 @@
 use crate::config::{DnssecConfig, ZoneConfig};
 use crate::diag::Diagnostic;
 use crate::dnssec::keyfile::{parse_private, parse_public};
-use crate::dnssec::{SigningKey, ZoneKeys};
+use crate::dnssec::{DenialKind, SigningKey, SigningPolicy, ZoneKeys, ZoneSigner};
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 /// Permission bits that let anyone but the owner at a private key.
 const NOT_OWNER_ONLY: u32 = 0o077;
 /// The "others may write" permission bit.
 const WORLD_WRITABLE: u32 = 0o002;
+
+/// A zone signed here: its keys, read once at load, and how it is signed.
+#[derive(Clone, Debug)]
+pub struct SignedZone {
+    pub keys: Arc<ZoneKeys>,
+    pub policy: SigningPolicy,
+}
+
+impl SignedZone {
+    pub fn new(keys: ZoneKeys, dnssec: &DnssecConfig) -> SignedZone {
+        let denial = match dnssec.denial {
+            crate::config::Denial::Nsec => DenialKind::Nsec,
+            crate::config::Denial::Nsec3 { iterations } => DenialKind::Nsec3 { iterations },
+        };
+        SignedZone {
+            keys: Arc::new(keys),
+            policy: SigningPolicy {
+                denial,
+                validity: dnssec.signature_validity.as_secs(),
+                refresh: dnssec.signature_refresh.as_secs(),
+                cds: dnssec.cds,
+            },
+        }
+    }
+}
+
+/// The signers for a table built at `now`, one per zone (none for an unsigned zone).
+pub fn signers(signing: &[Option<SignedZone>], now: u64) -> Vec<Option<Arc<ZoneSigner>>> {
+    signing
+        .iter()
+        .map(|s| {
+            let s = s.as_ref()?;
+            Some(Arc::new(ZoneSigner::new(s.keys.clone(), s.policy, now)))
+        })
+        .collect()
+}
 
 /// Reads the keys of `zone` (signed with `dnssec`); [`check_roles`] says whether they can
 /// sign it at some moment.

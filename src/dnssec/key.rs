@@ -333,6 +333,25 @@ pub fn key_tag(rdata: &[u8]) -> u16 {
     (sum & 0xffff) as u16
 }
 
+/// An Ed25519 key of `owner` made from a fixed seed, untimed (always active), for tests.
+#[cfg(test)]
+pub(crate) fn ed25519_test_key(owner: &str, flags: u16, seed: u8) -> SigningKey {
+    let pair = Ed25519KeyPair::from_seed_unchecked(&[seed; 32]).unwrap();
+    let public = PublicKeyFile {
+        owner: Name::from_text(owner).unwrap(),
+        flags,
+        protocol: 3,
+        algorithm: 15,
+        public_key: pair.public_key().as_ref().to_vec(),
+    };
+    let private = PrivateKeyFile {
+        algorithm: 15,
+        private_key: vec![seed; 32],
+        timing: Timing::default(),
+    };
+    SigningKey::new(public, private).unwrap()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -117,12 +117,28 @@ pub fn answer(
         }
     }
 
+    let dnssec_ok = edns.is_some_and(|e| e.dnssec_ok);
+    let found = match dnssec_ok {
+        true => found.signed_form(),
+        false => found,
+    };
+    let pieces = match dnssec_ok {
+        true => table.proof_pieces(&found, &qname[..q.qname_len]),
+        false => [None, None],
+    };
+    let proof_len: usize = pieces.iter().flatten().map(|p| p.bytes.len()).sum();
+
     let question_end = q.question_end();
     let limit = size_limit(transport, edns, out.len());
     let opt = reply_opt(edns, found.rcode());
     let room = limit.saturating_sub(question_end + opt.map_or(0, |o| o.buffer_len()));
     let cuts = found.cuts();
-    let (cut, truncated) = fitting_cut(cuts, room);
+    // A proof that does not fit whole is left out, and the reply says it is truncated.
+    let (mut cut, truncated) = fitting_cut(cuts, room.saturating_sub(proof_len));
+    let with_proof = proof_len > 0 && !truncated;
+    if proof_len > 0 && truncated {
+        cut = fitting_cut(cuts, room).0;
+    }
 
     out[..question_end].copy_from_slice(&query[..question_end]);
     let body = &mut out[question_end..question_end + cut.len as usize];
@@ -131,6 +147,14 @@ pub fn answer(
         let target = (reloc.base as i32 + q.qname_len as i32) as u16;
         put_u16(body, reloc.at as usize, 0xc000 | target);
     }
+    let mut len = question_end + cut.len as usize;
+    if with_proof {
+        for piece in pieces.into_iter().flatten() {
+            out[len..len + piece.bytes.len()].copy_from_slice(piece.bytes);
+            len += piece.bytes.len();
+            cut.ns += piece.records;
+        }
+    }
     let mut flags = reply_flags(q.flags, found.rcode());
     if found.authoritative() {
         flags |= header::AA;
@@ -138,7 +162,6 @@ pub fn answer(
     if truncated {
         flags |= header::TC;
     }
-    let len = question_end + cut.len as usize;
     let len = finish(out, len, flags, 1, cut, opt);
     Outcome::Reply {
         len,

@@ -61,7 +61,11 @@ struct Runtime {
 /// first answers already reflect health, compiles the table and starts the runtime task.
 /// Fails when the state folder is unusable (`app::load` checked it before).
 pub async fn start(loaded: Loaded, source: Source) -> Result<Started, String> {
-    let Loaded { config, zones } = loaded;
+    let Loaded {
+        config,
+        zones,
+        signing,
+    } = loaded;
     let store = match &config.server.state_dir {
         Some(dir) => {
             Some(StateStore::open(dir).map_err(|e| format!("state_dir {}: {e}", dir.display()))?)
@@ -109,7 +113,8 @@ pub async fn start(loaded: Loaded, source: Source) -> Result<Started, String> {
     }
     failover.decide_all();
     let started = Instant::now();
-    let table = Table::compile(&zones, &failover.pool_defs()).shared();
+    let signers = app::signers(&signing, app::unix_now());
+    let table = Table::compile_signed(&zones, &failover.pool_defs(), &signers).shared();
     let (mut scheduler, reports) = Scheduler::new(DEFAULT_MAX_CONCURRENCY);
     scheduler.set_targets_after(targets, &first_checks);
     let (commands, receiver) = mpsc::channel(64);
@@ -448,7 +453,8 @@ fn prepare_reload(
         })
         .collect();
     let started = Instant::now();
-    let table = Table::compile(&loaded.zones, &pools);
+    let signers = app::signers(&loaded.signing, app::unix_now());
+    let table = Table::compile_signed(&loaded.zones, &pools, &signers);
     Ok(Prepared {
         config: loaded.config,
         summary,

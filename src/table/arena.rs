@@ -10,9 +10,30 @@ pub struct Answer {
     /// Whether the reply is authoritative (clear for referrals).
     pub authoritative: bool,
     pub rcode: u16,
+    /// What the engine adds to this answer per query: the NSEC proof for the question name.
+    pub proof: Proof,
+    /// The zone whose NSEC chain the proof comes from.
+    pub zone: u32,
+    /// The index of this answer's signed form (for queries with the DO bit) in the same
+    /// arena, or `super::NONE` when there is none (an unsigned zone).
+    pub signed: u32,
     bytes: Range<u32>,
     relocs: Range<u32>,
     cuts: Range<u32>,
+}
+
+/// The NSEC records a signed answer needs for the question name, found per query because
+/// the name is not known at compile time.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Proof {
+    /// Nothing: the answer is complete.
+    None,
+    /// The NSEC covering the question name (a wildcard answer or wildcard NODATA: RFC 4035
+    /// section 3.1.3.3 and 3.1.3.4).
+    CoverName,
+    /// The NSEC covering the question name and the one covering the wildcard at its closest
+    /// encloser (NXDOMAIN: RFC 4035 section 3.1.3.2).
+    NxDomain,
 }
 
 /// How one of several variants of an answer is picked for a query.
@@ -39,10 +60,25 @@ pub struct Arena {
 impl Arena {
     /// Stores an answer; returns its index.
     pub fn push(&mut self, sections: Sections, rcode: u16, authoritative: bool) -> u32 {
+        self.push_proven(sections, rcode, authoritative, Proof::None, super::NONE)
+    }
+
+    /// Stores an answer that needs `proof` from the chain of zone `zone`; returns its index.
+    pub fn push_proven(
+        &mut self,
+        sections: Sections,
+        rcode: u16,
+        authoritative: bool,
+        proof: Proof,
+        zone: u32,
+    ) -> u32 {
         let span = |start: usize, len: usize| start as u32..(start + len) as u32;
         let answer = Answer {
             authoritative,
             rcode,
+            proof,
+            zone,
+            signed: super::NONE,
             bytes: span(self.bytes.len(), sections.bytes.len()),
             relocs: span(self.relocs.len(), sections.relocs.len()),
             cuts: span(self.cuts.len(), sections.cuts.len()),
@@ -52,6 +88,11 @@ impl Arena {
         self.cuts.extend_from_slice(&sections.cuts);
         self.answers.push(answer);
         (self.answers.len() - 1) as u32
+    }
+
+    /// Makes answer `signed` the signed form of answer `unsigned`.
+    pub fn link_signed(&mut self, unsigned: u32, signed: u32) {
+        self.answers[unsigned as usize].signed = signed;
     }
 
     /// Stores the running sums of `weights`; returns the `Pick` that uses them.

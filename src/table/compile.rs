@@ -2,14 +2,16 @@
 //! pool is built once here; answers that use a pool's records become sites, rebuilt by
 //! [`super::pool`] whenever that pool changes.
 
-use super::arena::Arena;
+use super::arena::{Arena, Proof};
+use super::chain::Chain;
 use super::dname::Dname;
 use super::fxhash::BuildFxHasher;
 use super::pool_answer::PoolDef;
 use super::sites::{self, SiteVariants};
 use super::writer::{QuestionName, Sections};
-use super::zone_view::{PoolRecords, ZoneView};
+use super::zone_view::{Built, PoolRecords, ZoneView};
 use super::{Node, Table, ZoneSummary, DYNAMIC, NONE};
+use crate::dnssec::ZoneSigner;
 use crate::name::Name;
 use crate::wire::rcode;
 use crate::wire::rtype;
@@ -53,6 +55,11 @@ pub struct Compiled {
     pub(super) pool_sites: Vec<Vec<SiteSpec>>,
     pub(super) views: Vec<ZoneView>,
     pub(super) zones: Vec<ZoneSummary>,
+    /// Per zone, its NSEC chain (empty for an unsigned zone).
+    pub(super) chains: Vec<Chain>,
+    /// Per node of a signed zone, the chain link covering the wildcard below it (the
+    /// NXDOMAIN proof for names whose closest encloser it is); `NONE` elsewhere.
+    pub(super) wildcard_cover: Vec<u32>,
 }
 
 /// The question a node's answers are compiled for: the name itself, or for a wildcard any
@@ -81,13 +88,15 @@ impl PoolRecords for FirstVariants<'_> {
     }
 }
 
-pub fn compile(zones: &[Zone], pools: &[PoolDef]) -> Table {
+/// Compiles `zones` (signed where `signers` gives a signer at the zone's index) and `pools`.
+pub fn compile(zones: &[Zone], pools: &[PoolDef], signers: &[Option<Arc<ZoneSigner>>]) -> Table {
     let mut compiled = Compiled {
         pool_sites: vec![Vec::new(); pools.len()],
         ..Compiled::default()
     };
     let origins: Vec<&Name> = zones.iter().map(|z| &z.origin).collect();
-    for zone in zones {
+    for (i, zone) in zones.iter().enumerate() {
+        let signer = signers.get(i).cloned().flatten();
         let below = |name: &Name| name != &zone.origin && name.is_below_or_at(&zone.origin);
         let children: Vec<Name> = origins
             .iter()
@@ -99,7 +108,7 @@ pub fn compile(zones: &[Zone], pools: &[PoolDef]) -> Table {
             .filter(|(_, p)| p.name.is_below_or_at(&zone.origin) && !in_child(&p.name))
             .map(|(i, p)| (i as u32, &p.name))
             .collect();
-        let view = ZoneView::new(zone, children, &own_pools);
+        let view = ZoneView::new(zone, children, &own_pools, signer);
         compiled.add_zone(view, zone.records.len(), &FirstVariants(pools));
     }
     let compiled = Arc::new(compiled);
@@ -116,14 +125,21 @@ pub fn compile(zones: &[Zone], pools: &[PoolDef]) -> Table {
 impl Compiled {
     fn add_zone(&mut self, view: ZoneView, records: usize, pools: &dyn PoolRecords) {
         let zone_index = self.views.len() as u32;
-        let mut negative = super::writer::Writer::new(QuestionName::EndsWith {
-            suffix: &view.origin,
-            alias: None,
-        });
-        view.put_negative(&mut negative);
-        let negative = negative.finish();
-        let nxdomain = self.arena.push(negative.clone(), rcode::NXDOMAIN, true);
-        let nodata = self.arena.push(negative, rcode::NOERROR, true);
+        let signed = view.signing.is_some();
+        let negative = |signed| {
+            let mut w = super::writer::Writer::new(QuestionName::EndsWith {
+                suffix: &view.origin,
+                alias: None,
+            });
+            view.put_negative(&mut w, view.signing.as_ref().filter(|_| signed));
+            w.finish()
+        };
+        let nxdomain = self.arena.push(negative(false), rcode::NXDOMAIN, true);
+        if signed {
+            let proven = (negative(true), Proof::NxDomain);
+            self.add_signed(nxdomain, proven, rcode::NXDOMAIN, true, zone_index);
+        }
+        let nodata = self.arena.push(negative(false), rcode::NOERROR, true);
 
         let names: Vec<&Name> = view
             .nodes
@@ -150,19 +166,31 @@ impl Compiled {
             };
             let types_start = self.by_type.len() as u32;
             if let Some(cut) = view.cut_above(name) {
-                node.referral = *referrals
-                    .entry(cut)
-                    .or_insert_with(|| self.arena.push(view.referral(cut), rcode::NOERROR, false));
+                node.referral = match referrals.get(cut) {
+                    Some(&index) => index,
+                    None => {
+                        let referral = |signed| (view.referral(cut, signed), Proof::None);
+                        let index =
+                            self.add_pair(referral, signed, rcode::NOERROR, false, zone_index);
+                        referrals.insert(cut, index);
+                        index
+                    }
+                };
                 node.at_cut = cut == *name;
                 if node.at_cut {
-                    let ds = self.arena.push(view.ds_at_cut(name), rcode::NOERROR, true);
+                    let ds = |signed| (view.ds_at_cut(name, signed), Proof::None);
+                    let ds = self.add_pair(ds, signed, rcode::NOERROR, true, zone_index);
                     self.by_type.push((rtype::DS, ds));
                 }
             } else {
                 let parent = name.parent().unwrap_or_else(Name::root);
                 let make = || node_question(name, &parent);
+                let proof = match name.is_wildcard() {
+                    true => Proof::CoverName,
+                    false => Proof::None,
+                };
                 for t in view.distinct_types(name) {
-                    let built = view.build(make(), name, t, pools);
+                    let built = view.build(make(), name, t, pools, false);
                     let index = match built.pool {
                         Some((pool, _)) => self.add_site(
                             pool,
@@ -172,13 +200,20 @@ impl Compiled {
                                 qtype: t,
                             },
                         ),
-                        None => self.arena.push(built.sections, built.rcode, true),
+                        None => {
+                            let code = built.rcode;
+                            let build = |signed| view.build(make(), name, t, pools, signed);
+                            self.add_built(build, signed, proof, code, zone_index)
+                        }
                     };
                     self.by_type.push((t, index));
                 }
-                if view.nodes[*name].rrsets.contains_key(&rtype::CNAME) {
-                    let built = view.build(make(), name, NO_TYPE, pools);
-                    node.default = self.arena.push(built.sections, built.rcode, true);
+                let cname = view.nodes[*name].rrsets.contains_key(&rtype::CNAME);
+                if cname || signed {
+                    // A CNAME's chain, or a signed NODATA with the proof for this name.
+                    let build = |signed| view.build(make(), name, NO_TYPE, pools, signed);
+                    let code = build(false).rcode;
+                    node.default = self.add_built(build, signed, proof, code, zone_index);
                 }
                 if let Some(dname) = view.nodes[*name].rrsets.get(&rtype::DNAME) {
                     let zone_nodes = first..first + names.len() as u32;
@@ -197,7 +232,56 @@ impl Compiled {
             records,
             names: names.len(),
         });
+        let chain = chain_of(&view);
+        self.wildcard_cover.extend(names.iter().map(|name| {
+            let wildcard = name.wildcard_child();
+            let link = wildcard.and_then(|w| chain.covering(w.as_wire()));
+            link.unwrap_or(NONE)
+        }));
+        self.chains.push(chain);
         self.views.push(view);
+    }
+
+    /// Stores an answer built by `build(signed)`, and its signed form when the zone is
+    /// signed; returns the unsigned answer's index.
+    fn add_built(
+        &mut self,
+        build: impl Fn(bool) -> Built,
+        signed: bool,
+        proof: Proof,
+        rcode: u16,
+        zone: u32,
+    ) -> u32 {
+        let pair = |signed| (build(signed).sections, proof);
+        self.add_pair(pair, signed, rcode, true, zone)
+    }
+
+    /// Stores the answer `make(false)` and, when `signed`, its signed form `make(true)`.
+    fn add_pair(
+        &mut self,
+        make: impl Fn(bool) -> (Sections, Proof),
+        signed: bool,
+        rcode: u16,
+        authoritative: bool,
+        zone: u32,
+    ) -> u32 {
+        let index = self.arena.push(make(false).0, rcode, authoritative);
+        if signed {
+            self.add_signed(index, make(true), rcode, authoritative, zone);
+        }
+        index
+    }
+
+    fn add_signed(
+        &mut self,
+        unsigned: u32,
+        (sections, proof): (Sections, Proof),
+        rcode: u16,
+        authoritative: bool,
+        zone: u32,
+    ) {
+        let signed = (self.arena).push_proven(sections, rcode, authoritative, proof, zone);
+        self.arena.link_signed(unsigned, signed);
     }
 
     fn add_site(&mut self, pool: u32, spec: SiteSpec) -> u32 {
@@ -211,12 +295,38 @@ impl Compiled {
     }
 }
 
-/// Builds a site's answer for one variant of its pool.
+/// The finished NSEC chain of a signed zone (empty for an unsigned one).
+fn chain_of(view: &ZoneView) -> Chain {
+    let mut chain = Chain::default();
+    let Some(signing) = &view.signing else {
+        return chain;
+    };
+    for (key, owner) in &signing.chain {
+        let nsec = &view.nodes[owner].rrsets[&rtype::NSEC];
+        let rrsigs = signing.rrsigs(owner, rtype::NSEC);
+        chain.push(key, owner, nsec.ttl, &nsec.rdatas[0], rrsigs);
+    }
+    chain
+}
+
+/// One build of a site's answer.
+pub struct SiteBuild {
+    pub sections: Sections,
+    pub rcode: u16,
+    /// The pool RRset's type the answer used, if any.
+    pub family: Option<u16>,
+    /// The proof the engine adds to the signed form.
+    pub proof: Proof,
+}
+
+/// Builds a site's answer for one variant of its pool, signed when `signed` (and the zone
+/// is signed here).
 pub fn build_site(
     compiled: &Compiled,
     spec: &SiteSpec,
     pools: &dyn PoolRecords,
-) -> (Sections, u16, Option<u16>) {
+    signed: bool,
+) -> SiteBuild {
     let view = &compiled.views[spec.zone as usize];
     let parent = spec.start.parent().unwrap_or_else(Name::root);
     let built = view.build(
@@ -224,6 +334,20 @@ pub fn build_site(
         &spec.start,
         spec.qtype,
         pools,
+        signed,
     );
-    (built.sections, built.rcode, built.pool.map(|(_, t)| t))
+    SiteBuild {
+        sections: built.sections,
+        rcode: built.rcode,
+        family: built.pool.map(|(_, t)| t),
+        proof: match spec.start.is_wildcard() {
+            true => Proof::CoverName,
+            false => Proof::None,
+        },
+    }
+}
+
+/// Whether the zone of a site is signed here.
+pub fn site_is_signed(compiled: &Compiled, spec: &SiteSpec) -> bool {
+    compiled.views[spec.zone as usize].signing.is_some()
 }

@@ -14,20 +14,24 @@
 //! else with the old one ([`Table::with_pool`]).
 
 mod arena;
+mod chain;
 mod compile;
 mod dname;
 mod fxhash;
 pub mod pool_answer;
+mod signing;
 mod sites;
 mod writer;
 mod zone_view;
 
-pub use arena::Answer;
+pub use arena::{Answer, Proof};
+pub use chain::Piece;
 pub use dname::DnameRef;
 pub use fxhash::FxHasher;
 pub use pool_answer::{PoolAnswer, PoolDef, Served, Spread};
 pub use writer::{Cut, Reloc};
 
+use crate::dnssec::ZoneSigner;
 use crate::name::Name;
 use crate::wire::rtype;
 use crate::zone::Zone;
@@ -96,6 +100,8 @@ pub enum Lookup<'t> {
 pub struct AnswerRef<'t> {
     answer: &'t Answer,
     arena: &'t Arena,
+    /// For a name that does not exist: the node of its closest encloser, else `NONE`.
+    encloser: u32,
 }
 
 impl<'t> AnswerRef<'t> {
@@ -139,6 +145,25 @@ impl<'t> AnswerRef<'t> {
     pub fn cuts(&self) -> &'t [Cut] {
         self.arena.cuts(self.answer)
     }
+
+    /// The answer with its DNSSEC records, for a query with the DO bit: itself when its
+    /// zone is not signed here.
+    #[inline]
+    pub fn signed_form(self) -> AnswerRef<'t> {
+        match self.answer.signed {
+            NONE => self,
+            index => AnswerRef {
+                answer: &self.arena.answers[index as usize],
+                ..self
+            },
+        }
+    }
+
+    /// The NSEC proof the engine adds for the question name.
+    #[inline]
+    pub fn proof(&self) -> Proof {
+        self.answer.proof
+    }
 }
 
 impl Default for Table {
@@ -151,7 +176,42 @@ impl Table {
     /// Compiles validated zones and the pools' current answers into a table. Pools should
     /// have passed `app::check_pools_against_zones`; a pool in no zone is ignored.
     pub fn compile(zones: &[Zone], pools: &[PoolDef]) -> Table {
-        compile::compile(zones, pools)
+        compile::compile(zones, pools, &[])
+    }
+
+    /// [`Table::compile`], signing each zone for which `signers` holds a signer at the
+    /// zone's index: every RRset signed, the NSEC chain made, and a signed form of every
+    /// answer for queries with the DO bit.
+    pub fn compile_signed(
+        zones: &[Zone],
+        pools: &[PoolDef],
+        signers: &[Option<Arc<ZoneSigner>>],
+    ) -> Table {
+        compile::compile(zones, pools, signers)
+    }
+
+    /// The NSEC records that prove `found` (a signed answer) for the lowercase wire-form
+    /// question name `qname`: none, one or two pieces, by the answer's [`Proof`].
+    #[inline]
+    pub fn proof_pieces(&self, found: &AnswerRef<'_>, qname: &[u8]) -> [Option<Piece<'_>>; 2] {
+        let answer = found.answer;
+        if answer.proof == Proof::None {
+            return [None, None];
+        }
+        let c = &*self.compiled;
+        let Some(chain) = c.chains.get(answer.zone as usize) else {
+            return [None, None];
+        };
+        let Some(cover) = chain.covering(qname) else {
+            return [None, None];
+        };
+        let wildcard = match (answer.proof, c.wildcard_cover.get(found.encloser as usize)) {
+            (Proof::NxDomain, Some(&link)) if link != NONE && link != cover => {
+                Some(chain.piece(link))
+            }
+            _ => None,
+        };
+        [Some(chain.piece(cover)), wildcard]
     }
 
     /// A table equal to this one but for pool `pool`, which now serves `answer`. Shares all
@@ -259,6 +319,7 @@ impl Table {
     #[inline(always)]
     fn below_node(&self, index: u32, qtype: u16, spin: u32) -> AnswerRef<'_> {
         let c = &*self.compiled;
+        let encloser_index = index;
         let encloser = &c.nodes[index as usize];
         let index = if encloser.referral != NONE {
             encloser.referral
@@ -269,11 +330,15 @@ impl Table {
             return AnswerRef {
                 answer: &markers.answers[encloser.dname as usize],
                 arena: markers,
+                encloser: encloser_index,
             };
         } else {
             encloser.nxdomain
         };
-        self.answer(index, spin)
+        AnswerRef {
+            encloser: encloser_index,
+            ..self.answer(index, spin)
+        }
     }
 
     #[inline]
@@ -293,6 +358,7 @@ impl Table {
             return AnswerRef {
                 answer: &arena.answers[index as usize],
                 arena,
+                encloser: NONE,
             };
         }
         let site = self.compiled.sites[(index & !DYNAMIC) as usize];
@@ -302,6 +368,7 @@ impl Table {
         AnswerRef {
             answer: &pool.arena.answers[chosen as usize],
             arena: &pool.arena,
+            encloser: NONE,
         }
     }
 }

@@ -2,7 +2,7 @@
 //! weighted choice) in a small arena of its own, so a health change rebuilds only these.
 
 use super::arena::{Arena, Pick};
-use super::compile::{build_site, Compiled};
+use super::compile::{build_site, site_is_signed, Compiled};
 use super::pool_answer::{PoolAnswer, Spread};
 use super::zone_view::PoolRecords;
 use crate::wire::rtype;
@@ -18,18 +18,30 @@ pub struct SiteVariants {
 }
 
 impl SiteVariants {
-    /// Builds every site of `pool` for `answer`.
+    /// Builds every site of `pool` for `answer`, with the signed forms where the zone is
+    /// signed (signing the pool's RRsets now: this runs where health decisions are made,
+    /// never on the query path).
     pub fn build(compiled: &Compiled, pool: u32, answer: &PoolAnswer) -> SiteVariants {
         let mut out = SiteVariants::default();
         for spec in &compiled.pool_sites[pool as usize] {
             let start = out.arena.answers.len() as u32;
-            let (sections, rcode, family) =
-                build_site(compiled, spec, &Variant { answer, index: 0 });
-            out.arena.push(sections, rcode, true);
+            let first = build_site(compiled, spec, &Variant { answer, index: 0 }, false);
+            let family = first.family;
+            out.arena.push(first.sections, first.rcode, true);
             let count = family.map_or(1, |t| variant_count(answer, t));
             for index in 1..count {
-                let (sections, rcode, _) = build_site(compiled, spec, &Variant { answer, index });
-                out.arena.push(sections, rcode, true);
+                let built = build_site(compiled, spec, &Variant { answer, index }, false);
+                out.arena.push(built.sections, built.rcode, true);
+            }
+            if site_is_signed(compiled, spec) {
+                for index in 0..count {
+                    let built = build_site(compiled, spec, &Variant { answer, index }, true);
+                    let (rcode, proof) = (built.rcode, built.proof);
+                    let signed =
+                        out.arena
+                            .push_proven(built.sections, rcode, true, proof, spec.zone);
+                    out.arena.link_signed(start + index as u32, signed);
+                }
             }
             let pick = match (answer.spread, family) {
                 (_, _) if count <= 1 => Pick::Only,

@@ -74,11 +74,16 @@ pub struct Writer {
     start: i32,
     start_relocated: bool,
     current: Cut,
+    /// The wildcard owner written as the question name, if any.
+    alias: Option<Vec<u8>>,
+    /// While set, the alias is written as itself (NSEC records of a wildcard owner).
+    literal: bool,
 }
 
 impl Writer {
     pub fn new(question: QuestionName<'_>) -> Writer {
         let mut known = Vec::new();
+        let mut alias_wire = None;
         let (start, start_relocated) = match question {
             QuestionName::Exact(qname) => {
                 for at in label_starts(qname.as_wire()) {
@@ -92,6 +97,7 @@ impl Writer {
             }
             QuestionName::EndsWith { suffix, alias } => {
                 if let Some(alias) = alias {
+                    alias_wire = Some(alias.as_wire().to_vec());
                     known.push((
                         alias.as_wire().to_vec(),
                         Target {
@@ -117,6 +123,8 @@ impl Writer {
             start,
             start_relocated,
             current: Cut::default(),
+            alias: alias_wire,
+            literal: false,
         }
     }
 
@@ -130,6 +138,53 @@ impl Writer {
         rdatas: impl IntoIterator<Item = &'r [u8]>,
     ) {
         let before = self.out.bytes.len();
+        self.records(section, owner, rtype, ttl, rdatas);
+        self.cut_after(before);
+    }
+
+    /// Appends one RRset and its RRSIGs, which are cut away together or not at all.
+    pub fn signed_rrset<'r>(
+        &mut self,
+        section: Section,
+        owner: &Name,
+        rtype: u16,
+        ttl: u32,
+        rdatas: impl IntoIterator<Item = &'r [u8]>,
+        rrsigs: &[Vec<u8>],
+    ) {
+        let before = self.out.bytes.len();
+        self.records(section, owner, rtype, ttl, rdatas);
+        if self.out.bytes.len() > before {
+            let rrsigs = rrsigs.iter().map(Vec::as_slice);
+            self.records(section, owner, crate::wire::rtype::RRSIG, ttl, rrsigs);
+        }
+        self.cut_after(before);
+    }
+
+    /// [`Writer::signed_rrset`] with the owner written as itself even where it is the
+    /// wildcard that the question name stands for: NSEC records name the wildcard.
+    pub fn signed_rrset_literal<'r>(
+        &mut self,
+        section: Section,
+        owner: &Name,
+        rtype: u16,
+        ttl: u32,
+        rdatas: impl IntoIterator<Item = &'r [u8]>,
+        rrsigs: &[Vec<u8>],
+    ) {
+        self.literal = true;
+        self.signed_rrset(section, owner, rtype, ttl, rdatas, rrsigs);
+        self.literal = false;
+    }
+
+    fn records<'r>(
+        &mut self,
+        section: Section,
+        owner: &Name,
+        rtype: u16,
+        ttl: u32,
+        rdatas: impl IntoIterator<Item = &'r [u8]>,
+    ) {
         for rdata in rdatas {
             self.name(owner.as_wire());
             self.put(&rtype.to_be_bytes());
@@ -146,6 +201,10 @@ impl Writer {
                 Section::Additional => self.current.ar += 1,
             }
         }
+    }
+
+    /// Records a cut point after what was written since `before`, if anything was.
+    fn cut_after(&mut self, before: usize) {
         if self.out.bytes.len() > before {
             // An answer beyond 64 KiB cannot be sent at all; such cuts are never chosen.
             self.current.len = self.out.bytes.len().min(u16::MAX as usize) as u16;
@@ -207,9 +266,10 @@ impl Writer {
     }
 
     fn lookup(&self, suffix: &[u8]) -> Option<Target> {
+        let skip_alias = |name: &Vec<u8>| self.literal && self.alias.as_ref() == Some(name);
         self.known
             .iter()
-            .find(|(name, _)| name == suffix)
+            .find(|(name, _)| name == suffix && !skip_alias(name))
             .map(|&(_, t)| t)
     }
 

@@ -6,8 +6,11 @@
 //! one, so the compiler knows which answers must be rebuilt when the pool changes.
 
 mod additional;
+mod proofs;
 
+use super::signing::{Shape, ZoneSigning};
 use super::writer::{QuestionName, Section, Sections, Writer};
+use crate::dnssec::ZoneSigner;
 use crate::name::Name;
 use crate::wire::rcode;
 use crate::wire::rtype;
@@ -15,6 +18,7 @@ use crate::zone::Zone;
 use additional::{additional_target, PoolUse};
 use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
 
 /// Longest CNAME chain followed inside a zone.
 const MAX_CHAIN: usize = 20;
@@ -49,6 +53,8 @@ pub struct ZoneView {
     cuts: Vec<Name>,
     /// Origins of other configured zones below this one: their names are theirs.
     children: Vec<Name>,
+    /// For a zone signed here: its signatures and NSEC chain.
+    pub signing: Option<ZoneSigning>,
 }
 
 pub enum Resolved<'a> {
@@ -71,8 +77,14 @@ pub struct Built {
 }
 
 impl ZoneView {
-    /// Arranges `zone`; `pools` are the (index, name) of pools whose names lie in it.
-    pub fn new(zone: &Zone, children: Vec<Name>, pools: &[(u32, &Name)]) -> ZoneView {
+    /// Arranges `zone`; `pools` are the (index, name) of pools whose names lie in it. With
+    /// a `signer` the zone's DNSSEC records are added and every static RRset is signed.
+    pub fn new(
+        zone: &Zone,
+        children: Vec<Name>,
+        pools: &[(u32, &Name)],
+        signer: Option<Arc<ZoneSigner>>,
+    ) -> ZoneView {
         let mut nodes: HashMap<Name, NodeData> = HashMap::new();
         for record in &zone.records {
             let node = nodes.entry(record.owner.clone()).or_default();
@@ -108,16 +120,27 @@ impl ZoneView {
                 nodes.insert(parent, NodeData::default());
             }
         }
-        let cuts = nodes
+        let cuts: Vec<Name> = nodes
             .iter()
             .filter(|(name, data)| *name != &zone.origin && data.rrsets.contains_key(&rtype::NS))
             .map(|(name, _)| name.clone())
             .collect();
+        let signing = signer.map(|signer| {
+            let soa = &nodes[&zone.origin].rrsets[&rtype::SOA];
+            let shape = Shape {
+                origin: &zone.origin,
+                cuts: &cuts,
+                children: &children,
+                nsec_ttl: negative_ttl(soa.ttl, &soa.rdatas[0]),
+            };
+            ZoneSigning::new(&mut nodes, &shape, signer)
+        });
         ZoneView {
             origin: zone.origin.clone(),
             nodes,
             cuts,
             children,
+            signing,
         }
     }
 
@@ -160,31 +183,41 @@ impl ZoneView {
         Resolved::NxDomain
     }
 
-    /// SOA for negative answers: TTL the smaller of the SOA's TTL and MINIMUM (RFC 2308).
-    fn negative_soa(&self) -> (u32, &[u8]) {
+    /// The SOA of a negative answer, with its RRSIGs when `sign` is given.
+    pub fn put_negative(&self, w: &mut Writer, sign: Option<&ZoneSigning>) {
         let soa = &self.nodes[&self.origin].rrsets[&rtype::SOA];
         let rdata = &soa.rdatas[0][..];
-        let minimum = rdata[rdata.len() - 4..].try_into().map(u32::from_be_bytes);
-        (
-            soa.ttl.min(minimum.expect("SOA RDATA ends with MINIMUM")),
-            rdata,
-        )
+        let ttl = negative_ttl(soa.ttl, rdata);
+        self.put(
+            w,
+            sign,
+            Section::Authority,
+            &self.origin,
+            rtype::SOA,
+            ttl,
+            &[rdata],
+            false,
+        );
     }
 
-    pub fn put_negative(&self, w: &mut Writer) {
-        let (ttl, rdata) = self.negative_soa();
-        w.rrset(Section::Authority, &self.origin, rtype::SOA, ttl, [rdata]);
+    /// Whether answers built with `signed` carry DNSSEC records: the zone is signed here.
+    fn signer_for(&self, signed: bool) -> Option<&ZoneSigning> {
+        self.signing.as_ref().filter(|_| signed)
     }
 
     /// Resolves `qtype` at `start` (following CNAMEs) into answer sections, taking pool
-    /// records from `pools`.
+    /// records from `pools`; `signed` adds the RRSIGs and the NSEC proofs known at compile
+    /// time (a signed wildcard answer leaves out the additional section: the engine adds
+    /// the proof for the question name after the authority section).
     pub fn build(
         &self,
         question: QuestionName<'_>,
         start: &Name,
         qtype: u16,
         pools: &dyn PoolRecords,
+        signed: bool,
     ) -> Built {
+        let sign = self.signer_for(signed);
         let mut w = Writer::new(question);
         let mut owner = start.clone();
         let mut chain: Vec<Name> = Vec::new();
@@ -199,13 +232,17 @@ impl ZoneView {
                 Resolved::Redirected(dname_owner, dname) => {
                     // Written once in a chain, as Knot DNS writes it.
                     if !dnames.contains(&dname_owner) {
-                        let rdatas = dname.rdatas.iter().map(Vec::as_slice);
-                        w.rrset(
+                        let rdatas: Vec<&[u8]> = dname.rdatas.iter().map(Vec::as_slice).collect();
+                        let (t, ttl) = (rtype::DNAME, dname.ttl);
+                        self.put(
+                            &mut w,
+                            sign,
                             Section::Answer,
                             dname_owner,
-                            rtype::DNAME,
-                            dname.ttl,
-                            rdatas,
+                            t,
+                            ttl,
+                            &rdatas,
+                            false,
                         );
                         dnames.push(dname_owner);
                     }
@@ -231,18 +268,34 @@ impl ZoneView {
                     let ns = &self.nodes[cut].rrsets[&rtype::NS];
                     let rdatas = ns.rdatas.iter().map(Vec::as_slice);
                     w.rrset(Section::Authority, cut, rtype::NS, ns.ttl, rdatas);
+                    if let Some(s) = sign {
+                        self.put_delegation_proof(&mut w, s, cut);
+                    }
                     targets.extend(ns.rdatas.iter().filter_map(|r| Name::from_wire(r)));
                     break;
                 }
                 Resolved::NxDomain => {
                     code = rcode::NXDOMAIN;
-                    self.put_negative(&mut w);
+                    self.put_negative(&mut w, sign);
+                    if let Some(s) = sign {
+                        self.put_nxdomain_proof(&mut w, s, &owner);
+                    }
                     break;
                 }
             };
             if let (Some(cname), false) = (data.rrsets.get(&rtype::CNAME), qtype == rtype::CNAME) {
-                let rdatas = cname.rdatas.iter().map(Vec::as_slice);
-                w.rrset(Section::Answer, &owner, rtype::CNAME, cname.ttl, rdatas);
+                let rdatas: Vec<&[u8]> = cname.rdatas.iter().map(Vec::as_slice).collect();
+                let (t, ttl) = (rtype::CNAME, cname.ttl);
+                self.put(
+                    &mut w,
+                    sign,
+                    Section::Answer,
+                    &owner,
+                    t,
+                    ttl,
+                    &rdatas,
+                    false,
+                );
                 chain.push(owner.clone());
                 let target = Name::from_wire(&cname.rdatas[0]).expect("CNAME RDATA is a name");
                 if qtype == rtype::ANY || chain.contains(&target) || chain.len() >= MAX_CHAIN {
@@ -264,17 +317,27 @@ impl ZoneView {
                     .and_then(|set| Some((qtype, set, current(qtype, set)?))),
             };
             match found {
-                None => self.put_negative(&mut w),
+                None => {
+                    self.put_negative(&mut w, sign);
+                    if let Some(s) = sign {
+                        self.put_nodata_proof(&mut w, s, (&owner, qtype), data, pools);
+                    }
+                }
                 Some((t, set, (ttl, rdatas))) => {
                     if let Some(pool) = set.pool {
                         used_pool = Some((pool, t));
                     }
-                    w.rrset(
+                    let slices: Vec<&[u8]> = rdatas.iter().map(Vec::as_slice).collect();
+                    let from_pool = set.pool.is_some();
+                    self.put(
+                        &mut w,
+                        sign,
                         Section::Answer,
                         &owner,
                         t,
                         ttl,
-                        rdatas.iter().map(Vec::as_slice),
+                        &slices,
+                        from_pool,
                     );
                     targets.extend(rdatas.iter().filter_map(|r| additional_target(t, r)));
                 }
@@ -296,7 +359,9 @@ impl ZoneView {
             used: &mut used_pool,
             qtype,
         };
-        self.put_additional(&mut w, &targets, Some(pool_use));
+        if !(sign.is_some() && start.is_wildcard()) {
+            self.put_additional(&mut w, &targets, Some(pool_use), sign);
+        }
         Built {
             sections: w.finish(),
             rcode: code,
@@ -338,8 +403,9 @@ impl ZoneView {
         types
     }
 
-    /// The referral for a cut: its NS set in authority, glue in additional.
-    pub fn referral(&self, cut: &Name) -> Sections {
+    /// The referral for a cut: its NS set in authority (with the DS or the NSEC proving
+    /// there is none when `signed`), glue in additional.
+    pub fn referral(&self, cut: &Name, signed: bool) -> Sections {
         let mut w = Writer::new(QuestionName::EndsWith {
             suffix: cut,
             alias: None,
@@ -352,30 +418,53 @@ impl ZoneView {
             ns.ttl,
             ns.rdatas.iter().map(Vec::as_slice),
         );
+        let sign = self.signer_for(signed);
+        if let Some(s) = sign {
+            self.put_delegation_proof(&mut w, s, cut);
+        }
         let targets: Vec<Name> = ns
             .rdatas
             .iter()
             .filter_map(|r| Name::from_wire(r))
             .collect();
-        self.put_additional(&mut w, &targets, None);
+        self.put_additional(&mut w, &targets, None, sign);
         w.finish()
     }
 
-    /// DS at a cut, answered by the parent: the DS RRset or NODATA.
-    pub fn ds_at_cut(&self, cut: &Name) -> Sections {
+    /// DS at a cut, answered by the parent: the DS RRset or NODATA (proven by the NSEC at
+    /// the cut when `signed`).
+    pub fn ds_at_cut(&self, cut: &Name, signed: bool) -> Sections {
+        let sign = self.signer_for(signed);
         let mut w = Writer::new(QuestionName::Exact(cut));
         match self.nodes[cut].rrsets.get(&rtype::DS) {
-            Some(ds) => w.rrset(
-                Section::Answer,
-                cut,
-                rtype::DS,
-                ds.ttl,
-                ds.rdatas.iter().map(Vec::as_slice),
-            ),
-            None => self.put_negative(&mut w),
+            Some(ds) => {
+                let rdatas: Vec<&[u8]> = ds.rdatas.iter().map(Vec::as_slice).collect();
+                self.put(
+                    &mut w,
+                    sign,
+                    Section::Answer,
+                    cut,
+                    rtype::DS,
+                    ds.ttl,
+                    &rdatas,
+                    false,
+                );
+            }
+            None => {
+                self.put_negative(&mut w, sign);
+                if let Some(s) = sign {
+                    self.put_delegation_proof(&mut w, s, cut);
+                }
+            }
         }
         w.finish()
     }
+}
+
+/// The TTL of negative answers: the smaller of the SOA's TTL and MINIMUM (RFC 2308).
+fn negative_ttl(soa_ttl: u32, rdata: &[u8]) -> u32 {
+    let minimum = rdata[rdata.len() - 4..].try_into().map(u32::from_be_bytes);
+    soa_ttl.min(minimum.expect("SOA RDATA ends with MINIMUM"))
 }
 
 /// The records of an RRset as served now: a pool placeholder resolves to the pool's

@@ -3,6 +3,7 @@
 
 use super::{PoolRecords, ZoneView};
 use crate::name::Name;
+use crate::table::signing::ZoneSigning;
 use crate::table::writer::{Section, Writer};
 use crate::wire::rtype;
 
@@ -25,6 +26,7 @@ impl ZoneView {
         w: &mut Writer,
         targets: &[Name],
         mut pools: Option<PoolUse<'_>>,
+        sign: Option<&ZoneSigning>,
     ) {
         for (i, target) in targets.iter().enumerate() {
             let outside = !target.is_below_or_at(&self.origin) || self.in_child_zone(target);
@@ -39,8 +41,9 @@ impl ZoneView {
                     continue;
                 };
                 let Some(pool) = set.pool else {
-                    let rdatas = set.rdatas.iter().map(Vec::as_slice);
-                    w.rrset(Section::Additional, target, t, set.ttl, rdatas);
+                    let rdatas: Vec<&[u8]> = set.rdatas.iter().map(Vec::as_slice).collect();
+                    let section = Section::Additional;
+                    self.put(w, sign, section, target, t, set.ttl, &rdatas, false);
                     continue;
                 };
                 let Some(PoolUse {
@@ -57,13 +60,8 @@ impl ZoneView {
                 // Used even when empty: the section changes when the pool does.
                 **used = Some(used.unwrap_or((pool, *qtype)));
                 let (ttl, rdatas) = source.all(pool, t);
-                w.rrset(
-                    Section::Additional,
-                    target,
-                    t,
-                    ttl,
-                    rdatas.iter().map(Vec::as_slice),
-                );
+                let rdatas: Vec<&[u8]> = rdatas.iter().map(Vec::as_slice).collect();
+                self.put(w, sign, Section::Additional, target, t, ttl, &rdatas, true);
             }
         }
     }
