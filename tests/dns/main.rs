@@ -13,6 +13,7 @@ mod support;
 mod cli;
 mod dns_msg;
 mod dnssec_keys;
+mod dnssec_validate;
 mod fuzz_corpus;
 mod hostile;
 mod io_backends;
