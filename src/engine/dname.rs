@@ -56,6 +56,7 @@ pub(super) fn answer(
     spin: u32,
     out: &mut [u8],
 ) -> Outcome {
+    let dnssec_ok = q.edns.is_some_and(|e| e.dnssec_ok);
     let question_end = q.question_end();
     let opt = reply_opt(q.edns, rcode::NOERROR);
     let end = size_limit(transport, q.edns, out.len())
@@ -99,6 +100,18 @@ pub(super) fn answer(
                 written_count += 1;
                 len += 2 + record.len();
                 counts.an += 1;
+                let rrsigs = if dnssec_ok { dname.rrsigs() } else { &[] };
+                let rrsigs_len: usize = rrsigs.iter().map(|r| 2 + r.len()).sum();
+                if len + rrsigs_len > end {
+                    truncated = true;
+                    break;
+                }
+                for rrsig in rrsigs {
+                    put_u16(out, len, 0xc000 | owner_at as u16);
+                    out[len + 2..len + 2 + rrsig.len()].copy_from_slice(rrsig);
+                    len += 2 + rrsig.len();
+                    counts.an += 1;
+                }
                 at
             }
         };
@@ -139,10 +152,32 @@ pub(super) fn answer(
             None => break,
             Some(Lookup::Dname(next)) => dname = next,
             Some(Lookup::Answer(found)) => {
+                let found = if dnssec_ok {
+                    found.signed_form()
+                } else {
+                    found
+                };
+                let pieces = match dnssec_ok {
+                    true => table.proof_pieces(&found, &name[..placed.len]),
+                    false => [None, None],
+                };
+                let proof_len: usize = pieces.iter().flatten().map(|p| p.bytes.len()).sum();
                 let room = end - len;
-                let (cut, cut_short) = place(found, &placed, room, len, out);
+                let (cut, cut_short) =
+                    place(found, &placed, room.saturating_sub(proof_len), len, out);
+                let (mut cut, cut_short) = match cut_short && proof_len > 0 {
+                    true => (place(found, &placed, room, len, out).0, true),
+                    false => (cut, cut_short),
+                };
                 truncated |= cut_short;
                 len += cut.len as usize;
+                if !cut_short {
+                    for piece in pieces.into_iter().flatten() {
+                        out[len..len + piece.bytes.len()].copy_from_slice(piece.bytes);
+                        len += piece.bytes.len();
+                        cut.ns += piece.records;
+                    }
+                }
                 counts.an += cut.an;
                 counts.ns = cut.ns;
                 counts.ar = cut.ar;

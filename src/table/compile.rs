@@ -218,6 +218,8 @@ impl Compiled {
                 if let Some(dname) = view.nodes[*name].rrsets.get(&rtype::DNAME) {
                     let zone_nodes = first..first + names.len() as u32;
                     let dname = Dname::new(name, dname.ttl, &dname.rdatas[0], zone_nodes);
+                    let rrsigs = view.signing.as_ref().map(|s| s.rrsigs(name, rtype::DNAME));
+                    let dname = dname.with_rrsigs(rrsigs.unwrap_or_default());
                     node.dname = self.dnames.len() as u32;
                     self.dnames.push(dname);
                     let marker = Sections::default();

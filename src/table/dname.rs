@@ -21,6 +21,9 @@ pub struct Dname {
     target: Box<[u8]>,
     /// The nodes of the DNAME's zone: a synthesized name is only followed inside them.
     zone: Range<u32>,
+    /// In a signed zone, each RRSIG of the DNAME after its owner name (type, class, TTL,
+    /// RDLENGTH, RDATA), for queries with the DO bit.
+    rrsigs: Box<[Box<[u8]>]>,
 }
 
 impl Dname {
@@ -37,7 +40,23 @@ impl Dname {
             record: record.into(),
             target: target.to_ascii_lowercase().into(),
             zone,
+            rrsigs: Box::default(),
         }
+    }
+
+    /// Adds the DNAME's RRSIG RDATAs (a signed zone).
+    pub fn with_rrsigs(mut self, rrsigs: &[Vec<u8>]) -> Dname {
+        let record = |rdata: &Vec<u8>| {
+            let mut record = Vec::with_capacity(10 + rdata.len());
+            record.extend_from_slice(&rtype::RRSIG.to_be_bytes());
+            record.extend_from_slice(&class::IN.to_be_bytes());
+            record.extend_from_slice(&self.ttl.to_be_bytes());
+            record.extend_from_slice(&(rdata.len() as u16).to_be_bytes());
+            record.extend_from_slice(rdata);
+            record.into_boxed_slice()
+        };
+        self.rrsigs = rrsigs.iter().map(record).collect();
+        self
     }
 }
 
@@ -83,5 +102,11 @@ impl<'t> DnameRef<'t> {
     #[inline]
     pub fn zone(&self) -> &'t Range<u32> {
         &self.dname.zone
+    }
+
+    /// Each RRSIG of the DNAME after its owner name; empty in an unsigned zone.
+    #[inline]
+    pub fn rrsigs(&self) -> &'t [Box<[u8]>] {
+        &self.dname.rrsigs
     }
 }

@@ -1,7 +1,7 @@
 //! Signed zones validated end to end by a real validating resolver: Unbound, with the
 //! zone's KSK as its trust anchor and a stub zone pointing at `swivel serve`, resolves
 //! positive answers, NXDOMAIN, NODATA, wildcard answers, wildcard NODATA, empty
-//! non-terminals, CNAMEs, an insecure delegation's DS denial and a health-checked pool's
+//! non-terminals, CNAMEs, DNAMEs, an insecure delegation's DS denial and a health-checked pool's
 //! answers before and after a failover, every one with the AD bit (validated secure). The
 //! negative control: the same queries through an Unbound whose anchor is another key fail
 //! validation (SERVFAIL), so the AD bits cannot come from Unbound trusting anything.
@@ -31,6 +31,8 @@ alias    CNAME www
 a.b.c    A   192.0.2.9
 sub      NS  ns.sub
 ns.sub   A   192.0.2.99
+redir    DNAME wild.example.test.
+gone     DNAME nothere.example.test.
 ";
 
 /// The pool in the signed zone: two endpoints with an HTTP check on `port`.
@@ -63,6 +65,9 @@ const SECURE: &[(&str, &str, &str)] = &[
     ("app.example.test", "A", "NOERROR"),
     ("app.example.test", "AAAA", "NOERROR"),
     ("app.example.test", "TXT", "NOERROR"),
+    ("x.redir.example.test", "TXT", "NOERROR"),
+    ("x.redir.example.test", "A", "NOERROR"),
+    ("a.gone.example.test", "A", "NXDOMAIN"),
 ];
 
 /// A validating Unbound on `127.0.20.<host>` that sends `example.test.` to `swivel` and
