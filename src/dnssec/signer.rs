@@ -141,3 +141,53 @@ impl ZoneSigner {
         (cds, cdnskey)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::dnssec::key::ed25519_test_key;
+
+    #[test]
+    fn a_year_of_rebuilds_keeps_a_valid_signature_at_every_moment() {
+        let keys = Arc::new(ZoneKeys {
+            keys: vec![ed25519_test_key("example.test.", 257, 5)],
+        });
+        let policy = SigningPolicy {
+            denial: DenialKind::Nsec,
+            validity: 14 * 86_400,
+            refresh: 7 * 86_400,
+            cds: false,
+        };
+        let start = 1_790_000_000;
+        let mut now = start;
+        let mut builds = 0;
+        while now < start + 365 * 86_400 {
+            let signer = ZoneSigner::new(keys.clone(), policy, now);
+            let next = signer.next_resign();
+            assert!(next > now, "the next build is later");
+            let window = signer.validity;
+            // Valid from this build until the next, with `refresh` still to go then.
+            assert!(u64::from(window.inception) <= now - INCEPTION_SKEW);
+            assert!(u64::from(window.expiration) >= next + policy.refresh);
+            now = next;
+            builds += 1;
+        }
+        assert_eq!(builds, 53, "one build a week");
+    }
+
+    #[test]
+    fn a_key_event_brings_the_next_build_forward() {
+        let mut key = ed25519_test_key("example.test.", 257, 5);
+        key.timing.delete = Some(2_000_000_000);
+        key.timing.publish = Some(1_000);
+        let keys = Arc::new(ZoneKeys { keys: vec![key] });
+        let policy = SigningPolicy {
+            denial: DenialKind::Nsec,
+            validity: 14 * 86_400,
+            refresh: 7 * 86_400,
+            cds: false,
+        };
+        let signer = ZoneSigner::new(keys, policy, 2_000_000_000 - 60);
+        assert_eq!(signer.next_resign(), 2_000_000_000);
+    }
+}

@@ -294,6 +294,8 @@ mod dname;
 mod dname_tests;
 #[cfg(test)]
 mod pool_tests;
+#[cfg(test)]
+mod signed_tests;
 /// The longest precompiled cut of an answer that fits `room` bytes, and whether records
 /// were left out (the whole answer did not fit).
 #[inline]

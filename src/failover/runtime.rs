@@ -11,10 +11,12 @@
 //! rebuilding first the pools whose answer changed meanwhile.
 
 mod handle;
+mod resign;
 mod state_file;
 
 use handle::Command;
 pub use handle::{tokens_match, Handle};
+use resign::{Resigned, Resigner};
 
 use super::fleet::Fleet;
 use super::status::Status;
@@ -55,6 +57,8 @@ struct Runtime {
     reloads: Reloads,
     /// Where prepared reloads come back to the runtime's task.
     reload_done: mpsc::Sender<Result<Prepared, Diagnostics>>,
+    /// Signed zones compiled again before their signatures age or keys change state.
+    resigner: Resigner,
 }
 
 /// Restores saved state, runs one round of checks (bounded by the longest timeout) so the
@@ -113,12 +117,15 @@ pub async fn start(loaded: Loaded, source: Source) -> Result<Started, String> {
     }
     failover.decide_all();
     let started = Instant::now();
-    let signers = app::signers(&signing, app::unix_now());
-    let table = Table::compile_signed(&zones, &failover.pool_defs(), &signers).shared();
+    let compiled = resign::compile_at(&zones, &signing, &failover.pool_defs(), app::unix_now());
+    let table = compiled.table.shared();
     let (mut scheduler, reports) = Scheduler::new(DEFAULT_MAX_CONCURRENCY);
     scheduler.set_targets_after(targets, &first_checks);
     let (commands, receiver) = mpsc::channel(64);
     let (reload_done, reloaded) = mpsc::channel(1);
+    let (resign_done, resigned) = mpsc::channel(1);
+    let mut resigner = Resigner::new(resign_done);
+    resigner.loaded(zones, signing, compiled.next);
     let checkers = Arc::new(ArcSwap::from_pointee(config.checkers.clone()));
     let runtime = Runtime {
         checkers: checkers.clone(),
@@ -132,9 +139,10 @@ pub async fn start(loaded: Loaded, source: Source) -> Result<Started, String> {
         table_build_seconds: started.elapsed().as_secs_f64(),
         reloads: Reloads::default(),
         reload_done,
+        resigner,
     };
     runtime.persist();
-    tokio::spawn(runtime.run(reports, receiver, reloaded));
+    tokio::spawn(runtime.run(reports, receiver, reloaded, resigned));
     Ok(Started {
         table,
         handle: Handle { commands, checkers },
@@ -147,9 +155,11 @@ impl Runtime {
         mut reports: mpsc::Receiver<ProbeReport<EndpointKey>>,
         mut commands: mpsc::Receiver<Command>,
         mut reloaded: mpsc::Receiver<Result<Prepared, Diagnostics>>,
+        mut resigned: mpsc::Receiver<Resigned>,
     ) {
         loop {
             let sweep_at = self.failover.next_sweep();
+            let resign_at = self.resigner.due();
             tokio::select! {
                 Some(report) = reports.recv() => {
                     let changed = self.failover.observe(&report.key, &report.outcome, report.at);
@@ -165,6 +175,8 @@ impl Runtime {
                     None => break,
                 },
                 Some(prepared) = reloaded.recv() => self.finish_reload(prepared),
+                () = sleep_until(resign_at) => self.resigner.start(self.failover.pool_defs()),
+                Some(done) = resigned.recv() => self.finish_resign(done),
                 () = sleep_until(sweep_at) => {
                     for pool in self.failover.sweep(Instant::now()) {
                         self.redecide(pool);
@@ -339,6 +351,8 @@ impl Runtime {
         }
         failover.decide_all();
         let mut table = prepared.table;
+        self.resigner
+            .loaded(prepared.zones, prepared.signing, prepared.resign_at);
         for (index, (now, compiled)) in failover.pool_defs().iter().zip(&prepared.pools).enumerate()
         {
             if now != compiled {
@@ -367,6 +381,39 @@ impl Runtime {
             summary: prepared.summary,
             restart_needed,
         }
+    }
+
+    /// Swaps in a re-signed table (unless a reload replaced the zones meanwhile), with the
+    /// pools whose answer changed while it compiled rebuilt first.
+    fn finish_resign(&mut self, resigned: Resigned) {
+        let Some(resigned) = self.resigner.finish(resigned) else {
+            return;
+        };
+        let mut table = resigned.compiled.table;
+        for (index, (now, compiled)) in self
+            .failover
+            .pool_defs()
+            .iter()
+            .zip(&resigned.pools)
+            .enumerate()
+        {
+            if now != compiled {
+                table = table.with_pool(index, &now.answer);
+            }
+        }
+        let old = self.table.swap(Arc::new(table));
+        tokio::task::spawn_blocking(move || drop(old));
+        self.table_build_seconds = resigned.compiled.build_seconds;
+        self.table_swaps += 1;
+        let next = resigned
+            .compiled
+            .next
+            .map(crate::dnssec::time::format_timestamp);
+        tracing::info!(
+            seconds = resigned.compiled.build_seconds,
+            next = next.as_deref().unwrap_or("never"),
+            "signed zones signed again"
+        );
     }
 
     /// Writes latches and overrides to `state_dir`, when one is configured.
@@ -403,6 +450,11 @@ struct Prepared {
     config: Config,
     summary: Summary,
     table: Table,
+    /// The zones and keys the table was compiled from, kept for re-signing.
+    zones: Vec<crate::zone::Zone>,
+    signing: Vec<Option<app::SignedZone>>,
+    /// When the table must be compiled again for its signatures (seconds since the epoch).
+    resign_at: Option<u64>,
     /// The pools as the table was compiled with them.
     pools: Vec<PoolDef>,
     build_seconds: f64,
@@ -452,15 +504,16 @@ fn prepare_reload(
             PoolDef { name, answer }
         })
         .collect();
-    let started = Instant::now();
-    let signers = app::signers(&loaded.signing, app::unix_now());
-    let table = Table::compile_signed(&loaded.zones, &pools, &signers);
+    let compiled = resign::compile_at(&loaded.zones, &loaded.signing, &pools, app::unix_now());
     Ok(Prepared {
         config: loaded.config,
         summary,
-        table,
+        table: compiled.table,
+        zones: loaded.zones,
+        signing: loaded.signing,
+        resign_at: compiled.next,
         pools,
-        build_seconds: started.elapsed().as_secs_f64(),
+        build_seconds: compiled.build_seconds,
         first_checks: Vec::new(),
     })
 }

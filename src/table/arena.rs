@@ -31,9 +31,10 @@ pub enum Proof {
     /// The NSEC covering the question name (a wildcard answer or wildcard NODATA: RFC 4035
     /// section 3.1.3.3 and 3.1.3.4).
     CoverName,
-    /// The NSEC covering the question name and the one covering the wildcard at its closest
-    /// encloser (NXDOMAIN: RFC 4035 section 3.1.3.2).
-    NxDomain,
+    /// The NSEC covering the question name and the one covering (or owned by) the wildcard
+    /// at its closest encloser: NXDOMAIN (RFC 4035 section 3.1.3.2), and wildcard NODATA
+    /// (section 3.1.3.4), whose wildcard NSEC is often the one covering the name too.
+    NameAndWildcard,
 }
 
 /// How one of several variants of an answer is picked for a query.

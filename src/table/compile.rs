@@ -136,7 +136,7 @@ impl Compiled {
         };
         let nxdomain = self.arena.push(negative(false), rcode::NXDOMAIN, true);
         if signed {
-            let proven = (negative(true), Proof::NxDomain);
+            let proven = (negative(true), Proof::NameAndWildcard);
             self.add_signed(nxdomain, proven, rcode::NXDOMAIN, true, zone_index);
         }
         let nodata = self.arena.push(negative(false), rcode::NOERROR, true);
@@ -185,10 +185,6 @@ impl Compiled {
             } else {
                 let parent = name.parent().unwrap_or_else(Name::root);
                 let make = || node_question(name, &parent);
-                let proof = match name.is_wildcard() {
-                    true => Proof::CoverName,
-                    false => Proof::None,
-                };
                 for t in view.distinct_types(name) {
                     let built = view.build(make(), name, t, pools, false);
                     let index = match built.pool {
@@ -203,7 +199,7 @@ impl Compiled {
                         None => {
                             let code = built.rcode;
                             let build = |signed| view.build(make(), name, t, pools, signed);
-                            self.add_built(build, signed, proof, code, zone_index)
+                            self.add_built(build, signed, code, zone_index)
                         }
                     };
                     self.by_type.push((t, index));
@@ -213,7 +209,7 @@ impl Compiled {
                     // A CNAME's chain, or a signed NODATA with the proof for this name.
                     let build = |signed| view.build(make(), name, NO_TYPE, pools, signed);
                     let code = build(false).rcode;
-                    node.default = self.add_built(build, signed, proof, code, zone_index);
+                    node.default = self.add_built(build, signed, code, zone_index);
                 }
                 if let Some(dname) = view.nodes[*name].rrsets.get(&rtype::DNAME) {
                     let zone_nodes = first..first + names.len() as u32;
@@ -250,11 +246,13 @@ impl Compiled {
         &mut self,
         build: impl Fn(bool) -> Built,
         signed: bool,
-        proof: Proof,
         rcode: u16,
         zone: u32,
     ) -> u32 {
-        let pair = |signed| (build(signed).sections, proof);
+        let pair = |signed| {
+            let built = build(signed);
+            (built.sections, built.proof)
+        };
         self.add_pair(pair, signed, rcode, true, zone)
     }
 
@@ -342,10 +340,7 @@ pub fn build_site(
         sections: built.sections,
         rcode: built.rcode,
         family: built.pool.map(|(_, t)| t),
-        proof: match spec.start.is_wildcard() {
-            true => Proof::CoverName,
-            false => Proof::None,
-        },
+        proof: built.proof,
     }
 }
 

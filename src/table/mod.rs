@@ -206,7 +206,7 @@ impl Table {
             return [None, None];
         };
         let wildcard = match (answer.proof, c.wildcard_cover.get(found.encloser as usize)) {
-            (Proof::NxDomain, Some(&link)) if link != NONE && link != cover => {
+            (Proof::NameAndWildcard, Some(&link)) if link != NONE && link != cover => {
                 Some(chain.piece(link))
             }
             _ => None,

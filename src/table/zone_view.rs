@@ -8,6 +8,7 @@
 mod additional;
 mod proofs;
 
+use super::arena::Proof;
 use super::signing::{Shape, ZoneSigning};
 use super::writer::{QuestionName, Section, Sections, Writer};
 use crate::dnssec::ZoneSigner;
@@ -74,6 +75,8 @@ pub struct Built {
     pub rcode: u16,
     /// The pool RRset the answer used, if any: (pool, type).
     pub pool: Option<(u32, u16)>,
+    /// What the engine adds to the signed form for the question name.
+    pub proof: Proof,
 }
 
 impl ZoneView {
@@ -225,6 +228,12 @@ impl ZoneView {
         let mut code = rcode::NOERROR;
         let mut used_pool = None;
         let mut dnames: Vec<&Name> = Vec::new();
+        // A wildcard's answer is for names not known yet: the proof that the name itself
+        // does not exist comes per query.
+        let mut proof = match (sign.is_some(), start.is_wildcard()) {
+            (true, true) => Proof::CoverName,
+            _ => Proof::None,
+        };
         loop {
             let data = match self.resolve(&owner) {
                 Resolved::Data(data) => data,
@@ -319,8 +328,13 @@ impl ZoneView {
             match found {
                 None => {
                     self.put_negative(&mut w, sign);
-                    if let Some(s) = sign {
-                        self.put_nodata_proof(&mut w, s, (&owner, qtype), data, pools);
+                    match sign {
+                        // Wildcard NODATA: the wildcard's own NSEC comes with the proof.
+                        Some(_) if owner == *start && start.is_wildcard() => {
+                            proof = Proof::NameAndWildcard;
+                        }
+                        Some(s) => self.put_nodata_proof(&mut w, s, (&owner, qtype), data, pools),
+                        None => {}
                     }
                 }
                 Some((t, set, (ttl, rdatas))) => {
@@ -366,6 +380,7 @@ impl ZoneView {
             sections: w.finish(),
             rcode: code,
             pool: used_pool,
+            proof,
         }
     }
 

@@ -225,3 +225,57 @@ fn unbound_with_another_key_as_anchor_refuses_the_answers() {
         assert_eq!(got, Some(("SERVFAIL".to_string(), false)), "{name} {qtype}");
     }
 }
+
+#[test]
+fn a_key_published_later_enters_the_dnskey_set_at_its_time_without_a_reload() {
+    let test = "a_key_published_later_enters_the_dnskey_set_at_its_time_without_a_reload";
+    if tools_missing(test, &["dnssec-keygen"]) {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let keys = dir.path().join("keys");
+    std::fs::create_dir(&keys).unwrap();
+    keygen(&keys, &["-a", "ED25519", "-f", "KSK", "example.test"]);
+    keygen(&keys, &["-a", "ED25519", "example.test"]);
+    // The successor ZSK of a pre-publication rollover: published in 4 s, active in a day.
+    keygen(
+        &keys,
+        &[
+            "-a",
+            "ED25519",
+            "-P",
+            "now+4",
+            "-A",
+            "now+1d",
+            "example.test",
+        ],
+    );
+    std::fs::write(dir.path().join("example.test.zone"), ZONE).unwrap();
+    let config = Config::new().example_zone().text().replace(
+        "file = \"example.test.zone\"\n",
+        "file = \"example.test.zone\"\n[zone.dnssec]\nkeys = \"keys\"\n",
+    );
+    let path = dir.path().join("swivel.toml");
+    std::fs::write(&path, config).unwrap();
+    let server = Process::swivel(
+        &["serve", "--config", path.to_str().unwrap()],
+        &dir.path().join("swivel.log"),
+    );
+    let dns = server.wait_listening(STARTUP).dns[0];
+    let dnskeys = || {
+        let reply = crate::support::dns::query_tcp(dns, "example.test", 48).expect("a reply");
+        reply.answers.iter().filter(|a| a.rtype == 48).count()
+    };
+    assert_eq!(dnskeys(), 2, "the successor is not published yet");
+    let published = wait_until(Duration::from_secs(15), || dnskeys() == 3);
+    assert!(
+        published,
+        "the successor was not published; log:\n{}",
+        server.log()
+    );
+    assert!(
+        server.log().contains("signed zones signed again"),
+        "{}",
+        server.log()
+    );
+}
