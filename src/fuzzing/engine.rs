@@ -1,7 +1,8 @@
 //! The engine target: arbitrary bytes answered against a compiled test table with
 //! wildcards, CNAME chains and loops, DNAMEs (to the second zone, in the zone, to itself,
 //! to a long name), a delegation with glue and DS, answers too big for UDP and for TCP, a
-//! second zone, and two health-checked pools (one an MX target).
+//! second zone, and two health-checked pools (one an MX target). The main zone is signed
+//! (NSEC), so queries with the DO bit get signed answers and NSEC proofs.
 
 use super::reply::check_reply;
 use crate::app::check_pools_against_zones;
@@ -10,7 +11,7 @@ use crate::name::Name;
 use crate::table::{PoolAnswer, PoolDef, Served, Spread, Table};
 use std::net::{Ipv4Addr, Ipv6Addr};
 use std::path::Path;
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 
 /// The main test zone. Long labels make relocated compression pointers point far.
 const ZONE: &str = "\
@@ -135,7 +136,17 @@ pub fn fuzz_table() -> &'static Table {
         let names: Vec<Name> = pools.iter().map(|p| p.name.clone()).collect();
         let problems = check_pools_against_zones(&zones, &names);
         assert!(problems.is_empty(), "fuzz pools: {problems:?}");
-        Table::compile(&zones, &pools)
+        let keys = crate::dnssec::ZoneKeys {
+            keys: vec![crate::dnssec::key::ed25519_test_key("example.test.", 257, 9)],
+        };
+        let policy = crate::dnssec::SigningPolicy {
+            denial: crate::dnssec::DenialKind::Nsec,
+            validity: 14 * 86_400,
+            refresh: 7 * 86_400,
+            cds: true,
+        };
+        let signer = crate::dnssec::ZoneSigner::new(Arc::new(keys), policy, 1_790_000_000);
+        Table::compile_signed(&zones, &pools, &[Some(Arc::new(signer)), None])
     })
 }
 
