@@ -1,9 +1,14 @@
-//! Criterion benchmarks of the query engine alone: time per query for the main answer kinds,
-//! and table compilation for a large zone.
+//! Criterion benchmarks of the query engine alone: time per query for the main answer kinds
+//! (unsigned, and signed with the DO bit: `answer/*/do`), table compilation for a large
+//! zone, and a health change reaching the answers (unsigned, and signed: the pool's new
+//! RRsets signed before the swap).
 
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
 use std::net::Ipv4Addr;
 use std::path::Path;
+use std::sync::Arc;
+use swivel::dnssec::key::ed25519_test_key;
+use swivel::dnssec::{DenialKind, SigningPolicy, ZoneKeys, ZoneSigner};
 use swivel::engine::{answer, Outcome, Transport, UDP_REPLY_BUF};
 use swivel::name::Name;
 use swivel::table::{PoolAnswer, PoolDef, Served, Spread, Table};
@@ -22,6 +27,34 @@ ns.sub A   192.0.2.99
 dn     DNAME target
 www.target A 192.0.2.4
 ";
+
+/// A signer for `origin` with one Ed25519 key (a CSK), for a table built now.
+fn signer(origin: &str) -> Arc<ZoneSigner> {
+    let keys = ZoneKeys {
+        keys: vec![ed25519_test_key(origin, 257, 1)],
+    };
+    let policy = SigningPolicy {
+        denial: DenialKind::Nsec,
+        validity: 14 * 86_400,
+        refresh: 7 * 86_400,
+        cds: false,
+    };
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    Arc::new(ZoneSigner::new(Arc::new(keys), policy, now))
+}
+
+/// A query for `qname`; with `edns` an OPT record, with the DO bit when `dnssec_ok`.
+fn query_do(qname: &str, qtype: u16, dnssec_ok: bool) -> Vec<u8> {
+    let mut q = query(qname, qtype, true);
+    if dnssec_ok {
+        let flags_at = q.len() - 4;
+        q[flags_at] = 0x80;
+    }
+    q
+}
 
 fn query(qname: &str, qtype: u16, edns: bool) -> Vec<u8> {
     let mut q = vec![0x12, 0x34, 0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, u8::from(edns)];
@@ -44,8 +77,41 @@ fn zone_table(text: &str, origin: &str) -> Table {
 
 fn queries(c: &mut Criterion) {
     let table = zone_table(ZONE, "bench.test.");
+    let origin = Name::from_text("bench.test.").unwrap();
+    let zone = swivel::zone::parse_zone(&origin, Path::new("bench.zone"), ZONE.as_bytes()).unwrap();
+    let signed = Table::compile_signed(&[zone], &[], &[Some(signer("bench.test."))]);
     let mut group = c.benchmark_group("answer");
     group.throughput(Throughput::Elements(1));
+    // The signed zone: with DO (signed answers, NSEC proofs found per query), and with EDNS
+    // but no DO (the unsigned answers of a signed zone, to compare with `*/edns`).
+    let signed_cases = [
+        ("hit", "www.bench.test", 1),
+        ("nxdomain", "nope.bench.test", 1),
+        ("wildcard", "host.wild.bench.test", 1),
+    ];
+    for (label, qname, qtype) in signed_cases {
+        for dnssec_ok in [true, false] {
+            let q = query_do(qname, qtype, dnssec_ok);
+            let mut out = [0u8; UDP_REPLY_BUF];
+            let name = format!(
+                "{label}/{}",
+                if dnssec_ok { "do" } else { "signed-zone-no-do" }
+            );
+            group.bench_function(name, |b| {
+                b.iter(|| {
+                    let outcome = answer(
+                        std::hint::black_box(&q),
+                        &signed,
+                        Transport::Udp,
+                        0,
+                        &mut out,
+                    );
+                    assert!(matches!(outcome, Outcome::Reply { .. }));
+                    outcome
+                })
+            });
+        }
+    }
     let cases = [
         ("hit", "www.bench.test", 1),
         ("nxdomain", "nope.bench.test", 1),
@@ -135,6 +201,29 @@ fn pool_change(c: &mut Criterion) {
         b.iter(|| {
             flip = !flip;
             let next = shared.load().with_pool(500, if flip { &down } else { &up });
+            shared.store(std::sync::Arc::new(next));
+        })
+    });
+    drop(shared);
+
+    // The same zone signed: each change brings an address never served before, so the
+    // pool's RRsets are really signed every time (no signature remembered from before).
+    let zone = swivel::zone::parse_zone(&origin, Path::new("big.zone"), text.as_bytes()).unwrap();
+    let shared = Table::compile_signed(&[zone], &pools, &[Some(signer("big.test."))]).shared();
+    let mut serial = 0u32;
+    c.bench_function("health_change/signed/100k_records_1000_pools", |b| {
+        b.iter(|| {
+            serial = serial.wrapping_add(1);
+            let fresh = PoolAnswer {
+                ttl: 30,
+                spread: Spread::All,
+                v4: vec![Served {
+                    address: Ipv4Addr::from(0x0a00_0000 | serial),
+                    weight: 1,
+                }],
+                v6: vec![],
+            };
+            let next = shared.load().with_pool(500, &fresh);
             shared.store(std::sync::Arc::new(next));
         })
     });

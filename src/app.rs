@@ -13,11 +13,13 @@ mod keys;
 mod permissions;
 mod preflight;
 mod reload;
+mod signed_elsewhere;
 mod zone_clash;
 
 pub use keys::{check_roles, load_zone_keys, signers, SignedZone};
 use preflight::preflight;
 pub use reload::{changes_needing_restart, merge_reload, ReloadReport};
+pub use signed_elsewhere::is_signed_elsewhere;
 pub use zone_clash::{check_pools_against_zones, ZoneClash};
 
 /// The built-in demo configuration (examples/demo/swivel.toml).
@@ -151,6 +153,7 @@ pub fn load(source: &Source) -> Result<Loaded, Diagnostics> {
         let line = config.pool_lines[problem.pool];
         errors.push(Diagnostic::new(&config.file, line, problem.message));
     }
+    errors.extend(signed_elsewhere::check_signed_elsewhere(&config, &zones));
     if !errors.is_empty() {
         return Err(Diagnostics(errors));
     }

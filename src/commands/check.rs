@@ -25,6 +25,15 @@ pub fn check(path: &Path) -> ExitCode {
                     zone.records
                 );
             }
+            for (entry, zone) in loaded.config.zones.iter().zip(&loaded.zones) {
+                if entry.dnssec.is_none() && app::is_signed_elsewhere(zone) {
+                    println!(
+                        "zone {}: signed elsewhere, served with the signatures and NSEC \
+                         records of its file",
+                        zone.origin
+                    );
+                }
+            }
             let config = &loaded.config;
             let fleet = crate::failover::fleet::Fleet::from_config(config);
             if fleet.len() > 1 || fleet.local().is_none() {

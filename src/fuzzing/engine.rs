@@ -137,7 +137,11 @@ pub fn fuzz_table() -> &'static Table {
         let problems = check_pools_against_zones(&zones, &names);
         assert!(problems.is_empty(), "fuzz pools: {problems:?}");
         let keys = crate::dnssec::ZoneKeys {
-            keys: vec![crate::dnssec::key::ed25519_test_key("example.test.", 257, 9)],
+            keys: vec![crate::dnssec::key::ed25519_test_key(
+                "example.test.",
+                257,
+                9,
+            )],
         };
         let policy = crate::dnssec::SigningPolicy {
             denial: crate::dnssec::DenialKind::Nsec,

@@ -1,6 +1,7 @@
 //! A signed zone at compile time: its DNSSEC records (DNSKEY, CDS, CDNSKEY, the NSEC chain)
 //! added to the zone's names, every static RRset signed once (on every core), and the
-//! chain's order for the proofs each answer needs.
+//! chain's order for the proofs each answer needs. A zone signed elsewhere (its file holds
+//! DNSKEY, RRSIG and NSEC records) brings its signatures and chain instead.
 
 use super::zone_view::{NodeData, RRset};
 use crate::dnssec::nsec::{canonical_key_of, nsec_rdata};
@@ -23,7 +24,8 @@ const MADE_HERE: [u16; 7] = [
 
 /// The signatures and chain of one signed zone.
 pub struct ZoneSigning {
-    pub signer: Arc<ZoneSigner>,
+    /// The keys that sign here; none for a zone signed elsewhere (which has no pools).
+    pub signer: Option<Arc<ZoneSigner>>,
     /// RRSIG RDATAs of every static RRset, by owner and type.
     sigs: HashMap<(Name, u16), Vec<Vec<u8>>>,
     /// The NSEC owners in canonical order, with their sort keys.
@@ -89,10 +91,41 @@ impl ZoneSigning {
         let chain = add_nsec_chain(nodes, shape);
         let sigs = sign_all(nodes, shape, &signer);
         ZoneSigning {
-            signer,
+            signer: Some(signer),
             sigs,
             chain,
         }
+    }
+
+    /// A zone signed elsewhere, when its apex has DNSKEY, RRSIG and NSEC records: its
+    /// RRSIGs are taken off the names and kept by the RRset they cover, and its NSEC
+    /// records form the chain. `None` for a zone without them (served unsigned).
+    pub fn presigned(nodes: &mut HashMap<Name, NodeData>, origin: &Name) -> Option<ZoneSigning> {
+        let apex = nodes.get(origin)?;
+        let signed = [rtype::DNSKEY, rtype::RRSIG, rtype::NSEC];
+        if !signed.iter().all(|t| apex.rrsets.contains_key(t)) {
+            return None;
+        }
+        let mut sigs: HashMap<(Name, u16), Vec<Vec<u8>>> = HashMap::new();
+        for (name, data) in nodes.iter_mut() {
+            let Some(rrsig) = data.rrsets.remove(&rtype::RRSIG) else {
+                continue;
+            };
+            for rdata in rrsig.rdatas.into_iter().filter(|r| r.len() > 18) {
+                let covered = u16::from_be_bytes([rdata[0], rdata[1]]);
+                sigs.entry((name.clone(), covered)).or_default().push(rdata);
+            }
+        }
+        let mut chain: Vec<(Vec<u8>, Name)> = (nodes.iter())
+            .filter(|(_, data)| data.rrsets.contains_key(&rtype::NSEC))
+            .map(|(name, _)| (canonical_key_of(name), name.clone()))
+            .collect();
+        chain.sort_unstable();
+        Some(ZoneSigning {
+            signer: None,
+            sigs,
+            chain,
+        })
     }
 
     /// The RRSIGs of a static RRset (empty for one that is not signed).

@@ -128,16 +128,19 @@ impl ZoneView {
             .filter(|(name, data)| *name != &zone.origin && data.rrsets.contains_key(&rtype::NS))
             .map(|(name, _)| name.clone())
             .collect();
-        let signing = signer.map(|signer| {
-            let soa = &nodes[&zone.origin].rrsets[&rtype::SOA];
-            let shape = Shape {
-                origin: &zone.origin,
-                cuts: &cuts,
-                children: &children,
-                nsec_ttl: negative_ttl(soa.ttl, &soa.rdatas[0]),
-            };
-            ZoneSigning::new(&mut nodes, &shape, signer)
-        });
+        let signing = match signer {
+            Some(signer) => {
+                let soa = &nodes[&zone.origin].rrsets[&rtype::SOA];
+                let shape = Shape {
+                    origin: &zone.origin,
+                    cuts: &cuts,
+                    children: &children,
+                    nsec_ttl: negative_ttl(soa.ttl, &soa.rdatas[0]),
+                };
+                Some(ZoneSigning::new(&mut nodes, &shape, signer))
+            }
+            None => ZoneSigning::presigned(&mut nodes, &zone.origin),
+        };
         ZoneView {
             origin: zone.origin.clone(),
             nodes,

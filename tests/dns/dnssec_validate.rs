@@ -279,3 +279,102 @@ fn a_key_published_later_enters_the_dnskey_set_at_its_time_without_a_reload() {
         server.log()
     );
 }
+
+/// `ZONE` signed by `dnssec-signzone` (NSEC) with a new KSK and ZSK in `dir`; returns the
+/// KSK's DNSKEY record.
+fn sign_with_bind(dir: &Path) -> String {
+    let keys = dir.join("keys");
+    std::fs::create_dir(&keys).unwrap();
+    let ksk = keygen(
+        &keys,
+        &["-a", "ECDSAP256SHA256", "-f", "KSK", "example.test"],
+    );
+    keygen(&keys, &["-a", "ECDSAP256SHA256", "example.test"]);
+    std::fs::write(dir.join("example.test.unsigned"), ZONE).unwrap();
+    let zone = dir.join("example.test.zone");
+    // Smart signing (-S): the keys come from the keys folder, DNSKEYs added to the zone.
+    let out = Command::new("dnssec-signzone")
+        .current_dir(dir)
+        .args(["-q", "-S", "-K", "keys", "-o", "example.test"])
+        .args(["-f", zone.to_str().unwrap(), "example.test.unsigned"])
+        .output()
+        .expect("run dnssec-signzone");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    dnskey_of(&keys, &ksk)
+}
+
+#[test]
+fn a_zone_signed_by_dnssec_signzone_is_served_signed_and_validates() {
+    let test = "a_zone_signed_by_dnssec_signzone_is_served_signed_and_validates";
+    if tools_missing(
+        test,
+        &["dnssec-keygen", "dnssec-signzone", "unbound", "kdig"],
+    ) {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let anchor = sign_with_bind(dir.path());
+    let path = Config::new()
+        .example_zone()
+        .write(&dir.path().join("swivel.toml"));
+    let check = crate::support::process::run_swivel(&["check", "--config", path.to_str().unwrap()]);
+    let printed = crate::support::process::stdout(&check);
+    assert!(
+        printed.contains("zone example.test.: signed elsewhere"),
+        "{printed}"
+    );
+    let server = Process::swivel(
+        &["serve", "--config", path.to_str().unwrap()],
+        &dir.path().join("swivel.log"),
+    );
+    let dns = server.wait_listening(STARTUP).dns[0];
+    let unbound = Unbound::start(dir.path(), 3, dns, &anchor);
+    let mut failures = Vec::new();
+    for &(name, qtype, rcode) in SECURE.iter().filter(|(n, _, _)| !n.starts_with("app.")) {
+        let got = dig(unbound.addr, name, qtype);
+        if got != Some((rcode.to_string(), true)) {
+            failures.push(format!(
+                "{name} {qtype}: got {got:?}, wanted {rcode} with AD"
+            ));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[test]
+fn a_pool_in_a_zone_signed_elsewhere_is_refused_without_keys() {
+    let test = "a_pool_in_a_zone_signed_elsewhere_is_refused_without_keys";
+    if tools_missing(test, &["dnssec-keygen", "dnssec-signzone"]) {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    sign_with_bind(dir.path());
+    let config = Config::new().example_zone().tail(&pool(8080));
+    let path = config.write(&dir.path().join("swivel.toml"));
+    let check = crate::support::process::run_swivel(&["check", "--config", path.to_str().unwrap()]);
+    let err = crate::support::process::stderr(&check);
+    assert!(
+        !check.status.success(),
+        "a pool in a zone signed elsewhere was accepted"
+    );
+    assert!(
+        err.contains("pool app.example.test. is in zone example.test., which is signed elsewhere"),
+        "{err}"
+    );
+    // Negative control: the same configuration with the unsigned zone is accepted.
+    std::fs::copy(
+        dir.path().join("example.test.unsigned"),
+        dir.path().join("example.test.zone"),
+    )
+    .unwrap();
+    let check = crate::support::process::run_swivel(&["check", "--config", path.to_str().unwrap()]);
+    assert!(
+        check.status.success(),
+        "{}",
+        crate::support::process::stderr(&check)
+    );
+}

@@ -27,8 +27,8 @@ impl ZoneView {
         let Some(s) = sign.filter(|_| !rdatas.is_empty()) else {
             return w.rrset(section, owner, t, ttl, rdatas.iter().copied());
         };
-        if from_pool {
-            let sigs = s.signer.sign_cached(owner, t, ttl, rdatas);
+        if let (true, Some(signer)) = (from_pool, &s.signer) {
+            let sigs = signer.sign_cached(owner, t, ttl, rdatas);
             w.signed_rrset(section, owner, t, ttl, rdatas.iter().copied(), &sigs);
         } else {
             let sigs = s.rrsigs(owner, t);
@@ -73,11 +73,10 @@ impl ZoneView {
         let Some(nsec) = data.rrsets.get(&rtype::NSEC) else {
             return self.put_nsec(w, s, s.covering(name));
         };
-        if !data
-            .rrsets
-            .get(&qtype)
-            .is_some_and(|set| set.pool.is_some())
-        {
+        let Some(signer) = &s.signer else {
+            return self.put_nsec(w, s, name);
+        };
+        if data.rrsets.get(&qtype).is_none_or(|set| set.pool.is_none()) {
             return self.put_nsec(w, s, name);
         }
         let absent = |(&t, set): (&u16, &super::RRset)| {
@@ -95,7 +94,7 @@ impl ZoneView {
             .filter(|t| !absent.contains(t))
             .chain([rtype::RRSIG]);
         let rdata = nsec_rdata(&next, types);
-        let sigs = s.signer.sign_cached(name, rtype::NSEC, nsec.ttl, &[&rdata]);
+        let sigs = signer.sign_cached(name, rtype::NSEC, nsec.ttl, &[&rdata]);
         w.signed_rrset_literal(
             Section::Authority,
             name,
