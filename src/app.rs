@@ -117,6 +117,10 @@ pub fn load(source: &Source) -> Result<Loaded, Diagnostics> {
     let mut zones = Vec::with_capacity(config.zones.len());
     let mut errors = Vec::new();
     for entry in &config.zones {
+        if entry.secondary.is_some() && !entry.file.exists() {
+            tracing::info!(zone = %entry.origin, "secondary zone: no saved copy yet, served once transferred");
+            continue;
+        }
         let text = match source {
             Source::File(_) => read_zone_file(&entry.file, entry.max_size).map_err(|e| {
                 let message = format!(

@@ -11,10 +11,12 @@
 //! rebuilding first the pools whose answer changed meanwhile.
 
 mod handle;
+mod secondary;
 mod state_file;
 
 use handle::Command;
 pub use handle::{tokens_match, Handle};
+use secondary::{Secondaries, Transferred};
 
 use super::fleet::Fleet;
 use super::status::Status;
@@ -55,6 +57,8 @@ struct Runtime {
     reloads: Reloads,
     /// Where prepared reloads come back to the runtime's task.
     reload_done: mpsc::Sender<Result<Prepared, Diagnostics>>,
+    /// The secondary zones' refresh tasks; a transfer asks for a reload.
+    secondaries: Secondaries,
 }
 
 /// Restores saved state, runs one round of checks (bounded by the longest timeout) so the
@@ -115,6 +119,9 @@ pub async fn start(loaded: Loaded, source: Source) -> Result<Started, String> {
     let (commands, receiver) = mpsc::channel(64);
     let (reload_done, reloaded) = mpsc::channel(1);
     let checkers = Arc::new(ArcSwap::from_pointee(config.checkers.clone()));
+    let (transferred_tx, transferred) = mpsc::channel(16);
+    let mut secondaries = Secondaries::new(transferred_tx);
+    secondaries.sync(&config);
     let runtime = Runtime {
         checkers: checkers.clone(),
         source,
@@ -127,9 +134,10 @@ pub async fn start(loaded: Loaded, source: Source) -> Result<Started, String> {
         table_build_seconds: started.elapsed().as_secs_f64(),
         reloads: Reloads::default(),
         reload_done,
+        secondaries,
     };
     runtime.persist();
-    tokio::spawn(runtime.run(reports, receiver, reloaded));
+    tokio::spawn(runtime.run(reports, receiver, reloaded, transferred));
     Ok(Started {
         table,
         handle: Handle { commands, checkers },
@@ -142,6 +150,7 @@ impl Runtime {
         mut reports: mpsc::Receiver<ProbeReport<EndpointKey>>,
         mut commands: mpsc::Receiver<Command>,
         mut reloaded: mpsc::Receiver<Result<Prepared, Diagnostics>>,
+        mut transferred: mpsc::Receiver<Transferred>,
     ) {
         loop {
             let sweep_at = self.failover.next_sweep();
@@ -160,6 +169,7 @@ impl Runtime {
                     None => break,
                 },
                 Some(prepared) = reloaded.recv() => self.finish_reload(prepared),
+                Some(done) = transferred.recv() => self.request_reload(done.reply),
                 () = sleep_until(sweep_at) => {
                     for pool in self.failover.sweep(Instant::now()) {
                         self.redecide(pool);
@@ -357,6 +367,7 @@ impl Runtime {
         self.failover = failover;
         self.checkers.store(Arc::new(config.checkers.clone()));
         self.config = config;
+        self.secondaries.sync(&self.config);
         self.persist();
         ReloadReport {
             summary: prepared.summary,
