@@ -1,0 +1,293 @@
+//! Secondary zones against a real primary: knotd on loopback holds the zone and admits
+//! transfers signed with a TSIG key only; `swivel serve` is its secondary. The transfer
+//! must give the answers Knot gives (the comparison corpus), a change on Knot must come as
+//! IXFR, a wrong or missing key must be refused with the old copy kept, and a restart with
+//! the primary down must serve the saved copy. Each has its negative control.
+
+use crate::knot_compare::servers::{self, free_port, ServerProcess, TempDir};
+use crate::knot_compare::{compare_over_corpus, data_dir, knotd_available, ORIGIN};
+use crate::support::dns::{query_udp, Reply, RCODE_NXDOMAIN};
+use crate::support::process::{Config, Served};
+use crate::support::wait_until;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+/// The key Knot and Swivel share (32 bytes, base64).
+const SECRET: &str = "c3dpdmVsLXhmci10ZXN0LXNlY3JldC0zMi1ieXRlcyE=";
+/// The same name with another secret.
+const WRONG_SECRET: &str = "d3JvbmcteGZyLXRlc3Qtc2VjcmV0LTMyLWJ5dGVzISE=";
+const TYPE_A: u16 = 1;
+const REFUSED: u8 = 5;
+
+/// A knotd primary for `origin` from `zone_file` (copied into `dir`), transfers only with
+/// the key, differences kept in its journal so that IXFR can be served.
+struct Primary {
+    process: ServerProcess,
+    dir: PathBuf,
+    zone: PathBuf,
+}
+
+impl Primary {
+    fn start(dir: &Path, origin: &str, zone_text: &str) -> Primary {
+        let port = free_port();
+        let zone = dir.join("primary.zone");
+        std::fs::write(&zone, zone_text).expect("write the primary's zone");
+        let dir_text = dir.display();
+        let config = servers::knot_config(dir, port, "info")
+            + &format!(
+                "key:\n  - id: xfr-key\n    algorithm: hmac-sha256\n    secret: {SECRET}\n\
+                 acl:\n  - id: transfer\n    address: 127.0.0.0/8\n    key: xfr-key\n    action: transfer\n\
+                 control:\n    listen: \"{dir_text}/knot.sock\"\n\
+                 zone:\n  - domain: {origin}\n    file: \"{}\"\n    acl: transfer\n    \
+                 zonefile-load: difference\n    journal-content: changes\n    zonefile-sync: -1\n",
+                zone.display()
+            );
+        let process = servers::start_knot_config(dir, port, &config, origin)
+            .unwrap_or_else(|e| panic!("{e}"));
+        Primary {
+            process,
+            dir: dir.to_path_buf(),
+            zone,
+        }
+    }
+
+    fn addr(&self) -> SocketAddr {
+        self.process.addr
+    }
+
+    /// Writes the zone anew and has knotd reload it (`knotc zone-reload`).
+    fn change(&self, origin: &str, zone_text: &str) {
+        std::fs::write(&self.zone, zone_text).expect("write the primary's zone");
+        let output = Command::new("knotc")
+            .arg("-c")
+            .arg(self.dir.join("knot.conf"))
+            .args(["zone-reload", origin])
+            .output()
+            .expect("run knotc");
+        assert!(
+            output.status.success(),
+            "knotc zone-reload failed: {}{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+}
+
+/// A Swivel configuration with `origin` as a secondary zone of `primary`, its copy in
+/// `state`, signed with `secret` (or no key at all).
+fn secondary_config(
+    origin: &str,
+    primary: SocketAddr,
+    state: &Path,
+    secret: Option<&str>,
+) -> Config {
+    let server = format!("workers = 1\nstate_dir = \"{}\"", state.display());
+    let (tsig, key) = match secret {
+        Some(secret) => (
+            format!("[[tsig]]\nname = \"xfr-key\"\nalgorithm = \"hmac-sha256\"\nsecret = \"{secret}\"\n"),
+            "tsig = \"xfr-key\"\n",
+        ),
+        None => (String::new(), ""),
+    };
+    Config::new().server(&server).tail(&format!(
+        "{tsig}\n[[zone]]\norigin = \"{origin}\"\nprimaries = [\"{primary}\"]\n{key}"
+    ))
+}
+
+/// The small zone of the IXFR and key tests, at `serial`, with `extra` records; refresh and
+/// retry of one second so that a change is picked up at once.
+fn small_zone(serial: u32, extra: &str) -> String {
+    format!(
+        "$ORIGIN xfr.test.\n$TTL 300\n\
+         @ SOA ns1 hostmaster {serial} 1 1 3600 60\n@ NS ns1\nns1 A 192.0.2.1\n\
+         www A 192.0.2.10\n{extra}"
+    )
+}
+
+const SMALL: &str = "xfr.test.";
+
+fn ask(server: SocketAddr, name: &str) -> Option<Reply> {
+    query_udp(server, name, TYPE_A)
+}
+
+/// The A addresses `name` has at `server`, when it answers NOERROR.
+fn addresses(server: SocketAddr, name: &str) -> Option<Vec<String>> {
+    let reply = ask(server, name).filter(|r| r.rcode == 0)?;
+    Some(
+        reply
+            .a_addresses()
+            .iter()
+            .map(ToString::to_string)
+            .collect(),
+    )
+}
+
+fn wait_for_address(server: SocketAddr, name: &str, address: &str, log: impl Fn() -> String) {
+    let seen = wait_until(Duration::from_secs(15), || {
+        addresses(server, name).is_some_and(|a| a.contains(&address.to_string()))
+    });
+    assert!(seen, "{name} never answered {address}; log:\n{}", log());
+}
+
+#[test]
+fn a_zone_transferred_from_knot_is_answered_as_knot_answers_it() {
+    if !knotd_available("a_zone_transferred_from_knot_is_answered_as_knot_answers_it") {
+        return;
+    }
+    let (knot_dir, swivel_dir) = (TempDir::new("xfr-knot"), TempDir::new("xfr-swivel"));
+    let zone_text = std::fs::read_to_string(data_dir().join("compare.test.zone")).unwrap();
+    let primary = Primary::start(knot_dir.path(), ORIGIN, &zone_text);
+    let state = swivel_dir.path().join("state");
+    let config = secondary_config(ORIGIN, primary.addr(), &state, Some(SECRET))
+        .write(&swivel_dir.path().join("swivel.toml"));
+    let swivel = servers::start_swivel_config(swivel_dir.path(), &config, ORIGIN)
+        .unwrap_or_else(|e| panic!("{e}"));
+    let served = wait_until(Duration::from_secs(15), || {
+        ask(swivel.addr, "host.compare.test.").is_some_and(|r| r.rcode == 0)
+    });
+    assert!(
+        served,
+        "the zone was never transferred:\n{}",
+        swivel.log_tail()
+    );
+    let (text, problems) = compare_over_corpus(&primary.process, &swivel);
+    println!("{text}");
+    assert_eq!(
+        problems, 0,
+        "the secondary differs from its primary:\n{text}"
+    );
+    // This Swivel has no zone file: what it answered came by AXFR.
+    assert!(
+        swivel.log_tail().contains("kind=\"AXFR\""),
+        "{}",
+        swivel.log_tail()
+    );
+}
+
+#[test]
+fn a_change_on_knot_arrives_as_ixfr_and_the_first_copy_as_axfr() {
+    if !knotd_available("a_change_on_knot_arrives_as_ixfr_and_the_first_copy_as_axfr") {
+        return;
+    }
+    let (knot_dir, swivel_dir) = (TempDir::new("ixfr-knot"), TempDir::new("ixfr-swivel"));
+    let primary = Primary::start(knot_dir.path(), SMALL, &small_zone(1, ""));
+    let state = swivel_dir.path().join("state");
+    let config = secondary_config(SMALL, primary.addr(), &state, Some(SECRET))
+        .write(&swivel_dir.path().join("swivel.toml"));
+    let swivel = Served::start(&config, &[], &swivel_dir.path().join("swivel.log"));
+    wait_for_address(swivel.dns, "www.xfr.test.", "192.0.2.10", || swivel.log());
+    let first = swivel.log();
+    assert!(first.contains("kind=\"AXFR\""), "{first}");
+    assert!(!first.contains("kind=\"IXFR\""), "{first}");
+    // Not there yet: the control for the change below.
+    assert_eq!(
+        ask(swivel.dns, "new.xfr.test.").map(|r| r.rcode),
+        Some(RCODE_NXDOMAIN)
+    );
+
+    primary.change(SMALL, &small_zone(2, "new A 192.0.2.20\n"));
+    wait_for_address(swivel.dns, "new.xfr.test.", "192.0.2.20", || swivel.log());
+    let log = swivel.log();
+    let transfers: Vec<&str> = log
+        .lines()
+        .filter(|l| l.contains("zone transferred"))
+        .collect();
+    assert_eq!(transfers.len(), 2, "{log}");
+    assert!(
+        transfers[1].contains("kind=\"IXFR\"") && transfers[1].contains("serial=2"),
+        "{log}"
+    );
+    // The copy on disk has the change, and the old records are still served.
+    let copy = std::fs::read_to_string(state.join("secondary/xfr.test.zone")).unwrap();
+    assert!(
+        copy.starts_with("; swivel secondary zone copy: origin=xfr.test. serial=2 "),
+        "{copy}"
+    );
+    assert_eq!(
+        addresses(swivel.dns, "www.xfr.test."),
+        Some(vec!["192.0.2.10".into()])
+    );
+}
+
+#[test]
+fn a_wrong_or_missing_key_is_refused_and_the_saved_copy_served_also_with_the_primary_down() {
+    if !knotd_available(
+        "a_wrong_or_missing_key_is_refused_and_the_saved_copy_served_also_with_the_primary_down",
+    ) {
+        return;
+    }
+    let (knot_dir, swivel_dir) = (TempDir::new("key-knot"), TempDir::new("key-swivel"));
+    let primary = Primary::start(knot_dir.path(), SMALL, &small_zone(1, ""));
+    let state = swivel_dir.path().join("state");
+    let config_path = swivel_dir.path().join("swivel.toml");
+    let log_path = |n: &str| swivel_dir.path().join(format!("swivel-{n}.log"));
+    let start = |secret: Option<&str>, primary: SocketAddr, n: &str| {
+        let config = secondary_config(SMALL, primary, &state, secret).write(&config_path);
+        Served::start(&config, &[], &log_path(n))
+    };
+
+    // The first copy, with the right key.
+    let swivel = start(Some(SECRET), primary.addr(), "first");
+    wait_for_address(swivel.dns, "www.xfr.test.", "192.0.2.10", || swivel.log());
+    drop(swivel);
+    primary.change(SMALL, &small_zone(2, "new A 192.0.2.20\n"));
+
+    for (secret, refusal, n) in [
+        (Some(WRONG_SECRET), "BADSIG", "wrong-key"),
+        (None, "NOTAUTH", "no-key"),
+    ] {
+        let swivel = start(secret, primary.addr(), n);
+        // The saved copy is served at once, before any primary is asked.
+        assert_eq!(
+            addresses(swivel.dns, "www.xfr.test."),
+            Some(vec!["192.0.2.10".into()])
+        );
+        swivel
+            .process
+            .wait_for_log(refusal, Duration::from_secs(10));
+        assert!(
+            swivel.log().contains("refresh from this primary failed"),
+            "{}",
+            swivel.log()
+        );
+        // The change stays out, refresh after refresh.
+        std::thread::sleep(Duration::from_millis(2500));
+        let new = ask(swivel.dns, "new.xfr.test.").map(|r| r.rcode);
+        assert_eq!(new, Some(RCODE_NXDOMAIN), "{}", swivel.log());
+        assert!(
+            !swivel.log().contains("zone transferred"),
+            "{}",
+            swivel.log()
+        );
+    }
+
+    // The control: with the right key the change comes.
+    let swivel = start(Some(SECRET), primary.addr(), "right-key");
+    wait_for_address(swivel.dns, "new.xfr.test.", "192.0.2.20", || swivel.log());
+    drop(swivel);
+
+    // The primary down: the saved copy (with the change) is served.
+    let down = primary.addr();
+    drop(primary);
+    let swivel = start(Some(SECRET), down, "primary-down");
+    assert_eq!(
+        addresses(swivel.dns, "new.xfr.test."),
+        Some(vec!["192.0.2.20".into()])
+    );
+    swivel
+        .process
+        .wait_for_log("refresh from this primary failed", Duration::from_secs(10));
+    drop(swivel);
+    // Its control: with no saved copy the zone is not served at all.
+    std::fs::remove_dir_all(state.join("secondary")).unwrap();
+    let swivel = start(Some(SECRET), down, "no-copy");
+    swivel
+        .process
+        .wait_for_log("no saved copy yet", Duration::from_secs(5));
+    assert_eq!(
+        ask(swivel.dns, "www.xfr.test.").map(|r| r.rcode),
+        Some(REFUSED)
+    );
+}
