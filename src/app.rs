@@ -13,6 +13,7 @@ mod keys;
 mod permissions;
 mod preflight;
 mod reload;
+mod secondary;
 mod zone_clash;
 
 pub use keys::{check_roles, load_zone_keys};
@@ -42,6 +43,9 @@ pub enum Source {
 pub struct Loaded {
     pub config: Config,
     pub zones: Vec<Zone>,
+    /// Secondary zones configured but not served now (no copy yet, or past its expire
+    /// time): their names answer SERVFAIL.
+    pub unserved: Vec<Name>,
 }
 
 /// What a load found, for printing and logging.
@@ -115,10 +119,15 @@ pub fn load(source: &Source) -> Result<Loaded, Diagnostics> {
         )?,
     };
     let mut zones = Vec::with_capacity(config.zones.len());
+    let mut unserved = Vec::new();
     let mut errors = Vec::new();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
     for entry in &config.zones {
         if entry.secondary.is_some() && !entry.file.exists() {
-            tracing::info!(zone = %entry.origin, "secondary zone: no saved copy yet, served once transferred");
+            tracing::info!(zone = %entry.origin, "secondary zone: no saved copy yet, served (until then SERVFAIL) once transferred");
+            unserved.push(entry.origin.clone());
             continue;
         }
         let text = match source {
@@ -139,18 +148,37 @@ pub fn load(source: &Source) -> Result<Loaded, Diagnostics> {
                 "the demo has no such zone file",
             )),
         };
-        match text.map(|text| zone::parse_zone(&entry.origin, &entry.file, &text)) {
-            Ok(Ok(zone)) => zones.push(zone),
-            Ok(Err(diagnostics)) => errors.extend(diagnostics.0),
+        let parsed = text.map(|text| {
+            let zone = zone::parse_zone(&entry.origin, &entry.file, &text);
+            let expired = zone
+                .as_ref()
+                .ok()
+                .and_then(|zone| secondary::expired(entry, zone, &text, now));
+            (zone, expired)
+        });
+        match parsed {
+            Ok((Ok(_), Some(reason))) => {
+                tracing::warn!(zone = %entry.origin, "secondary zone expired, answering SERVFAIL: {reason}");
+                unserved.push(entry.origin.clone());
+            }
+            Ok((Ok(zone), None)) => zones.push(zone),
+            Ok((Err(diagnostics), _)) => errors.extend(diagnostics.0),
             Err(diagnostic) => errors.push(diagnostic),
         }
     }
     if !errors.is_empty() {
         return Err(Diagnostics(errors));
     }
-    let names: Vec<Name> = config.pools.iter().filter_map(|p| p.owner()).collect();
+    // Pools in a secondary zone that is not served now are checked when its copy comes.
+    let (lines, names): (Vec<usize>, Vec<Name>) = config
+        .pools
+        .iter()
+        .zip(&config.pool_lines)
+        .filter_map(|(pool, &line)| Some((line, pool.owner()?)))
+        .filter(|(_, name)| !secondary::in_unserved(name, &unserved))
+        .unzip();
     for problem in check_pools_against_zones(&zones, &names) {
-        let line = config.pool_lines[problem.pool];
+        let line = lines[problem.pool];
         errors.push(Diagnostic::new(&config.file, line, problem.message));
     }
     if !errors.is_empty() {
@@ -158,7 +186,11 @@ pub fn load(source: &Source) -> Result<Loaded, Diagnostics> {
     }
     preflight(&config)?;
     refuse_signed_zones(&config)?;
-    Ok(Loaded { config, zones })
+    Ok(Loaded {
+        config,
+        zones,
+        unserved,
+    })
 }
 
 /// Every signed zone's keys as they stand at `now`, in configuration order; every problem

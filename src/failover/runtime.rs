@@ -65,7 +65,11 @@ struct Runtime {
 /// first answers already reflect health, compiles the table and starts the runtime task.
 /// Fails when the state folder is unusable (`app::load` checked it before).
 pub async fn start(loaded: Loaded, source: Source) -> Result<Started, String> {
-    let Loaded { config, zones } = loaded;
+    let Loaded {
+        config,
+        zones,
+        unserved,
+    } = loaded;
     let store = match &config.server.state_dir {
         Some(dir) => {
             Some(StateStore::open(dir).map_err(|e| format!("state_dir {}: {e}", dir.display()))?)
@@ -113,7 +117,9 @@ pub async fn start(loaded: Loaded, source: Source) -> Result<Started, String> {
     }
     failover.decide_all();
     let started = Instant::now();
-    let table = Table::compile(&zones, &failover.pool_defs()).shared();
+    let table = Table::compile(&zones, &failover.pool_defs())
+        .with_unserved(unserved)
+        .shared();
     let (mut scheduler, reports) = Scheduler::new(DEFAULT_MAX_CONCURRENCY);
     scheduler.set_targets_after(targets, &first_checks);
     let (commands, receiver) = mpsc::channel(64);
@@ -459,7 +465,7 @@ fn prepare_reload(
         })
         .collect();
     let started = Instant::now();
-    let table = Table::compile(&loaded.zones, &pools);
+    let table = Table::compile(&loaded.zones, &pools).with_unserved(loaded.unserved);
     Ok(Prepared {
         config: loaded.config,
         summary,

@@ -110,6 +110,7 @@ pub fn compile(zones: &[Zone], pools: &[PoolDef]) -> Table {
     Table {
         pools: answers.collect(),
         compiled,
+        unserved: Arc::from(Vec::new()),
     }
 }
 

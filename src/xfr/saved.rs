@@ -67,6 +67,29 @@ pub fn read_header(text: &[u8]) -> Option<Header> {
     })
 }
 
+/// The file beside the copy at `path` that records when a refresh last found the copy up
+/// to date (seconds since 1970), so that the copy need not be rewritten for that.
+pub fn refreshed_path(path: &Path) -> std::path::PathBuf {
+    let mut name = path.file_name().unwrap_or_default().to_os_string();
+    name.push(".refreshed");
+    path.with_file_name(name)
+}
+
+/// Records that a refresh found the copy at `path` up to date at `now`.
+pub fn mark_refreshed(path: &Path, now: u64) -> std::io::Result<()> {
+    write_atomically(&refreshed_path(path), &format!("{now}\n"))
+}
+
+/// When the copy at `path` (whose text is `text`) was last known to be in step with a
+/// primary: fetched, or found up to date since.
+pub fn last_success(path: &Path, text: &[u8]) -> Option<u64> {
+    let fetched = read_header(text).map(|h| h.fetched);
+    let refreshed = std::fs::read_to_string(refreshed_path(path))
+        .ok()
+        .and_then(|t| t.trim().parse::<u64>().ok());
+    fetched.max(refreshed)
+}
+
 /// The line a record of a saved copy is on: the header is line 1.
 pub fn record_line(index: usize) -> usize {
     index + 2
@@ -174,5 +197,18 @@ mod tests {
             .map(|e| e.unwrap().file_name())
             .collect();
         assert_eq!(names, ["example.test.zone"]);
+        let text = render(
+            &Name::from_text("example.test.").unwrap(),
+            &[],
+            &Header {
+                serial: 1,
+                fetched: 100,
+                primary: "p".into(),
+            },
+        );
+        assert_eq!(last_success(&path, text.as_bytes()), Some(100));
+        mark_refreshed(&path, 250).unwrap();
+        assert_eq!(last_success(&path, text.as_bytes()), Some(250));
+        assert_eq!(last_success(&path, b"no header"), Some(250));
     }
 }

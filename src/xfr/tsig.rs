@@ -293,7 +293,7 @@ fn append_record(message: &mut Vec<u8>, variables: &Variables<'_>, mac: &[u8], i
     rdata.extend_from_slice(variables.other);
     message.extend_from_slice(&(rdata.len() as u16).to_be_bytes());
     message.extend_from_slice(&rdata);
-    let arcount = u16::from_be_bytes([message[10], message[11]]) + 1;
+    let arcount = u16::from_be_bytes([message[10], message[11]]).wrapping_add(1);
     message[10..12].copy_from_slice(&arcount.to_be_bytes());
 }
 

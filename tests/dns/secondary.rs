@@ -12,7 +12,7 @@ use crate::support::wait_until;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// The key Knot and Swivel share (32 bytes, base64).
 const SECRET: &str = "c3dpdmVsLXhmci10ZXN0LXNlY3JldC0zMi1ieXRlcyE=";
@@ -20,13 +20,16 @@ const SECRET: &str = "c3dpdmVsLXhmci10ZXN0LXNlY3JldC0zMi1ieXRlcyE=";
 const WRONG_SECRET: &str = "d3JvbmcteGZyLXRlc3Qtc2VjcmV0LTMyLWJ5dGVzISE=";
 const TYPE_A: u16 = 1;
 const REFUSED: u8 = 5;
+const SERVFAIL: u8 = 2;
 
 /// A knotd primary for `origin` from `zone_file` (copied into `dir`), transfers only with
 /// the key, differences kept in its journal so that IXFR can be served.
 struct Primary {
-    process: ServerProcess,
+    process: Option<ServerProcess>,
     dir: PathBuf,
     zone: PathBuf,
+    port: u16,
+    origin: String,
 }
 
 impl Primary {
@@ -44,17 +47,36 @@ impl Primary {
                  zonefile-load: difference\n    journal-content: changes\n    zonefile-sync: -1\n",
                 zone.display()
             );
-        let process = servers::start_knot_config(dir, port, &config, origin)
-            .unwrap_or_else(|e| panic!("{e}"));
-        Primary {
-            process,
+        std::fs::write(dir.join("knot.conf"), &config).expect("write knot.conf");
+        let mut primary = Primary {
+            process: None,
             dir: dir.to_path_buf(),
             zone,
-        }
+            port,
+            origin: origin.to_string(),
+        };
+        primary.restart();
+        primary
     }
 
     fn addr(&self) -> SocketAddr {
-        self.process.addr
+        SocketAddr::from(([127, 0, 0, 1], self.port))
+    }
+
+    fn process(&self) -> &ServerProcess {
+        self.process.as_ref().expect("knotd runs")
+    }
+
+    fn stop(&mut self) {
+        self.process = None;
+    }
+
+    /// Starts knotd (again) with its configuration, on its port.
+    fn restart(&mut self) {
+        let config = std::fs::read_to_string(self.dir.join("knot.conf")).expect("knot.conf");
+        let process = servers::start_knot_config(&self.dir, self.port, &config, &self.origin)
+            .unwrap_or_else(|e| panic!("{e}"));
+        self.process = Some(process);
     }
 
     /// Writes the zone anew and has knotd reload it (`knotc zone-reload`).
@@ -99,9 +121,14 @@ fn secondary_config(
 /// The small zone of the IXFR and key tests, at `serial`, with `extra` records; refresh and
 /// retry of one second so that a change is picked up at once.
 fn small_zone(serial: u32, extra: &str) -> String {
+    zone_expiring_after(3600, serial, extra)
+}
+
+/// [`small_zone`] with an SOA expire time of `expire` seconds.
+fn zone_expiring_after(expire: u32, serial: u32, extra: &str) -> String {
     format!(
         "$ORIGIN xfr.test.\n$TTL 300\n\
-         @ SOA ns1 hostmaster {serial} 1 1 3600 60\n@ NS ns1\nns1 A 192.0.2.1\n\
+         @ SOA ns1 hostmaster {serial} 1 1 {expire} 60\n@ NS ns1\nns1 A 192.0.2.1\n\
          www A 192.0.2.10\n{extra}"
     )
 }
@@ -152,7 +179,7 @@ fn a_zone_transferred_from_knot_is_answered_as_knot_answers_it() {
         "the zone was never transferred:\n{}",
         swivel.log_tail()
     );
-    let (text, problems) = compare_over_corpus(&primary.process, &swivel);
+    let (text, problems) = compare_over_corpus(primary.process(), &swivel);
     println!("{text}");
     assert_eq!(
         problems, 0,
@@ -270,7 +297,8 @@ fn a_wrong_or_missing_key_is_refused_and_the_saved_copy_served_also_with_the_pri
 
     // The primary down: the saved copy (with the change) is served.
     let down = primary.addr();
-    drop(primary);
+    let mut primary = primary;
+    primary.stop();
     let swivel = start(Some(SECRET), down, "primary-down");
     assert_eq!(
         addresses(swivel.dns, "new.xfr.test."),
@@ -280,7 +308,8 @@ fn a_wrong_or_missing_key_is_refused_and_the_saved_copy_served_also_with_the_pri
         .process
         .wait_for_log("refresh from this primary failed", Duration::from_secs(10));
     drop(swivel);
-    // Its control: with no saved copy the zone is not served at all.
+    // Its control: with no saved copy the zone is not served (SERVFAIL, as Knot answers
+    // for a zone it has not loaded), and a zone that is not ours stays REFUSED.
     std::fs::remove_dir_all(state.join("secondary")).unwrap();
     let swivel = start(Some(SECRET), down, "no-copy");
     swivel
@@ -288,6 +317,56 @@ fn a_wrong_or_missing_key_is_refused_and_the_saved_copy_served_also_with_the_pri
         .wait_for_log("no saved copy yet", Duration::from_secs(5));
     assert_eq!(
         ask(swivel.dns, "www.xfr.test.").map(|r| r.rcode),
+        Some(SERVFAIL)
+    );
+    assert_eq!(
+        ask(swivel.dns, "www.other.test.").map(|r| r.rcode),
         Some(REFUSED)
     );
+}
+
+#[test]
+fn past_the_soa_expire_time_without_a_primary_the_zone_answers_servfail_until_one_answers() {
+    if !knotd_available(
+        "past_the_soa_expire_time_without_a_primary_the_zone_answers_servfail_until_one_answers",
+    ) {
+        return;
+    }
+    let (knot_dir, swivel_dir) = (TempDir::new("expire-knot"), TempDir::new("expire-swivel"));
+    let mut primary = Primary::start(knot_dir.path(), SMALL, &zone_expiring_after(4, 1, ""));
+    let state = swivel_dir.path().join("state");
+    let config = secondary_config(SMALL, primary.addr(), &state, Some(SECRET))
+        .write(&swivel_dir.path().join("swivel.toml"));
+    let log = |n: &str| swivel_dir.path().join(format!("swivel-{n}.log"));
+    let swivel = Served::start(&config, &[], &log("first"));
+    wait_for_address(swivel.dns, "www.xfr.test.", "192.0.2.10", || swivel.log());
+    // Refreshes every second keep it alive past its expire time while Knot runs.
+    std::thread::sleep(Duration::from_secs(5));
+    let rcode = |swivel: &Served| ask(swivel.dns, "www.xfr.test.").map(|r| r.rcode);
+    assert_eq!(rcode(&swivel), Some(0), "{}", swivel.log());
+
+    primary.stop();
+    let stopped = Instant::now();
+    let servfail = wait_until(Duration::from_secs(15), || rcode(&swivel) == Some(SERVFAIL));
+    assert!(servfail, "never SERVFAIL:\n{}", swivel.log());
+    // Not before the expire time (4 s after the last refresh, at most 1 s before the stop).
+    assert!(
+        stopped.elapsed() >= Duration::from_secs(2),
+        "{:?}",
+        stopped.elapsed()
+    );
+    assert!(
+        swivel.log().contains("secondary zone expired"),
+        "{}",
+        swivel.log()
+    );
+    drop(swivel);
+
+    // A restart with the primary still down: the copy is past its expire time.
+    let swivel = Served::start(&config, &[], &log("restarted"));
+    assert_eq!(rcode(&swivel), Some(SERVFAIL), "{}", swivel.log());
+    // The primary back: the zone is served again.
+    primary.restart();
+    let back = wait_until(Duration::from_secs(15), || rcode(&swivel) == Some(0));
+    assert!(back, "never served again:\n{}", swivel.log());
 }

@@ -96,15 +96,32 @@ impl Drop for Secondaries {
     }
 }
 
-/// The refresh loop of one secondary zone.
+/// The refresh loop of one secondary zone. Past the SOA's expire time without a successful
+/// refresh, it asks for a reload, which leaves the zone out (SERVFAIL); the next success
+/// brings it back the same way.
 async fn keep_in_step(
     zone: ZoneConfig,
     pools: Arc<ArcSwap<Vec<Name>>>,
     transferred: mpsc::Sender<Transferred>,
 ) {
-    let mut current = load_copy(&zone).await;
+    let (mut current, mut last_success) = load_copy(&zone).await.unzip();
+    // As the load decided: a copy past its expire time is not served.
+    let mut expired = current
+        .as_ref()
+        .and_then(|records| apex_soa(&zone.origin, records))
+        .and_then(|soa| soa_field(&soa.rdata, 3))
+        .zip(last_success)
+        .is_some_and(|(expire, last)| client::unix_now() > last.saturating_add(u64::from(expire)));
     loop {
         let ok = refresh(&zone, &mut current, &pools, &transferred).await;
+        if ok {
+            last_success = Some(client::unix_now());
+            if expired {
+                expired = false;
+                tracing::info!(zone = %zone.origin, "a primary answered again: serving the zone");
+                swap_in(&zone.origin, &transferred).await;
+            }
+        }
         let soa = current
             .as_ref()
             .and_then(|records| apex_soa(&zone.origin, records));
@@ -113,7 +130,24 @@ async fn keep_in_step(
             (Some(soa), false) => seconds(soa_field(&soa.rdata, 2)),
             (None, _) => RETRY_WITHOUT_COPY,
         };
-        tokio::time::sleep(pause).await;
+        let expires_at = soa
+            .and_then(|soa| soa_field(&soa.rdata, 3))
+            .zip(last_success)
+            .map(|(expire, last)| last.saturating_add(u64::from(expire)));
+        let now = client::unix_now();
+        match expires_at {
+            Some(at) if !expired && at.saturating_sub(now) < pause.as_secs() => {
+                tokio::time::sleep(Duration::from_secs(at.saturating_sub(now) + 1)).await;
+                if !refresh(&zone, &mut current, &pools, &transferred).await {
+                    expired = true;
+                    tracing::warn!(zone = %zone.origin, "secondary zone expired: no primary answered within the SOA expire time; answering SERVFAIL");
+                    swap_in(&zone.origin, &transferred).await;
+                } else {
+                    last_success = Some(client::unix_now());
+                }
+            }
+            _ => tokio::time::sleep(pause).await,
+        }
     }
 }
 
@@ -129,15 +163,14 @@ fn apex_soa<'a>(origin: &Name, records: &'a [Record]) -> Option<&'a Record> {
         .find(|r| r.rtype == rtype::SOA && r.owner == *origin)
 }
 
-/// The records of the saved copy, when there is a valid one.
-async fn load_copy(zone: &ZoneConfig) -> Option<Vec<Record>> {
+/// The records of the saved copy, when there is a valid one, and when it was last known to
+/// be in step.
+async fn load_copy(zone: &ZoneConfig) -> Option<(Vec<Record>, u64)> {
     let (origin, path) = (zone.origin.clone(), zone.file.clone());
     let loaded = tokio::task::spawn_blocking(move || {
-        if !path.exists() {
-            return None;
-        }
-        match zone::load_zone(&origin, &path) {
-            Ok(zone) => Some(zone.records),
+        let text = std::fs::read(&path).ok()?;
+        match zone::parse_zone(&origin, &path, &text) {
+            Ok(zone) => Some((zone.records, saved::last_success(&path, &text).unwrap_or(0))),
             Err(diagnostics) => {
                 for diagnostic in &diagnostics.0 {
                     tracing::error!(zone = %origin, "saved copy unusable: {diagnostic}");
@@ -181,6 +214,14 @@ async fn refresh(
         } = refreshed
         else {
             tracing::debug!(zone = %zone.origin, %primary, "zone is up to date");
+            let path = saved::refreshed_path(&zone.file);
+            let marked = tokio::task::spawn_blocking({
+                let copy = zone.file.clone();
+                move || saved::mark_refreshed(&copy, client::unix_now())
+            });
+            if let Ok(Err(error)) = marked.await {
+                tracing::error!(file = %path.display(), %error, "cannot record the refresh");
+            }
             return true;
         };
         if let Some(reason) = fallback {
