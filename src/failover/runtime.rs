@@ -30,6 +30,7 @@ use crate::probe::scheduler::{
     first_round, ProbeReport, ProbeTarget, Scheduler, DEFAULT_MAX_CONCURRENCY,
 };
 use crate::probe::EndpointKey;
+use crate::server::notify::{self, Notice, NotifyInbox};
 use crate::table::{PoolAnswer, PoolDef, SharedTable, Table};
 use arc_swap::ArcSwap;
 use state_file::{LoadNote, StateStore};
@@ -42,6 +43,8 @@ use tokio::sync::{mpsc, oneshot};
 pub struct Started {
     pub table: SharedTable,
     pub handle: Handle,
+    /// Where the UDP workers hand NOTIFY over, when there are secondary zones.
+    pub notify: Option<NotifyInbox>,
 }
 
 struct Runtime {
@@ -126,7 +129,9 @@ pub async fn start(loaded: Loaded, source: Source) -> Result<Started, String> {
     let (reload_done, reloaded) = mpsc::channel(1);
     let checkers = Arc::new(ArcSwap::from_pointee(config.checkers.clone()));
     let (transferred_tx, transferred) = mpsc::channel(16);
-    let mut secondaries = Secondaries::new(transferred_tx);
+    let has_secondaries = config.zones.iter().any(|z| z.secondary.is_some());
+    let (inbox, notices) = forward_notices(has_secondaries);
+    let mut secondaries = Secondaries::new(transferred_tx, inbox.clone());
     secondaries.sync(&config);
     let runtime = Runtime {
         checkers: checkers.clone(),
@@ -143,10 +148,11 @@ pub async fn start(loaded: Loaded, source: Source) -> Result<Started, String> {
         secondaries,
     };
     runtime.persist();
-    tokio::spawn(runtime.run(reports, receiver, reloaded, transferred));
+    tokio::spawn(runtime.run(reports, receiver, reloaded, transferred, notices));
     Ok(Started {
         table,
         handle: Handle { commands, checkers },
+        notify: inbox,
     })
 }
 
@@ -157,6 +163,7 @@ impl Runtime {
         mut commands: mpsc::Receiver<Command>,
         mut reloaded: mpsc::Receiver<Result<Prepared, Diagnostics>>,
         mut transferred: mpsc::Receiver<Transferred>,
+        mut notices: mpsc::Receiver<Notice>,
     ) {
         loop {
             let sweep_at = self.failover.next_sweep();
@@ -176,6 +183,7 @@ impl Runtime {
                 },
                 Some(prepared) = reloaded.recv() => self.finish_reload(prepared),
                 Some(done) = transferred.recv() => self.request_reload(done.reply),
+                Some(notice) = notices.recv() => self.secondaries.notified(&notice),
                 () = sleep_until(sweep_at) => {
                     for pool in self.failover.sweep(Instant::now()) {
                         self.redecide(pool);
@@ -474,6 +482,31 @@ fn prepare_reload(
         build_seconds: started.elapsed().as_secs_f64(),
         first_checks: Vec::new(),
     })
+}
+
+/// The NOTIFY inbox for the UDP workers (only when there are secondary zones at start: a
+/// reload that adds the first one needs a restart for NOTIFY) and the runtime's end: a
+/// thread moves notices from the workers' non-blocking channel to the runtime's task.
+fn forward_notices(wanted: bool) -> (Option<NotifyInbox>, mpsc::Receiver<Notice>) {
+    let (sender, receiver) = mpsc::channel(notify::NOTIFY_QUEUE);
+    if !wanted {
+        return (None, receiver);
+    }
+    let (inbox, from_workers) = notify::inbox();
+    let forwarded = std::thread::Builder::new()
+        .name("notify".into())
+        .spawn(move || {
+            while let Ok(notice) = from_workers.recv() {
+                if sender.blocking_send(notice).is_err() {
+                    return;
+                }
+            }
+        });
+    if let Err(error) = forwarded {
+        tracing::error!(%error, "cannot start the NOTIFY thread: NOTIFY is answered NOTIMP");
+        return (None, receiver);
+    }
+    (Some(inbox), receiver)
 }
 
 /// Sleeps until `at`; forever when there is nothing to wait for.

@@ -6,10 +6,10 @@
 
 use crate::knot_compare::servers::{self, free_port, ServerProcess, TempDir};
 use crate::knot_compare::{compare_over_corpus, data_dir, knotd_available, ORIGIN};
-use crate::support::dns::{query_udp, Reply, RCODE_NXDOMAIN};
-use crate::support::process::{Config, Served};
+use crate::support::dns::{build_query, query_udp, Reply, RCODE_NXDOMAIN};
+use crate::support::process::{Config, Served, DNS_LISTEN};
 use crate::support::wait_until;
-use std::net::SocketAddr;
+use std::net::{SocketAddr, UdpSocket};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -34,17 +34,39 @@ struct Primary {
 
 impl Primary {
     fn start(dir: &Path, origin: &str, zone_text: &str) -> Primary {
+        Primary::start_notifying(dir, origin, zone_text, None)
+    }
+
+    /// [`Primary::start`], sending NOTIFY to `notify` on every change.
+    fn start_notifying(
+        dir: &Path,
+        origin: &str,
+        zone_text: &str,
+        notify: Option<SocketAddr>,
+    ) -> Primary {
         let port = free_port();
+        let (remote, notify_line) = match notify {
+            Some(addr) => (
+                format!(
+                    "remote:\n  - id: swivel\n    address: {}@{}\n",
+                    addr.ip(),
+                    addr.port()
+                ),
+                "    notify: swivel\n",
+            ),
+            None => (String::new(), ""),
+        };
         let zone = dir.join("primary.zone");
         std::fs::write(&zone, zone_text).expect("write the primary's zone");
         let dir_text = dir.display();
         let config = servers::knot_config(dir, port, "info")
             + &format!(
-                "key:\n  - id: xfr-key\n    algorithm: hmac-sha256\n    secret: {SECRET}\n\
+                "key:\n  - id: xfr-key\n    algorithm: hmac-sha256\n    secret: {SECRET}\n{remote}\
                  acl:\n  - id: transfer\n    address: 127.0.0.0/8\n    key: xfr-key\n    action: transfer\n\
                  control:\n    listen: \"{dir_text}/knot.sock\"\n\
                  zone:\n  - domain: {origin}\n    file: \"{}\"\n    acl: transfer\n    \
-                 zonefile-load: difference\n    journal-content: changes\n    zonefile-sync: -1\n",
+                 zonefile-load: difference\n    journal-content: changes\n    zonefile-sync: -1\n\
+                 {notify_line}",
                 zone.display()
             );
         std::fs::write(dir.join("knot.conf"), &config).expect("write knot.conf");
@@ -126,14 +148,28 @@ fn small_zone(serial: u32, extra: &str) -> String {
 
 /// [`small_zone`] with an SOA expire time of `expire` seconds.
 fn zone_expiring_after(expire: u32, serial: u32, extra: &str) -> String {
+    zone_with_timers(1, expire, serial, extra)
+}
+
+/// The small zone with SOA refresh and retry of `refresh` and expire of `expire` seconds.
+fn zone_with_timers(refresh: u32, expire: u32, serial: u32, extra: &str) -> String {
     format!(
         "$ORIGIN xfr.test.\n$TTL 300\n\
-         @ SOA ns1 hostmaster {serial} 1 1 {expire} 60\n@ NS ns1\nns1 A 192.0.2.1\n\
-         www A 192.0.2.10\n{extra}"
+         @ SOA ns1 hostmaster {serial} {refresh} {refresh} {expire} 60\n@ NS ns1\n\
+         ns1 A 192.0.2.1\nwww A 192.0.2.10\n{extra}"
     )
 }
 
 const SMALL: &str = "xfr.test.";
+
+/// The corpus's NOTIFY queries come from the primary's address (127.0.0.1) here, so a
+/// secondary Swivel accepts them (RFC 1996), where knotd, the zone's primary, does not.
+const NOTIFY_WAIVERS: &str = "\
+compare.test. SOA opcode=4 | AA | true | a secondary's NOTIFY answer (RFC 1996 section 4.7)\n\
+compare.test. SOA opcode=4 | rcode | NOERROR(0) | NOTIFY from the primary's address, accepted\n\
+compare.test. SOA opcode=4 | OPT | none | Swivel's NOTIFY answer carries no OPT\n\
+compare.test. SOA opcode=4 noedns | AA | true | a secondary's NOTIFY answer\n\
+compare.test. SOA opcode=4 noedns | rcode | NOERROR(0) | NOTIFY from the primary's address, accepted\n";
 
 fn ask(server: SocketAddr, name: &str) -> Option<Reply> {
     query_udp(server, name, TYPE_A)
@@ -179,7 +215,7 @@ fn a_zone_transferred_from_knot_is_answered_as_knot_answers_it() {
         "the zone was never transferred:\n{}",
         swivel.log_tail()
     );
-    let (text, problems) = compare_over_corpus(primary.process(), &swivel);
+    let (text, problems) = compare_over_corpus(primary.process(), &swivel, NOTIFY_WAIVERS);
     println!("{text}");
     assert_eq!(
         problems, 0,
@@ -369,4 +405,68 @@ fn past_the_soa_expire_time_without_a_primary_the_zone_answers_servfail_until_on
     primary.restart();
     let back = wait_until(Duration::from_secs(15), || rcode(&swivel) == Some(0));
     assert!(back, "never served again:\n{}", swivel.log());
+}
+
+#[test]
+fn a_notify_from_knot_brings_a_change_within_two_seconds_and_a_strangers_is_refused() {
+    if !knotd_available(
+        "a_notify_from_knot_brings_a_change_within_two_seconds_and_a_strangers_is_refused",
+    ) {
+        return;
+    }
+    let (knot_dir, swivel_dir) = (TempDir::new("notify-knot"), TempDir::new("notify-swivel"));
+    // Swivel's port is chosen first, for Knot's notify target.
+    let swivel_addr = SocketAddr::from(([127, 0, 0, 1], free_port()));
+    // Refresh and retry of an hour: only a NOTIFY can bring a change within seconds.
+    let zone = |serial, extra| zone_with_timers(3600, 7200, serial, extra);
+    let primary = Primary::start_notifying(knot_dir.path(), SMALL, &zone(1, ""), Some(swivel_addr));
+    let state = swivel_dir.path().join("state");
+    let text = secondary_config(SMALL, primary.addr(), &state, Some(SECRET))
+        .text()
+        .replace(DNS_LISTEN, &swivel_addr.to_string());
+    let config = swivel_dir.path().join("swivel.toml");
+    std::fs::write(&config, text).unwrap();
+    let swivel = Served::start(&config, &[], &swivel_dir.path().join("swivel.log"));
+    wait_for_address(swivel.dns, "www.xfr.test.", "192.0.2.10", || swivel.log());
+
+    // A stranger's NOTIFY is refused and changes nothing.
+    let stranger = UdpSocket::bind("127.0.0.2:0").expect("bind 127.0.0.2");
+    stranger
+        .set_read_timeout(Some(Duration::from_secs(2)))
+        .unwrap();
+    let mut notify = build_query(0x4e4f, "xfr.test.", 6);
+    notify[2] = 0x20; // opcode NOTIFY
+    stranger.send_to(&notify, swivel.dns).unwrap();
+    let mut reply = [0u8; 512];
+    let (len, _) = stranger.recv_from(&mut reply).expect("an answer to NOTIFY");
+    assert_eq!(
+        &reply[..4],
+        &[0x4e, 0x4f, 0xa4, 0x05],
+        "REFUSED NOTIFY response"
+    );
+    assert_eq!(len, notify.len());
+    assert!(
+        !swivel.log().contains("NOTIFY from a primary"),
+        "{}",
+        swivel.log()
+    );
+
+    primary.change(SMALL, &zone(2, "new A 192.0.2.20\n"));
+    let changed = Instant::now();
+    let logs = || format!("{}\nknotd:\n{}", swivel.log(), primary.process().log_tail());
+    wait_for_address(swivel.dns, "new.xfr.test.", "192.0.2.20", logs);
+    let took = changed.elapsed();
+    assert!(
+        took < Duration::from_secs(2),
+        "took {took:?}:\n{}",
+        swivel.log()
+    );
+    let log = swivel.log();
+    assert!(log.contains("NOTIFY from a primary: refreshing"), "{log}");
+    let transfers: Vec<&str> = log
+        .lines()
+        .filter(|l| l.contains("zone transferred"))
+        .collect();
+    assert_eq!(transfers.len(), 2, "{log}");
+    assert!(transfers[1].contains("kind=\"IXFR\""), "{log}");
 }

@@ -11,6 +11,7 @@ use super::ReloadReply;
 use crate::app::check_pools_against_zones;
 use crate::config::{Config, ZoneConfig};
 use crate::name::Name;
+use crate::server::notify::{Notice, NotifyInbox};
 use crate::wire::rtype;
 use crate::xfr::client::{self, Refreshed, Request};
 use crate::xfr::message::soa_field;
@@ -18,11 +19,12 @@ use crate::xfr::saved::{self, Header};
 use crate::zone::{self, Record, Zone};
 use arc_swap::ArcSwap;
 use std::collections::HashMap;
+use std::net::IpAddr;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{mpsc, oneshot, Notify};
 
 /// How long to wait before trying again when there is no copy (so no SOA retry time).
 const RETRY_WITHOUT_COPY: Duration = Duration::from_secs(10);
@@ -40,16 +42,30 @@ pub(super) struct Transferred {
 
 /// The refresh tasks of the secondary zones in force.
 pub(super) struct Secondaries {
-    tasks: HashMap<Name, (ZoneConfig, tokio::task::AbortHandle)>,
+    tasks: HashMap<Name, Task>,
+    /// Where the UDP workers hand NOTIFY over; it learns the primaries' addresses here.
+    inbox: Option<NotifyInbox>,
     /// The pool names in force, for checking a transferred zone against them.
     pools: Arc<ArcSwap<Vec<Name>>>,
     transferred: mpsc::Sender<Transferred>,
 }
 
+/// One zone's refresh task.
+struct Task {
+    config: ZoneConfig,
+    abort: tokio::task::AbortHandle,
+    /// Wakes the task for a refresh now (a primary's NOTIFY).
+    wake: Arc<Notify>,
+}
+
 impl Secondaries {
-    pub(super) fn new(transferred: mpsc::Sender<Transferred>) -> Secondaries {
+    pub(super) fn new(
+        transferred: mpsc::Sender<Transferred>,
+        inbox: Option<NotifyInbox>,
+    ) -> Secondaries {
         Secondaries {
             tasks: HashMap::new(),
+            inbox,
             pools: Arc::new(ArcSwap::from_pointee(Vec::new())),
             transferred,
         }
@@ -66,33 +82,83 @@ impl Secondaries {
             .filter(|z| z.secondary.is_some())
             .map(|z| (&z.origin, z))
             .collect();
-        self.tasks.retain(|origin, (running, task)| {
-            let keep = wanted.get(origin).is_some_and(|z| *z == running);
+        self.tasks.retain(|origin, task| {
+            let keep = wanted.get(origin).is_some_and(|z| **z == task.config);
             if !keep {
-                task.abort();
+                task.abort.abort();
             }
             keep
         });
+        if let Some(inbox) = &self.inbox {
+            let mut addresses: Vec<IpAddr> = wanted
+                .values()
+                .filter_map(|z| z.secondary.as_ref())
+                .flat_map(|s| s.primaries.iter().map(|p| p.ip()))
+                .collect();
+            addresses.sort();
+            addresses.dedup();
+            inbox.primaries.store(Arc::new(addresses));
+        }
         for (origin, zone) in wanted {
             if self.tasks.contains_key(origin) {
                 continue;
             }
+            let wake = Arc::new(Notify::new());
             let task = tokio::spawn(keep_in_step(
                 zone.clone(),
                 self.pools.clone(),
                 self.transferred.clone(),
+                wake.clone(),
             ));
-            self.tasks
-                .insert(origin.clone(), (zone.clone(), task.abort_handle()));
+            let task = Task {
+                config: zone.clone(),
+                abort: task.abort_handle(),
+                wake,
+            };
+            self.tasks.insert(origin.clone(), task);
+        }
+    }
+}
+
+impl Secondaries {
+    /// A NOTIFY from a primary's address: the zone it names is refreshed now when the
+    /// sender is one of that zone's primaries; anything else is logged and ignored.
+    pub(super) fn notified(&self, notice: &Notice) {
+        let task = self
+            .tasks
+            .iter()
+            .find(|(origin, _)| origin.as_wire() == notice.zone());
+        let Some((origin, task)) = task else {
+            tracing::info!(from = %notice.from, "NOTIFY for a zone that is not a secondary zone here: ignored");
+            return;
+        };
+        let primary = task
+            .config
+            .secondary
+            .as_ref()
+            .is_some_and(|s| s.primaries.iter().any(|p| p.ip() == notice.from));
+        if primary {
+            tracing::info!(zone = %origin, from = %notice.from, "NOTIFY from a primary: refreshing");
+            task.wake.notify_one();
+        } else {
+            tracing::info!(zone = %origin, from = %notice.from, "NOTIFY from an address that is not this zone's primary: ignored");
         }
     }
 }
 
 impl Drop for Secondaries {
     fn drop(&mut self) {
-        for (_, task) in self.tasks.values() {
-            task.abort();
+        for task in self.tasks.values() {
+            task.abort.abort();
         }
+    }
+}
+
+/// Sleeps for `pause`, or less when `wake` is notified.
+async fn sleep_or_wake(pause: Duration, wake: &Notify) {
+    tokio::select! {
+        () = tokio::time::sleep(pause) => {}
+        () = wake.notified() => {}
     }
 }
 
@@ -103,6 +169,7 @@ async fn keep_in_step(
     zone: ZoneConfig,
     pools: Arc<ArcSwap<Vec<Name>>>,
     transferred: mpsc::Sender<Transferred>,
+    wake: Arc<Notify>,
 ) {
     let (mut current, mut last_success) = load_copy(&zone).await.unzip();
     // As the load decided: a copy past its expire time is not served.
@@ -137,7 +204,7 @@ async fn keep_in_step(
         let now = client::unix_now();
         match expires_at {
             Some(at) if !expired && at.saturating_sub(now) < pause.as_secs() => {
-                tokio::time::sleep(Duration::from_secs(at.saturating_sub(now) + 1)).await;
+                sleep_or_wake(Duration::from_secs(at.saturating_sub(now) + 1), &wake).await;
                 if !refresh(&zone, &mut current, &pools, &transferred).await {
                     expired = true;
                     tracing::warn!(zone = %zone.origin, "secondary zone expired: no primary answered within the SOA expire time; answering SERVFAIL");
@@ -146,7 +213,7 @@ async fn keep_in_step(
                     last_success = Some(client::unix_now());
                 }
             }
-            _ => tokio::time::sleep(pause).await,
+            _ => sleep_or_wake(pause, &wake).await,
         }
     }
 }

@@ -213,17 +213,23 @@ impl Report<'_> {
 }
 
 /// Runs the whole corpus against `knot` and `candidate` (serving compare.test. from
-/// tests/data/compare), with the waivers of deliberate.txt: the report and how many
+/// tests/data/compare), with the waivers of deliberate.txt, those for the query lines that
+/// `extra` (waivers in the same format) names replaced by its own: the report and how many
 /// problems it has (0 when they agree but for the deliberate differences).
 pub(crate) fn compare_over_corpus(
     knot: &ServerProcess,
     candidate: &ServerProcess,
+    extra: &str,
 ) -> (String, usize) {
     let queries = full_corpus();
     let waiver_text =
         std::fs::read_to_string(data_dir().join("deliberate.txt")).expect("read deliberate.txt");
-    let waivers =
+    let mut waivers =
         waivers::parse_waivers(&waiver_text, "deliberate.txt").unwrap_or_else(|e| panic!("{e}"));
+    let extra =
+        waivers::parse_waivers(extra, "the test's waivers").unwrap_or_else(|e| panic!("{e}"));
+    waivers.retain(|waiver| !extra.iter().any(|e| e.line == waiver.line));
+    waivers.extend(extra);
     run_comparison(knot, candidate, &queries).render(&waivers)
 }
 
