@@ -187,6 +187,7 @@ def main():
     write("tcp_framing", tcp_streams())
     write("zone_file", zone_seeds())
     write("config_file", config_seeds())
+    write("xfr_client", xfr_seeds())
 
 
 def zone_seeds():
@@ -295,6 +296,47 @@ timeout = "2s"
 [[pool.endpoint]]
 address = "198.51.100.7"
 '''
+
+def soa_rdata(serial):
+    return name("ns.example.test") + name("admin.example.test") + struct.pack(">IIIII", serial, 60, 10, 1024, 30)
+
+
+def xfr_answer(qtype, records, qid=0x1234, rcode=0):
+    """An answer to the xfr_client target's query (example.test., ID 0x1234)."""
+    return (header(qid=qid, flags=0x8400 | rcode, an=len(records)) + question("example.test", qtype)
+            + b"".join(records))
+
+
+def xfr_seeds():
+    """The xfr_client target's inputs: a mode byte (0 SOA, 1 AXFR, 2 IXFR; +4 keyed, +8
+    signed by the target), then the primary's messages, each behind its length."""
+    rr = lambda owner, rtype, rdata: record(name(owner), TYPES[rtype], rdata)
+    soa = lambda serial: rr("example.test", "SOA", soa_rdata(serial))
+    ns = rr("example.test", "NS", name("ns.example.test"))
+    a = lambda owner, last: rr(owner, "A", bytes([192, 0, 2, last]))
+    whole = [soa(9), ns, a("ns.example.test", 1), a("www.example.test", 2), soa(9)]
+    steps = [soa(7), soa(5), a("ns.example.test", 1), soa(6), a("ns.example.test", 3),
+             soa(6), soa(7), a("new.example.test", 4), soa(7)]
+    seeds = {
+        "soa": (0, [xfr_answer("SOA", [soa(9)])]),
+        "soa-refused": (0, [xfr_answer("SOA", [], rcode=5)]),
+        "axfr-one-message": (1, [xfr_answer("AXFR", whole)]),
+        "axfr-three-messages": (1, [xfr_answer("AXFR", whole[:2]), xfr_answer("AXFR", whole[2:4]),
+                                    xfr_answer("AXFR", whole[4:])]),
+        "axfr-no-end": (1, [xfr_answer("AXFR", whole[:3])]),
+        "axfr-wrong-id": (1, [xfr_answer("AXFR", whole, qid=0x4321)]),
+        "ixfr-up-to-date": (2, [xfr_answer("IXFR", [soa(5)])]),
+        "ixfr-needs-full": (2, [xfr_answer("IXFR", [soa(9)])]),
+        "ixfr-two-steps": (2, [xfr_answer("IXFR", steps[:5]), xfr_answer("IXFR", steps[5:])]),
+        "ixfr-as-axfr": (2, [xfr_answer("IXFR", whole)]),
+        "ixfr-notimp": (2, [xfr_answer("IXFR", [], rcode=4)]),
+        "axfr-unsigned-under-key": (5, [xfr_answer("AXFR", whole)]),
+        "axfr-signed": (13, [xfr_answer("AXFR", whole[:2]), xfr_answer("AXFR", whole[2:])]),
+        "ixfr-signed": (14, [xfr_answer("IXFR", steps[:5]), xfr_answer("IXFR", steps[5:])]),
+        "soa-signed": (12, [xfr_answer("SOA", [soa(9)])]),
+    }
+    return {label: bytes([mode]) + framed(*messages) for label, (mode, messages) in seeds.items()}
+
 
 if __name__ == "__main__":
     main()

@@ -13,6 +13,7 @@ mod keys;
 mod permissions;
 mod preflight;
 mod reload;
+mod secondary;
 mod signed_elsewhere;
 mod zone_clash;
 
@@ -44,8 +45,12 @@ pub enum Source {
 pub struct Loaded {
     pub config: Config,
     pub zones: Vec<Zone>,
-    /// Per zone (same order), its keys and signing policy when it is signed here.
+    /// Per zone of `zones` (same order), its keys and signing policy when it is signed
+    /// here.
     pub signing: Vec<Option<SignedZone>>,
+    /// Secondary zones configured but not served now (no copy yet, or past its expire
+    /// time): their names answer SERVFAIL.
+    pub unserved: Vec<Name>,
 }
 
 /// What a load found, for printing and logging.
@@ -119,8 +124,15 @@ pub fn load(source: &Source) -> Result<Loaded, Diagnostics> {
         )?,
     };
     let mut zones = Vec::with_capacity(config.zones.len());
+    let mut unserved = Vec::new();
     let mut errors = Vec::new();
+    let now = unix_now();
     for entry in &config.zones {
+        if entry.secondary.is_some() && !entry.file.exists() {
+            tracing::info!(zone = %entry.origin, "secondary zone: no saved copy yet, served (until then SERVFAIL) once transferred");
+            unserved.push(entry.origin.clone());
+            continue;
+        }
         let text = match source {
             Source::File(_) => read_zone_file(&entry.file, entry.max_size).map_err(|e| {
                 let message = format!(
@@ -139,18 +151,37 @@ pub fn load(source: &Source) -> Result<Loaded, Diagnostics> {
                 "the demo has no such zone file",
             )),
         };
-        match text.map(|text| zone::parse_zone(&entry.origin, &entry.file, &text)) {
-            Ok(Ok(zone)) => zones.push(zone),
-            Ok(Err(diagnostics)) => errors.extend(diagnostics.0),
+        let parsed = text.map(|text| {
+            let zone = zone::parse_zone(&entry.origin, &entry.file, &text);
+            let expired = zone
+                .as_ref()
+                .ok()
+                .and_then(|zone| secondary::expired(entry, zone, &text, now));
+            (zone, expired)
+        });
+        match parsed {
+            Ok((Ok(_), Some(reason))) => {
+                tracing::warn!(zone = %entry.origin, "secondary zone expired, answering SERVFAIL: {reason}");
+                unserved.push(entry.origin.clone());
+            }
+            Ok((Ok(zone), None)) => zones.push(zone),
+            Ok((Err(diagnostics), _)) => errors.extend(diagnostics.0),
             Err(diagnostic) => errors.push(diagnostic),
         }
     }
     if !errors.is_empty() {
         return Err(Diagnostics(errors));
     }
-    let names: Vec<Name> = config.pools.iter().filter_map(|p| p.owner()).collect();
+    // Pools in a secondary zone that is not served now are checked when its copy comes.
+    let (lines, names): (Vec<usize>, Vec<Name>) = config
+        .pools
+        .iter()
+        .zip(&config.pool_lines)
+        .filter_map(|(pool, &line)| Some((line, pool.owner()?)))
+        .filter(|(_, name)| !secondary::in_unserved(name, &unserved))
+        .unzip();
     for problem in check_pools_against_zones(&zones, &names) {
-        let line = config.pool_lines[problem.pool];
+        let line = lines[problem.pool];
         errors.push(Diagnostic::new(&config.file, line, problem.message));
     }
     errors.extend(signed_elsewhere::check_signed_elsewhere(&config, &zones));
@@ -158,11 +189,19 @@ pub fn load(source: &Source) -> Result<Loaded, Diagnostics> {
         return Err(Diagnostics(errors));
     }
     preflight(&config)?;
-    let signing = signed_zones(&config, unix_now())?;
+    let by_config_zone = signed_zones(&config, unix_now())?;
+    let signing = zones
+        .iter()
+        .map(|zone| {
+            let at = config.zones.iter().position(|z| z.origin == zone.origin)?;
+            by_config_zone[at].clone()
+        })
+        .collect();
     Ok(Loaded {
         config,
         zones,
         signing,
+        unserved,
     })
 }
 

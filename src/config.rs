@@ -10,6 +10,8 @@ mod dnssec;
 mod duration;
 pub mod pool;
 mod rrl;
+mod secondary;
+mod tsig;
 mod udp;
 mod url;
 
@@ -22,6 +24,8 @@ pub use control::{
 pub use dnssec::{Denial, DnssecConfig};
 pub use duration::parse_duration;
 pub use rrl::RrlConfig;
+pub use secondary::{saved_copy_path, SecondaryConfig, SECONDARY_DIR};
+pub use tsig::{TsigAlgorithm, TsigKeyConfig, MIN_TSIG_SECRET_LEN};
 pub use udp::{
     IoChoice, UdpOptions, DEFAULT_UDP_BATCH, DEFAULT_UDP_SOCKET_BUFFER, MAX_BUSY_POLL_US,
     UDP_BATCH_RANGE, UDP_SOCKET_BUFFER_RANGE,
@@ -41,6 +45,7 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 use toml::Spanned;
+use tsig::RawTsig;
 
 /// `server.listen` when omitted.
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:5353";
@@ -110,7 +115,8 @@ pub struct ServerConfig {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ZoneConfig {
     pub origin: Name,
-    /// Resolved against the configuration file's folder.
+    /// Resolved against the configuration file's folder. For a secondary zone, where its
+    /// copy is kept in `state_dir` ([`saved_copy_path`]).
     pub file: PathBuf,
     /// Line of the `file` key in the configuration, for errors about the file itself.
     pub line: usize,
@@ -118,6 +124,8 @@ pub struct ZoneConfig {
     pub max_size: u64,
     /// `[zone.dnssec]`: sign the zone with these keys.
     pub dnssec: Option<DnssecConfig>,
+    /// `primaries` (and `tsig`): a secondary zone, fed by zone transfers.
+    pub secondary: Option<SecondaryConfig>,
 }
 
 /// Reads and validates the configuration file at `path` for `swivel serve`.
@@ -166,7 +174,14 @@ pub fn parse_as(
     };
     let server = checker.server(raw.server, base_dir);
     let control = checker.control(raw.control, &server, base_dir);
-    let zones = checker.zones(raw.zones, base_dir, mode);
+    let keys = checker.tsig_keys(raw.tsig, base_dir);
+    let zones = checker.zones(
+        raw.zones,
+        base_dir,
+        mode,
+        server.state_dir.as_deref(),
+        &keys,
+    );
     let (pools, pool_lines) = checker.pools(raw.pools, base_dir);
     let checkers = checker.checkers(raw.checkers, control.token.as_deref());
     let local_checks = raw.checks.local.unwrap_or(true);
@@ -218,6 +233,8 @@ struct RawConfig {
     zones: Vec<RawZone>,
     #[serde(default, rename = "pool")]
     pools: Vec<Spanned<PoolConfig>>,
+    #[serde(default, rename = "tsig")]
+    tsig: Vec<Spanned<RawTsig>>,
     #[serde(default, rename = "checker")]
     checkers: Vec<RawChecker>,
     #[serde(default)]
@@ -247,7 +264,9 @@ struct RawServer {
 #[serde(deny_unknown_fields)]
 struct RawZone {
     origin: Spanned<String>,
-    file: Spanned<String>,
+    file: Option<Spanned<String>>,
+    primaries: Option<Spanned<Vec<Spanned<String>>>>,
+    tsig: Option<Spanned<String>>,
     max_size: Option<Spanned<u64>>,
     dnssec: Option<RawDnssec>,
 }
@@ -432,7 +451,14 @@ impl Checker<'_> {
         Some(token.into_inner())
     }
 
-    fn zones(&mut self, raw: Vec<RawZone>, base_dir: &Path, mode: Mode) -> Vec<ZoneConfig> {
+    fn zones(
+        &mut self,
+        raw: Vec<RawZone>,
+        base_dir: &Path,
+        mode: Mode,
+        state_dir: Option<&Path>,
+        keys: &HashMap<String, TsigKeyConfig>,
+    ) -> Vec<ZoneConfig> {
         if raw.is_empty() && mode == Mode::Serve {
             self.errors.push(Diagnostic::new(
                 self.file,
@@ -452,9 +478,9 @@ impl Checker<'_> {
                 );
                 self.error(&zone.origin, message);
             }
-            if zone.file.get_ref().is_empty() {
+            if let Some(file) = zone.file.as_ref().filter(|f| f.get_ref().is_empty()) {
                 self.error(
-                    &zone.file,
+                    file,
                     "zone file: give the path of the zone's master file".to_string(),
                 );
             }
@@ -465,20 +491,70 @@ impl Checker<'_> {
                 continue;
             }
             first_line.insert(origin.clone(), origin_line);
-            let line = self.line(&zone.file);
             let max_size = zone.max_size.map_or(DEFAULT_ZONE_MAX_SIZE, |size| {
                 if *size.get_ref() == 0 {
                     self.error(&size, "zone max_size: must be at least 1 byte".to_string());
                 }
                 size.into_inner()
             });
+            let (file, line, secondary) = match (zone.file, zone.primaries) {
+                (Some(file), None) => {
+                    if let Some(tsig) = &zone.tsig {
+                        self.error(
+                            tsig,
+                            format!("zone {origin} tsig: only a secondary zone (with primaries) uses a key"),
+                        );
+                    }
+                    (base_dir.join(file.get_ref()), self.line(&file), None)
+                }
+                (None, Some(primaries)) => {
+                    let line = self.line(&primaries);
+                    let secondary = self.secondary(
+                        &origin,
+                        &zone.origin,
+                        primaries,
+                        zone.tsig,
+                        state_dir,
+                        keys,
+                    );
+                    let file = saved_copy_path(state_dir.unwrap_or(Path::new("")), &origin);
+                    (file, line, secondary)
+                }
+                (Some(file), Some(_)) => {
+                    self.error(
+                        &file,
+                        format!(
+                            "zone {origin}: give file (a primary zone) or primaries (a secondary \
+                             zone), not both"
+                        ),
+                    );
+                    continue;
+                }
+                (None, None) => {
+                    self.error(
+                        &zone.origin,
+                        format!(
+                            "zone {origin}: give file (its master file) or primaries (a \
+                             secondary zone fed by zone transfers)"
+                        ),
+                    );
+                    continue;
+                }
+            };
             let dnssec = zone.dnssec.map(|raw| self.dnssec(raw, base_dir));
+            if dnssec.is_some() && secondary.is_some() {
+                self.error(
+                    &zone.origin,
+                    format!("zone {origin}: a secondary zone cannot have [zone.dnssec] yet"),
+                );
+            }
             zones.push(ZoneConfig {
                 origin,
-                file: base_dir.join(zone.file.get_ref()),
+                file,
                 line,
                 max_size,
                 dnssec,
+                secondary,
             });
         }
         zones

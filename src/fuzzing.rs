@@ -7,10 +7,12 @@
 mod engine;
 mod framing;
 mod reply;
+mod xfr;
 
 pub use engine::{engine_answer, fuzz_table};
 pub use framing::tcp_framing;
 pub use reply::check_received_reply;
+pub use xfr::xfr_client;
 
 use crate::name::{Name, MAX_NAME_LEN};
 use crate::wire::{self, header, Header, QueryError};
@@ -43,6 +45,10 @@ pub const TARGETS: &[Target] = &[
     Target {
         name: "tcp_framing",
         run: tcp_framing,
+    },
+    Target {
+        name: "xfr_client",
+        run: xfr_client,
     },
 ];
 

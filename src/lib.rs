@@ -30,4 +30,5 @@ pub mod sys;
 pub mod table;
 pub mod tls;
 pub mod wire;
+pub mod xfr;
 pub mod zone;

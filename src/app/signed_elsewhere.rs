@@ -14,11 +14,12 @@ pub fn is_signed_elsewhere(zone: &Zone) -> bool {
     at_apex(rtype::DNSKEY) && at_apex(rtype::RRSIG)
 }
 
-/// Problems with the zones signed elsewhere of `config` (`zones` in its order).
+/// Problems with the zones signed elsewhere among `zones`, loaded for `config`.
 pub fn check_signed_elsewhere(config: &Config, zones: &[Zone]) -> Vec<Diagnostic> {
     let mut problems = Vec::new();
-    for (entry, zone) in config.zones.iter().zip(zones) {
-        if entry.dnssec.is_some() || !is_signed_elsewhere(zone) {
+    for zone in zones {
+        let entry = config.zones.iter().find(|z| z.origin == zone.origin);
+        if entry.is_some_and(|e| e.dnssec.is_some()) || !is_signed_elsewhere(zone) {
             continue;
         }
         if let Some(nsec3) = zone.records.iter().find(|r| r.rtype == rtype::NSEC3PARAM) {

@@ -25,8 +25,8 @@ pub fn check(path: &Path) -> ExitCode {
                     zone.records
                 );
             }
-            for (entry, zone) in loaded.config.zones.iter().zip(&loaded.zones) {
-                if entry.dnssec.is_none() && app::is_signed_elsewhere(zone) {
+            for (signing, zone) in loaded.signing.iter().zip(&loaded.zones) {
+                if signing.is_none() && app::is_signed_elsewhere(zone) {
                     println!(
                         "zone {}: signed elsewhere, served with the signatures and NSEC \
                          records of its file",

@@ -86,15 +86,19 @@ pub fn serve(config: Option<PathBuf>, json_logs: bool) -> ExitCode {
     });
     let mut server_settings = crate::server::Settings::from_config(&config.server);
     server_settings.tcp_max_connections = budget.dns_tcp;
-    let server =
-        match crate::server::start(&server_settings, started.table.clone(), runtime.handle()) {
-            Ok(server) => server,
-            Err(e) => {
-                // The error names the address that failed.
-                error!("refusing to start: {e}");
-                return ExitCode::FAILURE;
-            }
-        };
+    let server = match crate::server::start_with_notify(
+        &server_settings,
+        started.table.clone(),
+        runtime.handle(),
+        started.notify.clone(),
+    ) {
+        Ok(server) => server,
+        Err(e) => {
+            // The error names the address that failed.
+            error!("refusing to start: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
     let handle = started.handle;
     let control = match control::serve(
         control_listener,

@@ -507,3 +507,84 @@ fn probe_metrics_listen_is_optional_and_checked_with_its_line() {
         errors[0].message
     );
 }
+
+const SECRET: &str = "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=";
+
+#[test]
+fn a_zone_with_primaries_is_a_secondary_zone_with_its_key() {
+    let text = format!(
+        "[server]\nstate_dir = \"/var/lib/swivel\"\n\
+         [[tsig]]\nname = \"xfr-key\"\nalgorithm = \"hmac-sha256\"\nsecret = \"{SECRET}\"\n\
+         [[zone]]\norigin = \"example.test.\"\nprimaries = [\"192.0.2.53:53\", \"[2001:db8::53]:5353\"]\ntsig = \"xfr-key\"\n"
+    );
+    let config = parse_text(&text).unwrap();
+    let zone = &config.zones[0];
+    let secondary = zone.secondary.as_ref().expect("a secondary zone");
+    assert_eq!(
+        secondary.primaries,
+        vec![
+            "192.0.2.53:53".parse::<SocketAddr>().unwrap(),
+            "[2001:db8::53]:5353".parse().unwrap()
+        ]
+    );
+    let key = secondary.tsig.as_ref().unwrap();
+    assert_eq!(key.name, Name::from_text("xfr-key.").unwrap());
+    assert_eq!(key.algorithm, TsigAlgorithm::HmacSha256);
+    assert_eq!(key.secret, b"0123456789abcdef0123456789abcdef");
+    assert_eq!(
+        zone.file,
+        PathBuf::from("/var/lib/swivel/secondary/example.test.zone")
+    );
+    assert!(!format!("{config:?}").contains("0123456789abcdef"));
+}
+
+#[test]
+fn bad_tsig_keys_and_secondary_zones_are_refused_at_their_line() {
+    let text = "[[tsig]]\nname = \"k1\"\nalgorithm = \"hmac-md5\"\nsecret = \"MDEy\"\n\
+                [[tsig]]\nname = \"k2\"\nalgorithm = \"hmac-sha512\"\nsecret = \"!!!\"\n\
+                [[zone]]\norigin = \"a.test.\"\nprimaries = [\"192.0.2.1\"]\ntsig = \"nokey\"\n\
+                [[zone]]\norigin = \"b.test.\"\nfile = \"b.zone\"\nprimaries = [\"192.0.2.1:53\"]\n\
+                [[zone]]\norigin = \"c.test.\"\n";
+    let errors = errors(text);
+    let found = |line: usize, part: &str| {
+        assert!(
+            errors
+                .iter()
+                .any(|e| e.line == line && e.message.contains(part)),
+            "no error at line {line} with {part:?}: {errors:#?}"
+        )
+    };
+    found(3, "hmac-md5");
+    found(4, "at least 16");
+    found(8, "not base64");
+    found(10, "needs server.state_dir");
+    found(11, "invalid address");
+    found(12, "no [[tsig]] key is named \"nokey\"");
+    found(15, "not both");
+    found(18, "give file");
+}
+
+#[test]
+fn a_secret_file_must_be_private_and_base64() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let secret = dir.path().join("xfr.secret");
+    std::fs::write(&secret, format!("{SECRET}\n")).unwrap();
+    std::fs::set_permissions(&secret, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let text = format!(
+        "[server]\nstate_dir = \"state\"\n[[tsig]]\nname = \"k\"\nalgorithm = \"hmac-sha256\"\n\
+         secret_file = \"xfr.secret\"\n{ONE_ZONE}"
+    );
+    let parse_here = || parse(&text, &dir.path().join("swivel.toml"), dir.path());
+    let refused = parse_here().unwrap_err().0;
+    assert_eq!(refused[0].file, secret);
+    assert!(refused[0].message.contains("chmod 600"), "{refused:?}");
+    std::fs::set_permissions(&secret, std::fs::Permissions::from_mode(0o600)).unwrap();
+    assert!(parse_here().is_ok());
+    std::fs::write(&secret, "not base64 at all\n").unwrap();
+    let refused = parse_here().unwrap_err().0;
+    assert_eq!(
+        (refused[0].file.as_path(), refused[0].line),
+        (secret.as_path(), 1)
+    );
+}

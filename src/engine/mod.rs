@@ -109,7 +109,13 @@ pub fn answer(
         return error_reply(query, q.qname_len, edns, code, out);
     }
     let Some(found) = table.lookup(&qname[..q.qname_len], q.qtype, spin) else {
-        return error_reply(query, q.qname_len, edns, rcode::REFUSED, out);
+        // A secondary zone without a copy, or expired, is ours but cannot be answered.
+        let code = if table.is_unserved(&qname[..q.qname_len]) {
+            rcode::SERVFAIL
+        } else {
+            rcode::REFUSED
+        };
+        return error_reply(query, q.qname_len, edns, code, out);
     };
     if found.is_dname() {
         if let Some(dname) = table.dname_of(&found) {

@@ -12,11 +12,13 @@
 
 mod handle;
 mod resign;
+mod secondary;
 mod state_file;
 
 use handle::Command;
 pub use handle::{tokens_match, Handle};
 use resign::{Resigned, Resigner};
+use secondary::{Secondaries, Transferred};
 
 use super::fleet::Fleet;
 use super::status::Status;
@@ -30,6 +32,7 @@ use crate::probe::scheduler::{
     first_round, ProbeReport, ProbeTarget, Scheduler, DEFAULT_MAX_CONCURRENCY,
 };
 use crate::probe::EndpointKey;
+use crate::server::notify::{self, Notice, NotifyInbox};
 use crate::table::{PoolAnswer, PoolDef, SharedTable, Table};
 use arc_swap::ArcSwap;
 use state_file::{LoadNote, StateStore};
@@ -42,6 +45,8 @@ use tokio::sync::{mpsc, oneshot};
 pub struct Started {
     pub table: SharedTable,
     pub handle: Handle,
+    /// Where the UDP workers hand NOTIFY over, when there are secondary zones.
+    pub notify: Option<NotifyInbox>,
 }
 
 struct Runtime {
@@ -59,6 +64,8 @@ struct Runtime {
     reload_done: mpsc::Sender<Result<Prepared, Diagnostics>>,
     /// Signed zones compiled again before their signatures age or keys change state.
     resigner: Resigner,
+    /// The secondary zones' refresh tasks; a transfer asks for a reload.
+    secondaries: Secondaries,
 }
 
 /// Restores saved state, runs one round of checks (bounded by the longest timeout) so the
@@ -69,6 +76,7 @@ pub async fn start(loaded: Loaded, source: Source) -> Result<Started, String> {
         config,
         zones,
         signing,
+        unserved,
     } = loaded;
     let store = match &config.server.state_dir {
         Some(dir) => {
@@ -118,7 +126,7 @@ pub async fn start(loaded: Loaded, source: Source) -> Result<Started, String> {
     failover.decide_all();
     let started = Instant::now();
     let compiled = resign::compile_at(&zones, &signing, &failover.pool_defs(), app::unix_now());
-    let table = compiled.table.shared();
+    let table = compiled.table.with_unserved(unserved).shared();
     let (mut scheduler, reports) = Scheduler::new(DEFAULT_MAX_CONCURRENCY);
     scheduler.set_targets_after(targets, &first_checks);
     let (commands, receiver) = mpsc::channel(64);
@@ -127,6 +135,11 @@ pub async fn start(loaded: Loaded, source: Source) -> Result<Started, String> {
     let mut resigner = Resigner::new(resign_done);
     resigner.loaded(zones, signing, compiled.next);
     let checkers = Arc::new(ArcSwap::from_pointee(config.checkers.clone()));
+    let (transferred_tx, transferred) = mpsc::channel(16);
+    let has_secondaries = config.zones.iter().any(|z| z.secondary.is_some());
+    let (inbox, notices) = forward_notices(has_secondaries);
+    let mut secondaries = Secondaries::new(transferred_tx, inbox.clone());
+    secondaries.sync(&config);
     let runtime = Runtime {
         checkers: checkers.clone(),
         source,
@@ -140,12 +153,14 @@ pub async fn start(loaded: Loaded, source: Source) -> Result<Started, String> {
         reloads: Reloads::default(),
         reload_done,
         resigner,
+        secondaries,
     };
     runtime.persist();
-    tokio::spawn(runtime.run(reports, receiver, reloaded, resigned));
+    tokio::spawn(runtime.run(reports, receiver, reloaded, resigned, transferred, notices));
     Ok(Started {
         table,
         handle: Handle { commands, checkers },
+        notify: inbox,
     })
 }
 
@@ -156,6 +171,8 @@ impl Runtime {
         mut commands: mpsc::Receiver<Command>,
         mut reloaded: mpsc::Receiver<Result<Prepared, Diagnostics>>,
         mut resigned: mpsc::Receiver<Resigned>,
+        mut transferred: mpsc::Receiver<Transferred>,
+        mut notices: mpsc::Receiver<Notice>,
     ) {
         loop {
             let sweep_at = self.failover.next_sweep();
@@ -177,6 +194,8 @@ impl Runtime {
                 Some(prepared) = reloaded.recv() => self.finish_reload(prepared),
                 () = sleep_until(resign_at) => self.resigner.start(self.failover.pool_defs()),
                 Some(done) = resigned.recv() => self.finish_resign(done),
+                Some(done) = transferred.recv() => self.request_reload(done.reply),
+                Some(notice) = notices.recv() => self.secondaries.notified(&notice),
                 () = sleep_until(sweep_at) => {
                     for pool in self.failover.sweep(Instant::now()) {
                         self.redecide(pool);
@@ -376,6 +395,7 @@ impl Runtime {
         self.failover = failover;
         self.checkers.store(Arc::new(config.checkers.clone()));
         self.config = config;
+        self.secondaries.sync(&self.config);
         self.persist();
         ReloadReport {
             summary: prepared.summary,
@@ -508,7 +528,7 @@ fn prepare_reload(
     Ok(Prepared {
         config: loaded.config,
         summary,
-        table: compiled.table,
+        table: compiled.table.with_unserved(loaded.unserved),
         zones: loaded.zones,
         signing: loaded.signing,
         resign_at: compiled.next,
@@ -516,6 +536,31 @@ fn prepare_reload(
         build_seconds: compiled.build_seconds,
         first_checks: Vec::new(),
     })
+}
+
+/// The NOTIFY inbox for the UDP workers (only when there are secondary zones at start: a
+/// reload that adds the first one needs a restart for NOTIFY) and the runtime's end: a
+/// thread moves notices from the workers' non-blocking channel to the runtime's task.
+fn forward_notices(wanted: bool) -> (Option<NotifyInbox>, mpsc::Receiver<Notice>) {
+    let (sender, receiver) = mpsc::channel(notify::NOTIFY_QUEUE);
+    if !wanted {
+        return (None, receiver);
+    }
+    let (inbox, from_workers) = notify::inbox();
+    let forwarded = std::thread::Builder::new()
+        .name("notify".into())
+        .spawn(move || {
+            while let Ok(notice) = from_workers.recv() {
+                if sender.blocking_send(notice).is_err() {
+                    return;
+                }
+            }
+        });
+    if let Err(error) = forwarded {
+        tracing::error!(%error, "cannot start the NOTIFY thread: NOTIFY is answered NOTIMP");
+        return (None, receiver);
+    }
+    (Some(inbox), receiver)
 }
 
 /// Sleeps until `at`; forever when there is nothing to wait for.

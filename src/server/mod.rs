@@ -9,6 +9,7 @@
 //! threads, and stops the TCP accept loops with every connection they opened.
 
 mod backend;
+pub mod notify;
 pub mod stats;
 mod tcp;
 pub mod tcp_slots;
@@ -107,6 +108,17 @@ pub fn start(
     table: SharedTable,
     runtime: &tokio::runtime::Handle,
 ) -> std::io::Result<Server> {
+    start_with_notify(settings, table, runtime, None)
+}
+
+/// [`start`], with the UDP workers answering NOTIFY and handing primaries' notices to
+/// `notify` (see [`notify`]); without it NOTIFY is answered NOTIMP like any other opcode.
+pub fn start_with_notify(
+    settings: &Settings,
+    table: SharedTable,
+    runtime: &tokio::runtime::Handle,
+    notify: Option<notify::NotifyInbox>,
+) -> std::io::Result<Server> {
     let workers = match settings.workers {
         0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
         n => n,
@@ -147,6 +159,7 @@ pub fn start(
             &table,
             &cpus,
             settings.rrl.as_ref(),
+            notify.as_ref(),
             io,
             &settings.udp,
         )
@@ -171,6 +184,7 @@ pub fn start(
             table.clone(),
             slots.clone(),
             settings.tcp_idle_timeout,
+            notify.clone(),
         )));
         // The real address (with the port the kernel chose for port 0), for people and for
         // tests that start a server on port 0 and read where it listens.

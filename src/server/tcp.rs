@@ -3,13 +3,14 @@
 //! under pressure) and the slots of [`super::tcp_slots`], where an idle connection gives
 //! way to a newcomer.
 
+use super::notify::NotifyInbox;
 use super::tcp_slots::{self, Permit, Slots};
 use crate::engine::{self, Outcome, Transport};
 use crate::table::SharedTable;
 use socket2::{Domain, Protocol, SockAddr, Socket, Type};
 use std::cell::RefCell;
 use std::io;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt, BufReader};
@@ -50,6 +51,7 @@ pub(super) async fn accept_loop(
     table: SharedTable,
     slots: Arc<Slots>,
     idle_timeout: Duration,
+    notify: Option<NotifyInbox>,
 ) {
     let mut connections = tokio::task::JoinSet::new();
     loop {
@@ -72,8 +74,12 @@ pub(super) async fn accept_loop(
             tracing::debug!(%peer, ?cap, "TCP cap reached: the connection idle the longest gives way");
         }
         let table = table.clone();
+        let notify = notify.clone().map(|inbox| (inbox, peer.ip()));
         connections.spawn(async move {
-            if let Err(error) = serve_connection(stream, &table, &permit, idle_timeout).await {
+            let notify = notify.as_ref().map(|(inbox, ip)| (inbox, *ip));
+            if let Err(error) =
+                serve_connection(stream, &table, &permit, idle_timeout, notify).await
+            {
                 tracing::debug!(%peer, %error, "TCP connection ended with an error");
             }
             drop(permit);
@@ -89,6 +95,7 @@ async fn serve_connection(
     table: &SharedTable,
     permit: &Permit,
     idle_timeout: Duration,
+    notify: Option<(&NotifyInbox, IpAddr)>,
 ) -> io::Result<()> {
     stream.set_nodelay(true)?;
     let (reader, mut writer) = stream.into_split();
@@ -115,6 +122,23 @@ async fn serve_connection(
                 .map_or(0, |id| u16::from_be_bytes(*id) as u32),
         };
         spin = Some(next);
+        // A NOTIFY is answered here and handed to the runtime (see `super::notify`).
+        let notified = notify.and_then(|(inbox, peer)| {
+            REPLY_SCRATCH.with_borrow_mut(|scratch| {
+                let len = inbox.take(&query[..len], Some(peer), &mut scratch[LENGTH_PREFIX..])?;
+                reply.clear();
+                reply.extend_from_slice(frame_reply(scratch, len));
+                Some(())
+            })
+        });
+        if notified.is_some() {
+            match tokio::time::timeout(idle_timeout, writer.write_all(&reply)).await {
+                Err(_elapsed) => return Ok(()),
+                Ok(result) => result?,
+            }
+            permit.touch();
+            continue;
+        }
         let outcome = REPLY_SCRATCH.with_borrow_mut(|scratch| {
             let outcome = engine::answer(
                 &query[..len],

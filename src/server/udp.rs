@@ -3,6 +3,7 @@
 //! either I/O backend (see [`super::backend`]).
 
 use super::backend::{self, DatagramIo, IoBackend, MmsgSocket};
+use super::notify::NotifyInbox;
 use super::stats::QueryCounters;
 use crate::config::{RrlConfig, UdpOptions};
 use crate::engine::{self, Outcome, Transport};
@@ -183,6 +184,7 @@ pub(super) fn spawn_workers(
     table: &SharedTable,
     cpus: &[usize],
     rrl: Option<&RrlConfig>,
+    notify: Option<&NotifyInbox>,
     io: IoBackend,
     options: &UdpOptions,
 ) -> io::Result<ReadyWorkers> {
@@ -201,6 +203,7 @@ pub(super) fn spawn_workers(
             batch: options.batch.max(1),
             counters: QueryCounters::register(Transport::Udp),
             rrl: rrl.cloned(),
+            notify: notify.cloned(),
             fallback_allowed: options.io == crate::config::IoChoice::Auto,
             stop: stop.clone(),
         };
@@ -236,6 +239,8 @@ struct Worker {
     batch: usize,
     counters: std::sync::Arc<QueryCounters>,
     rrl: Option<RrlConfig>,
+    /// Where NOTIFY from primaries goes, when there are secondary zones.
+    notify: Option<NotifyInbox>,
     /// `io = "auto"`: a worker whose io_uring cannot start uses `recvmmsg` instead.
     fallback_allowed: bool,
     /// Set when the server stops; read after every receive.
@@ -323,6 +328,14 @@ impl Worker {
             // One clock read per batch (vDSO, no syscall) serves the rate limiter.
             let now_ms = started.elapsed().as_millis() as u64;
             for slot in 0..count {
+                if let Some(len) = self
+                    .notify
+                    .as_ref()
+                    .and_then(|inbox| take_notify(inbox, io, slot))
+                {
+                    io.set_reply_len(slot, len);
+                    continue;
+                }
                 let peer = limiter.as_ref().and_then(|_| io.peer(slot));
                 let Some((query, reply)) = io.query_and_reply_buffer(slot) else {
                     self.counters.count_oversized();
@@ -348,6 +361,18 @@ impl Worker {
             }
         }
     }
+}
+
+/// Answers datagram `slot` when it is a NOTIFY (see [`NotifyInbox::take`]); the sender's
+/// address is read only then.
+fn take_notify<Io: DatagramIo>(inbox: &NotifyInbox, io: &mut Io, slot: usize) -> Option<usize> {
+    let (query, _) = io.query_and_reply_buffer(slot)?;
+    if query.get(2).is_none_or(|b| b & 0xf8 != 0x20) {
+        return None;
+    }
+    let peer = io.peer(slot);
+    let (query, reply) = io.query_and_reply_buffer(slot)?;
+    inbox.take(query, peer, reply)
 }
 
 /// One received query and what the batch knows about it.

@@ -119,6 +119,7 @@ pub fn compile(zones: &[Zone], pools: &[PoolDef], signers: &[Option<Arc<ZoneSign
     Table {
         pools: answers.collect(),
         compiled,
+        unserved: Arc::from(Vec::new()),
     }
 }
 

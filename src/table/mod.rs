@@ -84,6 +84,9 @@ pub struct ZoneSummary {
 pub struct Table {
     compiled: Arc<Compiled>,
     pools: Vec<Arc<SiteVariants>>,
+    /// Zones configured but not served now (secondary zones without a copy or past their
+    /// expire time): names in them answer SERVFAIL rather than REFUSED.
+    unserved: Arc<[Name]>,
 }
 
 /// What a chase found for a synthesized name.
@@ -222,7 +225,27 @@ impl Table {
         Table {
             compiled: self.compiled.clone(),
             pools,
+            unserved: self.unserved.clone(),
         }
+    }
+
+    /// The zones [`Table::with_unserved`] named.
+    pub fn unserved(&self) -> &[Name] {
+        &self.unserved
+    }
+
+    /// This table with `zones` as the zones configured but not served now.
+    pub fn with_unserved(mut self, zones: Vec<Name>) -> Table {
+        self.unserved = Arc::from(zones);
+        self
+    }
+
+    /// Whether a lowercase wire-form name that [`Table::lookup`] found in no zone lies in a
+    /// zone configured but not served now. No allocation.
+    pub fn is_unserved(&self, qname: &[u8]) -> bool {
+        self.unserved
+            .iter()
+            .any(|zone| crate::name::is_suffix_at_label(qname, zone.as_wire()))
     }
 
     /// Wraps a table for sharing with workers.

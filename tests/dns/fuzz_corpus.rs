@@ -86,6 +86,11 @@ fn tcp_framing_corpus() {
 }
 
 #[test]
+fn xfr_client_corpus() {
+    check_target("xfr_client");
+}
+
+#[test]
 fn every_target_has_a_test_here_and_a_fuzz_binary() {
     let tested = [
         "parse_query",
@@ -93,6 +98,7 @@ fn every_target_has_a_test_here_and_a_fuzz_binary() {
         "zone_file",
         "config_file",
         "tcp_framing",
+        "xfr_client",
     ];
     let names: Vec<&str> = TARGETS.iter().map(|t| t.name).collect();
     assert_eq!(names, tested);

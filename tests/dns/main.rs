@@ -22,6 +22,7 @@ mod malformed;
 mod pool_config;
 mod reload;
 mod rrl;
+mod secondary;
 mod server_io;
 mod tcp_abuse;
 mod world_writable;

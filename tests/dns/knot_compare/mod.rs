@@ -7,7 +7,7 @@
 
 mod corpus;
 mod diff;
-mod servers;
+pub(crate) mod servers;
 mod waivers;
 
 use crate::support::dns::msg;
@@ -17,14 +17,14 @@ use servers::{ServerProcess, TempDir, Transport};
 use std::path::{Path, PathBuf};
 use waivers::Waiver;
 
-const ORIGIN: &str = "compare.test.";
+pub(crate) const ORIGIN: &str = "compare.test.";
 
-fn data_dir() -> PathBuf {
+pub(crate) fn data_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/compare")
 }
 
 /// Whether knotd can be run; the test is skipped, or fails under CI, when it is missing.
-fn knotd_available(test: &str) -> bool {
+pub(crate) fn knotd_available(test: &str) -> bool {
     if Path::new(servers::KNOTD).exists() {
         return true;
     }
@@ -210,6 +210,27 @@ impl Report<'_> {
         }
         (text, problems)
     }
+}
+
+/// Runs the whole corpus against `knot` and `candidate` (serving compare.test. from
+/// tests/data/compare), with the waivers of deliberate.txt, those for the query lines that
+/// `extra` (waivers in the same format) names replaced by its own: the report and how many
+/// problems it has (0 when they agree but for the deliberate differences).
+pub(crate) fn compare_over_corpus(
+    knot: &ServerProcess,
+    candidate: &ServerProcess,
+    extra: &str,
+) -> (String, usize) {
+    let queries = full_corpus();
+    let waiver_text =
+        std::fs::read_to_string(data_dir().join("deliberate.txt")).expect("read deliberate.txt");
+    let mut waivers =
+        waivers::parse_waivers(&waiver_text, "deliberate.txt").unwrap_or_else(|e| panic!("{e}"));
+    let extra =
+        waivers::parse_waivers(extra, "the test's waivers").unwrap_or_else(|e| panic!("{e}"));
+    waivers.retain(|waiver| !extra.iter().any(|e| e.line == waiver.line));
+    waivers.extend(extra);
+    run_comparison(knot, candidate, &queries).render(&waivers)
 }
 
 #[test]

@@ -184,17 +184,38 @@ fn spawn(
 /// Starts knotd serving `zone_file` as `origin` from a fresh config in `dir`.
 pub fn start_knot(dir: &Path, origin: &str, zone_file: &Path) -> Result<ServerProcess, String> {
     let port = free_port();
+    let config = knot_config(dir, port, "")
+        + &format!(
+            "zone:\n  - domain: {origin}\n    file: \"{}\"\n    zonefile-load: whole\n    \
+             journal-content: none\n    zonefile-sync: -1\n",
+            zone_file.display()
+        );
+    start_knot_config(dir, port, &config, origin)
+}
+
+/// The `server`, `log`, `database` and `template` sections of a knotd configuration
+/// listening on `port` and keeping everything in `dir`, logging at `level`
+/// (`warning` when empty); the caller adds its zones (and keys, ACLs).
+pub fn knot_config(dir: &Path, port: u16, level: &str) -> String {
     let dir_text = dir.display();
-    let config = format!(
+    let level = if level.is_empty() { "warning" } else { level };
+    format!(
         "server:\n    rundir: \"{dir_text}\"\n    listen: 127.0.0.1@{port}\n    udp-workers: 1\n    \
          tcp-workers: 1\n    background-workers: 1\n\
-         log:\n  - target: stderr\n    any: warning\n\
+         log:\n  - target: stderr\n    any: {level}\n\
          database:\n    storage: \"{dir_text}\"\n\
-         template:\n  - id: default\n    storage: \"{dir_text}\"\n\
-         zone:\n  - domain: {origin}\n    file: \"{}\"\n    zonefile-load: whole\n    \
-         journal-content: none\n    zonefile-sync: -1\n",
-        zone_file.display()
-    );
+         template:\n  - id: default\n    storage: \"{dir_text}\"\n"
+    )
+}
+
+/// Starts knotd with the configuration `config` (listening on 127.0.0.1 `port`), written
+/// to `dir/knot.conf`, and waits until it answers for `origin`.
+pub fn start_knot_config(
+    dir: &Path,
+    port: u16,
+    config: &str,
+    origin: &str,
+) -> Result<ServerProcess, String> {
     let config_path = dir.join("knot.conf");
     std::fs::write(&config_path, config).map_err(|e| e.to_string())?;
     let mut command = Command::new(KNOTD);
@@ -221,8 +242,18 @@ pub fn start_swivel(dir: &Path, origin: &str, zone_file: &Path) -> Result<Server
         .server("workers = 1")
         .zone(origin, &zone_name)
         .write(&dir.join("swivel.toml"));
+    start_swivel_config(dir, &config_path, origin)
+}
+
+/// Starts `swivel serve --config config_path` in `dir` and waits until it answers (any
+/// answer) for `origin`.
+pub fn start_swivel_config(
+    dir: &Path,
+    config_path: &Path,
+    origin: &str,
+) -> Result<ServerProcess, String> {
     let mut command = Command::new(env!("CARGO_BIN_EXE_swivel"));
-    command.arg("serve").arg("--config").arg(&config_path);
+    command.arg("serve").arg("--config").arg(config_path);
     let unknown = SocketAddr::from(([127, 0, 0, 1], 0));
     let mut server = spawn("swivel", command, dir, unknown)?;
     let deadline = Instant::now() + Duration::from_secs(15);
