@@ -137,9 +137,9 @@ fn dnskey_of(keys: &Path, base: &str) -> String {
     line.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
-/// A signed `example.test.` served by swivel, with the pool's backends; returns the
-/// server, its DNS address, the KSK's DNSKEY record and the backends.
-fn signed_server(dir: &Path) -> (Process, SocketAddr, String, Vec<Backend>) {
+/// A new ECDSA KSK and ZSK for `example.test.` in `dir/keys`: the folder and the KSK's base
+/// name.
+fn ecdsa_key_pair(dir: &Path) -> (std::path::PathBuf, String) {
     let keys = dir.join("keys");
     std::fs::create_dir(&keys).unwrap();
     let ksk = keygen(
@@ -147,6 +147,13 @@ fn signed_server(dir: &Path) -> (Process, SocketAddr, String, Vec<Backend>) {
         &["-a", "ECDSAP256SHA256", "-f", "KSK", "example.test"],
     );
     keygen(&keys, &["-a", "ECDSAP256SHA256", "example.test"]);
+    (keys, ksk)
+}
+
+/// A signed `example.test.` served by swivel, with the pool's backends; returns the
+/// server, its DNS address, the KSK's DNSKEY record and the backends.
+fn signed_server(dir: &Path) -> (Process, SocketAddr, String, Vec<Backend>) {
+    let (keys, ksk) = ecdsa_key_pair(dir);
     std::fs::write(dir.join("example.test.zone"), ZONE).unwrap();
     let (port, backends) = Backend::start_on(&["127.0.21.2", "127.0.21.3"]);
     let config = Config::new()
@@ -283,13 +290,7 @@ fn a_key_published_later_enters_the_dnskey_set_at_its_time_without_a_reload() {
 /// `ZONE` signed by `dnssec-signzone` (NSEC) with a new KSK and ZSK in `dir`; returns the
 /// KSK's DNSKEY record.
 fn sign_with_bind(dir: &Path) -> String {
-    let keys = dir.join("keys");
-    std::fs::create_dir(&keys).unwrap();
-    let ksk = keygen(
-        &keys,
-        &["-a", "ECDSAP256SHA256", "-f", "KSK", "example.test"],
-    );
-    keygen(&keys, &["-a", "ECDSAP256SHA256", "example.test"]);
+    let (keys, ksk) = ecdsa_key_pair(dir);
     std::fs::write(dir.join("example.test.unsigned"), ZONE).unwrap();
     let zone = dir.join("example.test.zone");
     // Smart signing (-S): the keys come from the keys folder, DNSKEYs added to the zone.
