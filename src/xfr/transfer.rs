@@ -208,20 +208,11 @@ impl Stream {
                 mut current,
                 adding,
             } => match (soa, adding) {
-                (None, false) => {
-                    current.deleted.push(record);
-                    (
-                        State::Step {
-                            serial,
-                            changes,
-                            current,
-                            adding,
-                        },
-                        None,
-                    )
-                }
-                (None, true) => {
-                    current.added.push(record);
+                (None, _) => {
+                    match adding {
+                        true => current.added.push(record),
+                        false => current.deleted.push(record),
+                    }
                     (
                         State::Step {
                             serial,
