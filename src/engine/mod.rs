@@ -102,7 +102,7 @@ pub fn answer(
     // Zone transfers are not offered: these are Knot DNS's answers to them without an ACL.
     let refused_type = match (q.qtype, transport) {
         (0, _) | (rtype::AXFR, Transport::Udp) => Some(rcode::NOTIMP),
-        (rtype::AXFR | rtype::IXFR, _) => Some(rcode::NOTAUTH),
+        (rtype::AXFR | rtype::IXFR, _) => Some(rcode::REFUSED),
         _ => None,
     };
     if let Some(code) = refused_type {
