@@ -66,23 +66,29 @@ fn since_gives_the_chain_from_a_serial_and_none_when_it_does_not_reach_back() {
     assert!(journal.since(1).is_none());
     journal.push(change(1, 2, vec![a("x.example.test.", 1)]), [1; 32]);
     journal.push(change(2, 5, vec![a("y.example.test.", 2)]), [2; 32]);
-    let serials = |from| {
-        journal.since(from).map(|c| {
-            c.iter()
+    fn serials(journal: &Journal, from: u32) -> Option<Vec<(u32, u32)>> {
+        let chain = journal.since(from)?;
+        Some(
+            chain
+                .iter()
                 .map(|c| (c.from_serial(), c.to_serial()))
-                .collect::<Vec<_>>()
-        })
-    };
-    assert_eq!(serials(1), Some(vec![(1, 2), (2, 5)]));
-    assert_eq!(serials(2), Some(vec![(2, 5)]));
-    assert_eq!(serials(5), None, "the end: the client is current, no chain");
-    assert_eq!(serials(0), None, "older than the journal");
-    assert_eq!(serials(3), None, "a serial the zone never had");
+                .collect(),
+        )
+    }
+    assert_eq!(serials(&journal, 1), Some(vec![(1, 2), (2, 5)]));
+    assert_eq!(serials(&journal, 2), Some(vec![(2, 5)]));
+    assert_eq!(
+        serials(&journal, 5),
+        None,
+        "the end: the client is current, no chain"
+    );
+    assert_eq!(serials(&journal, 0), None, "older than the journal");
+    assert_eq!(serials(&journal, 3), None, "a serial the zone never had");
     assert_eq!(journal.tip(), Some((5, [2; 32])));
     // A change that does not start where the journal ends starts it again.
     journal.push(change(9, 10, Vec::new()), [3; 32]);
     assert_eq!(journal.len(), 1);
-    assert_eq!(serials(9), Some(vec![(9, 10)]));
+    assert_eq!(serials(&journal, 9), Some(vec![(9, 10)]));
 }
 
 #[test]
