@@ -7,7 +7,8 @@
 //! (older clients then get the whole zone). A zone seen for the first time (at start, or
 //! added by a reload) gets its journal from `state_dir`, kept only when it ends at the
 //! zone as it is now, and a NOTIFY. A pool's health change swaps a table with the same
-//! zones and is not looked at.
+//! zones and is not looked at. The watcher keeps a copy of each offered zone's records
+//! (those that do not depend on health) to compute the next differences from.
 
 use crate::config::{Config, TsigKeyConfig};
 use crate::name::Name;
@@ -252,22 +253,18 @@ impl Watcher {
         };
         self.pending.retain(|_, task| !task.is_finished());
         for &target in targets {
-            let (origin, soa, key) = (origin.clone(), seen.soa.clone(), key.cloned());
+            let (zone, soa, key) = (origin.clone(), seen.soa.clone(), key.cloned());
             let task = tokio::spawn(async move {
-                crate::xfr::notify_out::send(target, &origin, &soa, key.as_ref()).await;
+                crate::xfr::notify_out::send(target, &zone, &soa, key.as_ref()).await;
             });
             if let Some(old) = self
                 .pending
-                .insert((origin_of(&seen.soa), target), task.abort_handle())
+                .insert((origin.clone(), target), task.abort_handle())
             {
                 old.abort();
             }
         }
     }
-}
-
-fn origin_of(soa: &Record) -> Name {
-    soa.owner.clone()
 }
 
 fn lock(journal: &Mutex<Journal>) -> std::sync::MutexGuard<'_, Journal> {
