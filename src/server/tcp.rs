@@ -6,7 +6,7 @@
 use super::notify::NotifyInbox;
 use super::tcp_slots::{self, Permit, Slots};
 use crate::engine::{self, Outcome, Transport};
-use crate::table::SharedTable;
+use crate::table::{Client, SharedTable};
 use socket2::{Domain, Protocol, SockAddr, Socket, Type};
 use std::cell::RefCell;
 use std::io;
@@ -78,7 +78,7 @@ pub(super) async fn accept_loop(
         connections.spawn(async move {
             let notify = notify.as_ref().map(|(inbox, ip)| (inbox, *ip));
             if let Err(error) =
-                serve_connection(stream, &table, &permit, idle_timeout, notify).await
+                serve_connection(stream, &table, &permit, idle_timeout, notify, peer.ip()).await
             {
                 tracing::debug!(%peer, %error, "TCP connection ended with an error");
             }
@@ -96,6 +96,7 @@ async fn serve_connection(
     permit: &Permit,
     idle_timeout: Duration,
     notify: Option<(&NotifyInbox, IpAddr)>,
+    peer: IpAddr,
 ) -> io::Result<()> {
     stream.set_nodelay(true)?;
     let (reader, mut writer) = stream.into_split();
@@ -145,6 +146,7 @@ async fn serve_connection(
                 &table.load(),
                 Transport::Tcp,
                 next,
+                Client::from_ip(peer),
                 &mut scratch[LENGTH_PREFIX..],
             );
             if let Outcome::Reply { len, .. } = outcome {
