@@ -226,7 +226,11 @@ const TWO_SITES: &str = "[[pool.endpoint]]\naddress = \"192.0.2.1\"\nsite = \"fr
 [[pool.endpoint]]\naddress = \"192.0.2.2\"\nsite = \"iad\"\n";
 
 fn routed(routes: &str) -> PoolConfig {
-    pool_with("", "kind = \"tcp\"\nport = 80", &format!("{TWO_SITES}{routes}"))
+    pool_with(
+        "",
+        "kind = \"tcp\"\nport = 80",
+        &format!("{TWO_SITES}{routes}"),
+    )
 }
 
 #[test]
@@ -237,7 +241,11 @@ fn routes_parse_with_their_matches_and_sites() {
     );
     assert_eq!(problems(&pool), vec![]);
     assert_eq!(pool.routes.len(), 2);
-    let first: Vec<String> = pool.routes[0].matches.iter().map(ToString::to_string).collect();
+    let first: Vec<String> = pool.routes[0]
+        .matches
+        .iter()
+        .map(ToString::to_string)
+        .collect();
     assert_eq!(first, ["10.1.0.0/16", "country:DE", "continent:EU"]);
     assert_eq!(pool.endpoints[0].site.as_deref(), Some("fra"));
     let bad = parse(

@@ -72,7 +72,10 @@ fn a_route_fails_over_inside_its_site_then_to_the_next_site_and_back() {
     let mut rest = PoolDecider::for_route(&config, 1);
     assert_eq!(eu.endpoint_index(), &[0, 1, 2], "sin is in neither route");
     let d = decide(&mut eu, &health);
-    assert_eq!((served(&d), d.tier), (vec!["192.0.2.1".to_string()], Some(1)));
+    assert_eq!(
+        (served(&d), d.tier),
+        (vec!["192.0.2.1".to_string()], Some(1))
+    );
     assert_eq!(eu.tier_name(1), "site fra priority 1");
     assert_eq!(eu.tier_site(3), Some("iad"));
     assert_eq!(served(&decide(&mut rest, &health)), ["192.0.2.3"]);
@@ -81,7 +84,13 @@ fn a_route_fails_over_inside_its_site_then_to_the_next_site_and_back() {
     let d = decide(&mut eu, &health);
     assert_eq!(served(&d), ["192.0.2.2"], "fra's second priority first");
     assert_eq!(
-        d.reason.as_deref().unwrap().split(':').nth(1).unwrap().trim(),
+        d.reason
+            .as_deref()
+            .unwrap()
+            .split(':')
+            .nth(1)
+            .unwrap()
+            .trim(),
         "failover from site fra priority 1 to site fra priority 2"
     );
     set(&mut health, 1, false, start);
@@ -94,7 +103,10 @@ fn a_route_fails_over_inside_its_site_then_to_the_next_site_and_back() {
     set(&mut health, 0, true, start);
     let d = decide(&mut eu, &health);
     assert_eq!(served(&d), ["192.0.2.1"], "back to fra when it recovers");
-    assert!(d.reason.unwrap().contains("failback from site iad to site fra priority 1"));
+    assert!(d
+        .reason
+        .unwrap()
+        .contains("failback from site iad to site fra priority 1"));
 }
 
 #[test]
