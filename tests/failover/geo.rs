@@ -6,63 +6,13 @@
 
 use crate::support::backend::Backend;
 use crate::support::http::request;
+use crate::support::kdig::{dig, kdig_missing};
 use crate::support::process::{Config, Process, STARTUP};
 use crate::support::{skip, wait_until};
 use std::net::SocketAddr;
 use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
-
-/// An answer as kdig printed it: the A addresses and the ECS option (`10.1.2.0/24/16`).
-#[derive(Debug, PartialEq, Eq)]
-struct Dug {
-    addresses: Vec<String>,
-    subnet: Option<String>,
-}
-
-/// `kdig` for the A records of `name`, with `+subnet=` when `subnet` is given, from
-/// `source` when given.
-fn dig(server: SocketAddr, name: &str, subnet: Option<&str>, source: Option<&str>) -> Dug {
-    let mut command = Command::new("kdig");
-    command.arg(format!("@{}", server.ip())).args([
-        "-p",
-        &server.port().to_string(),
-        "+timeout=2",
-        "+retry=1",
-    ]);
-    if let Some(subnet) = subnet {
-        command.arg(format!("+subnet={subnet}"));
-    }
-    if let Some(source) = source {
-        command.args(["-b", source]);
-    }
-    let output = command.args([name, "A"]).output().expect("run kdig");
-    let text = String::from_utf8_lossy(&output.stdout).into_owned();
-    let answer = text.split(";; ANSWER SECTION:").nth(1).unwrap_or("");
-    let addresses = answer
-        .lines()
-        .take_while(|l| !l.trim().is_empty() || l.is_empty())
-        .filter(|l| l.contains("\tA\t"))
-        .filter_map(|l| l.split_whitespace().last().map(str::to_string))
-        .collect();
-    let subnet = text
-        .split("CLIENT-SUBNET: ")
-        .nth(1)
-        .and_then(|rest| rest.split_whitespace().next())
-        .map(str::to_string);
-    Dug { addresses, subnet }
-}
-
-fn kdig_missing(test: &str) -> bool {
-    let found = Command::new("sh")
-        .args(["-c", "command -v kdig"])
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !found {
-        skip(test, "kdig is not installed (knot-dnsutils)");
-    }
-    !found
-}
 
 /// A routed pool `www.example.test.`: `sites` as (site, address) with HTTP checks on
 /// `port`, and `routes` as its `[[pool.route]]` tables.
