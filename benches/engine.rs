@@ -10,8 +10,9 @@ use std::sync::Arc;
 use swivel::dnssec::key::ed25519_test_key;
 use swivel::dnssec::{DenialKind, SigningPolicy, ZoneKeys, ZoneSigner};
 use swivel::engine::{answer, Outcome, Transport, UDP_REPLY_BUF};
+use swivel::geo::{Net, RouteMap};
 use swivel::name::Name;
-use swivel::table::{PoolAnswer, PoolDef, Served, Spread, Table};
+use swivel::table::{Client, PoolAnswer, PoolDef, Served, Spread, Table};
 
 const ZONE: &str = "\
 $ORIGIN bench.test.
@@ -104,6 +105,7 @@ fn queries(c: &mut Criterion) {
                         &signed,
                         Transport::Udp,
                         0,
+                        Client::Unknown,
                         &mut out,
                     );
                     assert!(matches!(outcome, Outcome::Reply { .. }));
@@ -132,6 +134,7 @@ fn queries(c: &mut Criterion) {
                         &table,
                         Transport::Udp,
                         0,
+                        Client::Unknown,
                         &mut out,
                     );
                     assert!(matches!(outcome, Outcome::Reply { .. }));
@@ -189,9 +192,11 @@ fn pool_change(c: &mut Criterion) {
         v6: vec![],
     };
     let pools: Vec<PoolDef> = (0..1000)
-        .map(|i| PoolDef {
-            name: Name::from_text(&format!("pool{i}.big.test.")).unwrap(),
-            answer: answer(1),
+        .map(|i| {
+            PoolDef::new(
+                Name::from_text(&format!("pool{i}.big.test.")).unwrap(),
+                answer(1),
+            )
         })
         .collect();
     let shared = Table::compile(&[zone], &pools).shared();
@@ -200,7 +205,9 @@ fn pool_change(c: &mut Criterion) {
     c.bench_function("health_change/100k_records_1000_pools", |b| {
         b.iter(|| {
             flip = !flip;
-            let next = shared.load().with_pool(500, if flip { &down } else { &up });
+            let next = shared
+                .load()
+                .with_pool(500, 0, if flip { &down } else { &up });
             shared.store(std::sync::Arc::new(next));
         })
     });
@@ -223,11 +230,102 @@ fn pool_change(c: &mut Criterion) {
                 }],
                 v6: vec![],
             };
-            let next = shared.load().with_pool(500, &fresh);
+            let next = shared.load().with_pool(500, 0, &fresh);
             shared.store(std::sync::Arc::new(next));
         })
     });
 }
 
-criterion_group!(benches, queries, compile, pool_change);
+/// A pool answer: `www.pool.test` without routes, and the same pool routed (three routes
+/// over 10,000 networks), each asked with and without an ECS option.
+fn routed(c: &mut Criterion) {
+    let text = "$ORIGIN pool.test.\n$TTL 300\n@ SOA ns1 hostmaster 1 7200 3600 1209600 300\n@ NS ns1\nns1 A 192.0.2.53\n";
+    let origin = Name::from_text("pool.test.").unwrap();
+    let zone = swivel::zone::parse_zone(&origin, Path::new("pool.zone"), text.as_bytes()).unwrap();
+    let site = |last: u8| PoolAnswer {
+        ttl: 30,
+        spread: Spread::All,
+        v4: vec![Served {
+            address: Ipv4Addr::new(192, 0, 2, last),
+            weight: 1,
+        }],
+        v6: vec![],
+    };
+    let name = Name::from_text("www.pool.test.").unwrap();
+    let plain = Table::compile(
+        std::slice::from_ref(&zone),
+        &[PoolDef::new(name.clone(), site(1))],
+    );
+    let map = Arc::new(RouteMap::build(&networks(10_000, 2), 2));
+    let routed = PoolDef {
+        name,
+        answers: vec![site(1), site(2), site(3)],
+        routing: Some(map),
+    };
+    let routed = Table::compile(&[zone], &[routed]);
+    let mut group = c.benchmark_group("answer");
+    group.throughput(Throughput::Elements(1));
+    let without = query("www.pool.test", 1, true);
+    let with_ecs = ecs_query("www.pool.test", [10, 7, 33, 0]);
+    let source = Client::V4(u32::from(Ipv4Addr::new(10, 9, 1, 1)));
+    for (label, table) in [("pool", &plain), ("routed-pool", &routed)] {
+        for (ecs, q) in [("", &without), ("/ecs", &with_ecs)] {
+            let mut out = [0u8; UDP_REPLY_BUF];
+            group.bench_function(format!("{label}{ecs}"), |b| {
+                b.iter(|| {
+                    let outcome = answer(
+                        std::hint::black_box(q),
+                        table,
+                        Transport::Udp,
+                        0,
+                        source,
+                        &mut out,
+                    );
+                    assert!(matches!(outcome, Outcome::Reply { .. }));
+                    outcome
+                })
+            });
+        }
+    }
+    group.finish();
+
+    // The mapping alone: 10,000 routed networks, and a database-sized map (400,000 IPv4
+    // networks, as many as a full country database has, over six routes).
+    // (Built inside the benchmark, so that other benchmarks' runs do not build them.)
+    let mut group = c.benchmark_group("route_map");
+    let mut at = 0u32;
+    for (label, count) in [("10k_networks", 10_000), ("country_database", 400_000)] {
+        group.bench_function(label, |b| {
+            let map = RouteMap::build(&networks(count, 6), 6);
+            b.iter(|| {
+                at = at.wrapping_add(0x9e37_79b9);
+                map.route(Client::V4(std::hint::black_box(at)))
+            })
+        });
+    }
+    group.finish();
+}
+
+/// `count` IPv4 /24 networks spread over the space, dealt round-robin to `routes` routes.
+fn networks(count: u32, routes: u32) -> Vec<Vec<Net>> {
+    let mut out = vec![Vec::new(); routes as usize];
+    let step = (1u32 << 24) / count;
+    for i in 0..count {
+        let addr = Ipv4Addr::from((i * step) << 8);
+        let net = Net::new(addr.into(), 24).unwrap();
+        out[(i % routes) as usize].push(net);
+    }
+    out
+}
+
+/// An A query with EDNS and an ECS option for `subnet`/24.
+fn ecs_query(qname: &str, subnet: [u8; 4]) -> Vec<u8> {
+    let mut q = query(qname, 1, true);
+    let rdlen_at = q.len() - 2;
+    q[rdlen_at + 1] = 11;
+    q.extend_from_slice(&[0, 8, 0, 7, 0, 1, 24, 0, subnet[0], subnet[1], subnet[2]]);
+    q
+}
+
+criterion_group!(benches, queries, compile, pool_change, routed);
 criterion_main!(benches);

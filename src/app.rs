@@ -5,10 +5,13 @@
 
 use crate::config::{self, Config};
 use crate::diag::{Diagnostic, Diagnostics};
+use crate::geo::RouteMap;
 use crate::name::Name;
 use crate::zone::{self, Zone};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
+mod geo;
 mod keys;
 mod permissions;
 mod preflight;
@@ -51,6 +54,8 @@ pub struct Loaded {
     /// Secondary zones configured but not served now (no copy yet, or past its expire
     /// time): their names answer SERVFAIL.
     pub unserved: Vec<Name>,
+    /// Per pool of `config.pools`, its compiled routes (`None` without routes).
+    pub routing: Vec<Option<Arc<RouteMap>>>,
 }
 
 /// What a load found, for printing and logging.
@@ -189,6 +194,7 @@ pub fn load(source: &Source) -> Result<Loaded, Diagnostics> {
         return Err(Diagnostics(errors));
     }
     preflight(&config)?;
+    let routing = geo::route_maps(&config).map_err(Diagnostics)?;
     let by_config_zone = signed_zones(&config, unix_now())?;
     let signing = zones
         .iter()
@@ -202,6 +208,7 @@ pub fn load(source: &Source) -> Result<Loaded, Diagnostics> {
         zones,
         signing,
         unserved,
+        routing,
     })
 }
 

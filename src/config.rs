@@ -8,6 +8,7 @@ mod checkers;
 mod control;
 mod dnssec;
 mod duration;
+pub mod geo;
 pub mod pool;
 mod rrl;
 mod secondary;
@@ -39,6 +40,7 @@ use crate::name::Name;
 use checkers::{RawChecker, RawChecks, RawProbe};
 use control::RawControl;
 use dnssec::RawDnssec;
+pub use geo::{GeoConfig, Matcher, RouteConfig};
 use pool::{validate_pools, PoolConfig};
 use rrl::RawRrl;
 use serde::Deserialize;
@@ -111,6 +113,8 @@ pub struct ServerConfig {
     pub rrl: Option<RrlConfig>,
     /// `io`, `udp_batch`, `udp_socket_buffer`, `pin_workers`, `cpu_steering`, `busy_poll`.
     pub udp: UdpOptions,
+    /// `[server.geo]`: where routes' countries, continents, ASNs and regions come from.
+    pub geo: Option<GeoConfig>,
 }
 
 /// One `[[zone]]` entry.
@@ -187,6 +191,7 @@ pub fn parse_as(
         &keys,
     );
     let (pools, pool_lines) = checker.pools(raw.pools, base_dir);
+    checker.route_sources(&pools, &pool_lines, server.geo.as_ref());
     let checkers = checker.checkers(raw.checkers, control.token.as_deref());
     let local_checks = raw.checks.local.unwrap_or(true);
     let probe = match (raw.probe, mode) {
@@ -262,6 +267,14 @@ struct RawServer {
     pin_workers: Option<bool>,
     cpu_steering: Option<bool>,
     busy_poll: Option<Spanned<u32>>,
+    geo: Option<Spanned<RawGeo>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawGeo {
+    database: Option<String>,
+    nets: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -386,6 +399,16 @@ impl Checker<'_> {
             Some(base_dir.join(dir.get_ref()))
         });
         let rrl = raw.rrl.map(|raw| self.rrl(raw));
+        let geo = raw.geo.map(|geo| {
+            let line = self.line(&geo);
+            let geo = geo.into_inner();
+            let path = |p: Option<String>| p.filter(|p| !p.is_empty()).map(|p| base_dir.join(p));
+            GeoConfig {
+                database: path(geo.database),
+                nets: path(geo.nets),
+                line,
+            }
+        });
         ServerConfig {
             listen,
             workers,
@@ -395,6 +418,7 @@ impl Checker<'_> {
             state_dir,
             rrl,
             udp,
+            geo,
         }
     }
 
@@ -419,6 +443,41 @@ impl Checker<'_> {
             ));
         }
         (pools, lines)
+    }
+
+    /// Routes that match countries, continents or ASNs need `server.geo.database`, and
+    /// regions need `server.geo.nets`.
+    fn route_sources(&mut self, pools: &[PoolConfig], lines: &[usize], geo: Option<&GeoConfig>) {
+        for (pool, &line) in pools.iter().zip(lines) {
+            let matches = pool.routes.iter().flat_map(|r| &r.matches);
+            let mut reported = (false, false);
+            for matcher in matches {
+                let (needs, key, seen) = match matcher {
+                    m if m.needs_database() => (
+                        geo.is_some_and(|g| g.database.is_none()) || geo.is_none(),
+                        "database",
+                        &mut reported.0,
+                    ),
+                    Matcher::Region(_) => (
+                        geo.is_none_or(|g| g.nets.is_none()),
+                        "nets",
+                        &mut reported.1,
+                    ),
+                    _ => continue,
+                };
+                if needs && !*seen {
+                    *seen = true;
+                    self.errors.push(Diagnostic::new(
+                        self.file,
+                        line,
+                        format!(
+                            "pool {:?}: route.match {matcher}: needs server.geo.{key} (add [server.geo] {key} = \"...\")",
+                            pool.name
+                        ),
+                    ));
+                }
+            }
+        }
     }
 
     fn at_least_one(&mut self, key: &str, value: Option<Spanned<usize>>, default: usize) -> usize {

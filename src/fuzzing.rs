@@ -57,6 +57,27 @@ pub const TARGETS: &[Target] = &[
 /// inside the packet, is one valid name of at most 255 bytes, and the lowercase copy is the
 /// packet's bytes folded to lower case; ID, flags, type and class are the packet's;
 /// parsing is deterministic.
+/// An ECS option's data: a subnet that reads must write back the same bytes (scope 0 as
+/// read), with its address zero past the source prefix.
+fn client_subnet(data: &[u8]) {
+    let Ok(subnet) = wire::ClientSubnet::parse(data) else {
+        return;
+    };
+    let mut out = [0u8; wire::ecs::MAX_DATA_LEN];
+    let len = subnet.emit(0, &mut out);
+    assert_eq!(
+        &out[..len],
+        data,
+        "an ECS option reads and writes back byte for byte"
+    );
+    let bits = if subnet.family == wire::ecs::family::IPV4 {
+        32
+    } else {
+        128
+    };
+    assert!(subnet.source_prefix <= bits);
+}
+
 pub fn parse_query(data: &[u8]) {
     let mut lower = [0u8; MAX_NAME_LEN];
     let result = wire::parse_query(data, &mut lower);
@@ -81,6 +102,12 @@ pub fn parse_query(data: &[u8]) {
             assert_eq!(query.qtype, wire::get_u16(data, fixed));
             assert_eq!(query.qclass, wire::get_u16(data, fixed + 2));
             assert_eq!(&lower[..query.qname_len], &again[..query.qname_len]);
+            if let Some(data) = query
+                .edns
+                .and_then(|e| e.options.get(wire::opt::code::CLIENT_SUBNET))
+            {
+                client_subnet(data);
+            }
             query.qname_len
         }
         Err(QueryError::Malformed {

@@ -18,6 +18,7 @@ pub mod dnssec;
 pub mod engine;
 pub mod failover;
 pub mod fuzzing;
+pub mod geo;
 pub mod health;
 pub mod metrics_text;
 pub mod name;

@@ -9,7 +9,7 @@ use support::alloc;
 use support::dns::build_query_with;
 use swivel::engine::{answer, Outcome, Transport, TCP_REPLY_BUF};
 use swivel::name::Name;
-use swivel::table::{PoolAnswer, PoolDef, Served, Spread, Table};
+use swivel::table::{Client, PoolAnswer, PoolDef, Served, Spread, Table};
 
 // Only allocations made by the test's own thread count: the harness has threads too.
 #[global_allocator]
@@ -50,15 +50,15 @@ fn answering_allocates_nothing() {
         address: Ipv4Addr::new(192, 0, 2, last),
         weight,
     };
-    let pool = PoolDef {
-        name: Name::from_text("pool.example.test.").unwrap(),
-        answer: PoolAnswer {
+    let pool = PoolDef::new(
+        Name::from_text("pool.example.test.").unwrap(),
+        PoolAnswer {
             ttl: 30,
             spread: Spread::Weighted,
             v4: vec![served(1, 3), served(2, 1)],
             v6: vec![],
         },
-    };
+    );
     let table = Table::compile(&[zone], &[pool]);
     let mut packets = Vec::new();
     for (qname, qtype) in [
@@ -96,7 +96,9 @@ fn answering_allocates_nothing() {
     for _ in 0..1000 {
         for packet in &packets {
             for transport in [Transport::Udp, Transport::Tcp] {
-                if let Outcome::Reply { .. } = answer(packet, &table, transport, 7, &mut out) {
+                if let Outcome::Reply { .. } =
+                    answer(packet, &table, transport, 7, Client::Unknown, &mut out)
+                {
                     replies += 1;
                 }
             }

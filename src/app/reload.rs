@@ -19,8 +19,12 @@ pub struct ReloadReport {
 /// of those two tables that `new` changes (they need a restart).
 pub fn merge_reload(running: &Config, new: Config) -> (Config, Vec<&'static str>) {
     let restart_needed = changes_needing_restart(running, &new);
+    // `[server.geo]` is read again on every reload; the rest of `[server]` needs a restart.
     let merged = Config {
-        server: running.server.clone(),
+        server: ServerConfig {
+            geo: new.server.geo.clone(),
+            ..running.server.clone()
+        },
         control: running.control.clone(),
         ..new
     };
@@ -40,6 +44,7 @@ pub fn changes_needing_restart(old: &Config, new: &Config) -> Vec<&'static str> 
         state_dir,
         rrl,
         udp,
+        geo: _,
     } = &old.server;
     let ControlConfig {
         listen: control_listen,

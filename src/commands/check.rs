@@ -39,7 +39,7 @@ pub fn check(path: &Path) -> ExitCode {
             if fleet.len() > 1 || fleet.local().is_none() {
                 println!("checkers: {}", fleet.names().join(", "));
             }
-            for pool in &config.pools {
+            for (index, pool) in config.pools.iter().enumerate() {
                 let check = &pool.check;
                 println!(
                     "pool {}: policy {}, failback {}, {} endpoints, {} check every {:?}{}",
@@ -60,6 +60,19 @@ pub fn check(path: &Path) -> ExitCode {
                         String::new()
                     }
                 );
+                for (number, route) in pool.routes.iter().enumerate() {
+                    let matches: Vec<String> =
+                        route.matches.iter().map(|m| m.to_string()).collect();
+                    println!(
+                        "  route {}: {} -> sites {}",
+                        number + 1,
+                        matches.join(", "),
+                        route.sites.join(", ")
+                    );
+                }
+                if let Some(Some(map)) = loaded.routing.get(index) {
+                    println!("  routes compiled into {} address blocks", map.blocks());
+                }
             }
             println!("total: {summary}");
             ExitCode::SUCCESS

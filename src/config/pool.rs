@@ -32,6 +32,10 @@
 //! priority = 1                  # default 1; lower numbers are preferred
 //! weight = 1                    # default 1; at least 1 under policy "weighted"
 //! check_address = "10.0.0.1"    # optional: probe this address instead of `address`
+//! site = "fra"                  # optional: the site routes name (see `config::geo`)
+//! [[pool.route]]                # optional, any number: first match wins (docs/GEO.md)
+//! match = ["10.1.0.0/16", "country:DE", "continent:EU", "default"]
+//! sites = ["fra", "iad"]        # best first; tiers inside a site, then the next site
 //! ```
 //!
 //! Options that only mean something for another check kind (a `path` on a tcp check, a
@@ -42,6 +46,7 @@ mod validate;
 
 pub use validate::validate_pools;
 
+use super::geo::RouteConfig;
 use crate::name::Name;
 use serde::{Deserialize, Deserializer};
 use std::fmt;
@@ -98,6 +103,10 @@ pub struct PoolConfig {
     /// In file order; a missing list is reported by `validate`, not by the parser.
     #[serde(default, rename = "endpoint")]
     pub endpoints: Vec<EndpointConfig>,
+    /// `[[pool.route]]`: which clients get which sites (docs/GEO.md); none: every client
+    /// gets every endpoint by priority, as without sites.
+    #[serde(default, rename = "route")]
+    pub routes: Vec<RouteConfig>,
 }
 
 /// Which healthy endpoints of the active priority tier answer, and how.
@@ -215,6 +224,9 @@ pub struct EndpointConfig {
     /// The address probed instead of `address`.
     #[serde(default)]
     pub check_address: Option<IpAddr>,
+    /// The site (data centre, region) the endpoint is in, named by routes.
+    #[serde(default)]
+    pub site: Option<String>,
 }
 
 /// One mistake in a pool, with where it is so the caller can point at a line.

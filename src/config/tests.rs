@@ -637,3 +637,46 @@ fn bad_transfer_out_keys_are_refused_at_their_line() {
     found(14, "zone example.test. notify: invalid address");
     assert_eq!(errors.len(), 4, "{errors:#?}");
 }
+
+const ROUTED_POOL: &str = r#"
+[[pool]]
+name = "www.example.test."
+[pool.check]
+kind = "tcp"
+port = 80
+[[pool.endpoint]]
+address = "192.0.2.1"
+site = "fra"
+[[pool.route]]
+match = ["country:DE", "region:lab"]
+sites = ["fra"]
+[[pool.route]]
+match = ["default"]
+sites = ["fra"]
+"#;
+
+#[test]
+fn routes_name_the_geo_source_they_need() {
+    let found = errors(&format!("{ONE_ZONE}{ROUTED_POOL}"));
+    let messages: Vec<String> = found.iter().map(|d| d.message.clone()).collect();
+    assert_eq!(found.len(), 2, "{messages:?}");
+    assert!(
+        messages[0].contains("country:DE: needs server.geo.database"),
+        "{messages:?}"
+    );
+    assert!(
+        messages[1].contains("region:lab: needs server.geo.nets"),
+        "{messages:?}"
+    );
+    assert_eq!(found[0].line, 5, "the line of the [[pool]] table");
+    let with_geo = format!(
+        "[server.geo]\ndatabase = \"geo/country.mmdb\"\nnets = \"geo/regions.nets\"\n{ONE_ZONE}{ROUTED_POOL}"
+    );
+    let config = parse_text(&with_geo).expect("with both sources it parses");
+    let geo = config.server.geo.unwrap();
+    assert_eq!(
+        geo.database.unwrap(),
+        Path::new("/etc/swivel/geo/country.mmdb")
+    );
+    assert_eq!(geo.nets.unwrap(), Path::new("/etc/swivel/geo/regions.nets"));
+}

@@ -230,6 +230,29 @@ impl Scrape {
             MetricType::Gauge,
             endpoints().map(|(_, e, labels)| (labels, flag(e.serving))),
         )?;
+        // Per route of a routed pool, the site serving it now (1 for that site, 0 for the
+        // route's others).
+        let routes = self.status.pools.iter().flat_map(|pool| {
+            pool.routes.iter().flat_map(move |route| {
+                route.sites.iter().map(move |site| {
+                    (
+                        [
+                            ("pool", pool.name.clone()),
+                            ("route", route.route.to_string()),
+                            ("site", site.clone()),
+                        ],
+                        flag(route.site.as_ref() == Some(site)),
+                    )
+                })
+            })
+        });
+        family(
+            encoder,
+            "swivel_route_site_serving",
+            "1 for the site that serves a pool's route now, 0 for the route's other sites.",
+            MetricType::Gauge,
+            routes,
+        )?;
         {
             let mut metric = encoder.encode_descriptor(
                 "swivel_check_duration_seconds",

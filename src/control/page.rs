@@ -98,6 +98,25 @@ fn render_pool(html: &mut String, pool: &PoolStatus, now: f64, several: bool) {
         escape(&serving),
         name = escape(&pool.name),
     );
+    if !pool.routes.is_empty() {
+        html.push_str(
+            "<table class=\"routes\"><thead><tr><th>route</th><th>clients</th><th>sites</th>\
+             <th>served by</th><th>why</th></tr></thead><tbody>",
+        );
+        for route in &pool.routes {
+            let _ = write!(
+                html,
+                "<tr data-route=\"{}\"><td>{}</td><td>{}</td><td>{}</td><td class=\"site\">{}</td><td>{}</td></tr>",
+                route.route,
+                route.route,
+                escape(&route.matches.join(", ")),
+                escape(&route.sites.join(", ")),
+                escape(route.tier.as_deref().unwrap_or("none (all down)")),
+                escape(&route.reason),
+            );
+        }
+        html.push_str("</tbody></table>");
+    }
     html.push_str(
         "<table><thead><tr><th>address</th><th>priority</th><th>state</th><th>override</th>\
          <th>serving</th><th>last check</th><th>in state for</th><th>reason</th></tr></thead><tbody>",

@@ -46,6 +46,39 @@ pub struct PoolView {
     pub all_down: bool,
     pub serving: Vec<IpAddr>,
     pub endpoints: Vec<EndpointView>,
+    /// A pool with routes: which site serves each route now.
+    #[serde(default)]
+    pub routes: Vec<RouteView>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct RouteView {
+    pub route: usize,
+    #[serde(rename = "match")]
+    pub matches: Vec<String>,
+    #[serde(default)]
+    pub tier: Option<String>,
+    pub serving: Vec<IpAddr>,
+    pub reason: String,
+}
+
+impl RouteView {
+    /// `route 1 (10.1.0.0/16, country:DE): site fra serving 192.0.2.10 (fra is its first site ...)`.
+    fn line(&self) -> String {
+        let serving: Vec<String> = self.serving.iter().map(ToString::to_string).collect();
+        format!(
+            "  route {} ({}): {} serving {} ({})\n",
+            self.route,
+            self.matches.join(", "),
+            self.tier.as_deref().unwrap_or("no site"),
+            if serving.is_empty() {
+                "nothing".to_string()
+            } else {
+                serving.join(", ")
+            },
+            self.reason
+        )
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -138,6 +171,9 @@ impl StatusView {
             out.push('\n');
             out.push_str(&pool.heading());
             out.push('\n');
+            for route in &pool.routes {
+                out.push_str(&route.line());
+            }
             let rows: Vec<[String; 8]> = pool.endpoints.iter().map(|e| e.row(now)).collect();
             out.push_str(&table(HEADINGS, &rows, "  "));
             if several {

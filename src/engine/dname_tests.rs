@@ -286,6 +286,7 @@ fn every_name_below_one_dname_shares_one_answer_identity() {
             &t,
             Transport::Udp,
             0,
+            Client::Unknown,
             &mut out,
         ) {
             Outcome::Reply { answer, .. } => answer,

@@ -6,9 +6,11 @@
 //! Below a DNAME the answer is synthesized instead (`engine/dname.rs`).
 
 use crate::name::MAX_NAME_LEN;
-use crate::table::{Cut, Table};
+use crate::table::{Client, Cut, Table};
+use crate::wire::opt::code;
 use crate::wire::{
-    class, header, parse_query, put_u16, rcode, rtype, Header, OptRepr, Options, QueryError,
+    class, ecs, header, parse_query, put_u16, rcode, rtype, ClientSubnet, EdnsOption, Header,
+    OptRepr, Options, QueryError,
 };
 
 /// Largest UDP payload Swivel advertises and sends (DNS flag day 2020).
@@ -56,12 +58,16 @@ pub enum Outcome {
 /// Answers one query from `table` into `out`, which must hold at least [`UDP_REPLY_BUF`]
 /// bytes for UDP and [`TCP_REPLY_BUF`] for TCP (a smaller buffer lowers the size limit).
 /// `spin` picks among the variants of a pool's answer: callers pass a counter they step
-/// once per query, so rotation and weighted choice need no shared state.
+/// once per query, so rotation and weighted choice need no shared state. `source` is the
+/// sender's address, which routed pools answer for unless the query carries an EDNS Client
+/// Subnet option (RFC 7871), whose subnet they answer for instead; a reply to a query with
+/// that option echoes it with the answer's scope.
 pub fn answer(
     query: &[u8],
     table: &Table,
     transport: Transport,
     spin: u32,
+    source: Client,
     out: &mut [u8],
 ) -> Outcome {
     let mut qname = [0u8; MAX_NAME_LEN];
@@ -109,18 +115,36 @@ pub fn answer(
     if let Some(code) = refused_type {
         return error_reply(query, q.qname_len, edns, code, out);
     }
-    let Some(found) = table.lookup(&qname[..q.qname_len], q.qtype, spin) else {
+    let subnet = match edns.map(|e| e.options) {
+        Some(options) if !options.is_empty() => match client_subnet(options) {
+            Ok(subnet) => subnet,
+            Err(()) => return error_reply(query, q.qname_len, edns, rcode::FORMERR, out),
+        },
+        _ => None,
+    };
+    let client = subnet.as_ref().map_or(source, subnet_client);
+    let Some(found) = table.lookup(&qname[..q.qname_len], q.qtype, spin, client) else {
         // A secondary zone without a copy, or expired, is ours but cannot be answered.
         let code = if table.is_unserved(&qname[..q.qname_len]) {
             rcode::SERVFAIL
         } else {
             rcode::REFUSED
         };
-        return error_reply(query, q.qname_len, edns, code, out);
+        let mut data = [0u8; ecs::MAX_DATA_LEN];
+        let list;
+        let opt = match &subnet {
+            Some(subnet) => {
+                list = [subnet_option(subnet, 0, &mut data)];
+                with_options(reply_opt(edns, code), &list)
+            }
+            None => reply_opt(edns, code),
+        };
+        return error_reply_with(query, q.qname_len, opt, code, out);
     };
     if found.is_dname() {
         if let Some(dname) = table.dname_of(&found) {
-            return dname::answer(query, q, &qname, dname, table, transport, spin, out);
+            let who = (client, subnet.as_ref());
+            return dname::answer(query, q, &qname, dname, table, transport, spin, who, out);
         }
     }
 
@@ -137,7 +161,15 @@ pub fn answer(
 
     let question_end = q.question_end();
     let limit = size_limit(transport, edns, out.len());
-    let opt = reply_opt(edns, found.rcode());
+    let mut data = [0u8; ecs::MAX_DATA_LEN];
+    let list;
+    let opt = match &subnet {
+        Some(subnet) => {
+            list = [subnet_option(subnet, found.scope(), &mut data)];
+            with_options(reply_opt(edns, found.rcode()), &list)
+        }
+        None => reply_opt(edns, found.rcode()),
+    };
     let room = limit.saturating_sub(question_end + opt.map_or(0, |o| o.buffer_len()));
     let cuts = found.cuts();
     // A proof that does not fit whole is left out, and the reply says it is truncated.
@@ -204,6 +236,53 @@ fn reply_opt(edns: Option<OptRepr<'_>>, code: u16) -> Option<OptRepr<'static>> {
     })
 }
 
+/// `opt` with `options`.
+#[inline]
+fn with_options<'a>(
+    opt: Option<OptRepr<'static>>,
+    options: &'a [EdnsOption<'a>],
+) -> Option<OptRepr<'a>> {
+    opt.map(|opt| OptRepr {
+        options: Options::list(options),
+        ..opt
+    })
+}
+
+/// The query's client subnet option, if it has one; `Err` when it is malformed (FORMERR,
+/// RFC 7871 section 7.2.1).
+#[inline(never)]
+fn client_subnet(options: Options<'_>) -> Result<Option<ClientSubnet>, ()> {
+    match options.get(code::CLIENT_SUBNET) {
+        Some(data) => ClientSubnet::parse(data).map(Some).map_err(|_| ()),
+        None => Ok(None),
+    }
+}
+
+/// The client a subnet names: its address, or nobody for a source prefix of 0 (the sender
+/// asks that no client address be used).
+#[inline]
+fn subnet_client(subnet: &ClientSubnet) -> Client {
+    match (subnet.source_prefix, subnet.family) {
+        (0, _) => Client::Unknown,
+        (_, ecs::family::IPV4) => Client::V4(subnet.address_key() as u32),
+        _ => Client::V6(subnet.address_key()),
+    }
+}
+
+/// The reply's client subnet option: the query's, with `scope` (RFC 7871 section 7.2.1).
+#[inline]
+fn subnet_option<'a>(
+    subnet: &ClientSubnet,
+    scope: u8,
+    data: &'a mut [u8; ecs::MAX_DATA_LEN],
+) -> EdnsOption<'a> {
+    let len = subnet.emit(scope, data);
+    EdnsOption {
+        code: code::CLIENT_SUBNET,
+        data: &data[..len],
+    }
+}
+
 /// Header flags of a reply: QR, the query's opcode and RD, and the rcode's low bits. CD is
 /// not copied: Swivel does not validate, and Knot DNS clears it too.
 fn reply_flags(query_flags: u16, code: u16) -> u16 {
@@ -216,6 +295,17 @@ fn error_reply(
     query: &[u8],
     qname_len: usize,
     edns: Option<OptRepr<'_>>,
+    code: u16,
+    out: &mut [u8],
+) -> Outcome {
+    error_reply_with(query, qname_len, reply_opt(edns, code), code, out)
+}
+
+/// [`error_reply`] with the reply's OPT record given.
+fn error_reply_with(
+    query: &[u8],
+    qname_len: usize,
+    opt: Option<OptRepr<'_>>,
     code: u16,
     out: &mut [u8],
 ) -> Outcome {
@@ -233,7 +323,7 @@ fn error_reply(
         reply_flags(query_flags, code),
         qdcount,
         Cut::default(),
-        reply_opt(edns, code),
+        opt,
     );
     Outcome::Reply {
         len,
@@ -299,6 +389,8 @@ pub fn slip(out: &mut [u8], len: usize) -> usize {
 mod dname;
 #[cfg(test)]
 mod dname_tests;
+#[cfg(test)]
+mod geo_tests;
 #[cfg(test)]
 mod pool_tests;
 #[cfg(test)]

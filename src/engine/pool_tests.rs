@@ -47,10 +47,10 @@ fn table(answer: PoolAnswer) -> Table {
     let origin = Name::from_text("example.test.").unwrap();
     let zone =
         crate::zone::parse_zone(&origin, Path::new("example.test.zone"), ZONE.as_bytes()).unwrap();
-    let pools = [PoolDef {
-        name: Name::from_text("www.example.test.").unwrap(),
+    let pools = [PoolDef::new(
+        Name::from_text("www.example.test.").unwrap(),
         answer,
-    }];
+    )];
     Table::compile(&[zone], &pools)
 }
 
@@ -133,7 +133,7 @@ fn a_new_pool_answer_changes_only_the_pool() {
     let before = table(pool(Spread::All, &[(1, 1), (2, 1)]));
     let mut down = pool(Spread::All, &[]);
     down.ttl = 10;
-    let after = before.with_pool(0, &down);
+    let after = before.with_pool(0, 0, &down);
     let nodata = ask(&after, "www.example.test", rtype::A, 0);
     assert_eq!(
         (nodata.rcode, nodata.sections[0].len()),
@@ -227,14 +227,8 @@ fn mail_table(lb: PoolAnswer, lb2: PoolAnswer) -> Table {
     let zone =
         crate::zone::parse_zone(&origin, Path::new("mail.zone"), MAIL_ZONE.as_bytes()).unwrap();
     let pools = [
-        PoolDef {
-            name: Name::from_text("lb.example.test.").unwrap(),
-            answer: lb,
-        },
-        PoolDef {
-            name: Name::from_text("lb2.example.test.").unwrap(),
-            answer: lb2,
-        },
+        PoolDef::new(Name::from_text("lb.example.test.").unwrap(), lb),
+        PoolDef::new(Name::from_text("lb2.example.test.").unwrap(), lb2),
     ];
     Table::compile(&[zone], &pools)
 }
@@ -271,7 +265,7 @@ fn a_health_change_updates_the_additional_section_and_all_down_empties_it() {
     );
     let mut one_down = pool(Spread::All, &[(2, 1)]);
     one_down.v6.clear();
-    let after = before.with_pool(0, &one_down);
+    let after = before.with_pool(0, 0, &one_down);
     let mx = ask(&after, "example.test", rtype::MX, 0);
     assert_eq!(
         mx.sections[2],
@@ -282,10 +276,10 @@ fn a_health_change_updates_the_additional_section_and_all_down_empties_it() {
     );
     let srv = ask(&after, "_sip._udp.example.test", rtype::SRV, 0);
     assert_eq!(srv.sections[2], ["lb.example.test 30 A 192.0.2.2"]);
-    let none = after.with_pool(0, &PoolAnswer::empty(30));
+    let none = after.with_pool(0, 0, &PoolAnswer::empty(30));
     let mx = ask(&none, "example.test", rtype::MX, 0);
     assert_eq!(mx.sections[2], ["static.example.test 3600 A 192.0.2.80"]);
-    let back = none.with_pool(0, &pool(Spread::All, &[(3, 1)]));
+    let back = none.with_pool(0, 0, &pool(Spread::All, &[(3, 1)]));
     let mx = ask(&back, "example.test", rtype::MX, 0);
     assert_eq!(mx.sections[2][0], "lb.example.test 30 A 192.0.2.3");
     assert_eq!(
@@ -309,11 +303,11 @@ fn an_answer_takes_additional_addresses_from_one_pool_only() {
         "lb2's addresses are left out: the answer is rebuilt only when lb changes"
     );
     // A change of lb2 leaves the answer as it was; a change of lb rebuilds it.
-    let t = t.with_pool(1, &pool(Spread::All, &[(8, 1)]));
+    let t = t.with_pool(1, 0, &pool(Spread::All, &[(8, 1)]));
     assert_eq!(
         ask(&t, "two.example.test", rtype::MX, 0).sections[2].len(),
         2
     );
-    let t = t.with_pool(0, &PoolAnswer::empty(30));
+    let t = t.with_pool(0, 0, &PoolAnswer::empty(30));
     assert!(ask(&t, "two.example.test", rtype::MX, 0).sections[2].is_empty());
 }

@@ -68,7 +68,7 @@ fn with_do(mut q: Vec<u8>) -> Vec<u8> {
 
 fn reply(table: &Table, q: &[u8], size: usize) -> Vec<u8> {
     let mut out = vec![0u8; size];
-    match answer(q, table, Transport::Udp, 0, &mut out) {
+    match answer(q, table, Transport::Udp, 0, Client::Unknown, &mut out) {
         Outcome::Reply { len, .. } => out[..len].to_vec(),
         Outcome::Drop(reason) => panic!("dropped: {reason:?}"),
     }

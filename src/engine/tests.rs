@@ -86,7 +86,14 @@ pub(super) fn ask_spin(
     } else {
         TCP_REPLY_BUF
     };
-    match answer(packet, table, transport, spin, &mut out[..out_len]) {
+    match answer(
+        packet,
+        table,
+        transport,
+        spin,
+        Client::Unknown,
+        &mut out[..out_len],
+    ) {
         Outcome::Drop(_) => None,
         Outcome::Reply { len, rcode, .. } => {
             let bytes = out[..len].to_vec();
@@ -276,7 +283,7 @@ fn errors_and_drops() {
     two[5] = 2;
     let mut out = [0u8; UDP_REPLY_BUF];
     assert!(matches!(
-        answer(&two, &t, Transport::Udp, 0, &mut out),
+        answer(&two, &t, Transport::Udp, 0, Client::Unknown, &mut out),
         Outcome::Reply {
             rcode: rcode::FORMERR,
             len: 12,
@@ -286,11 +293,18 @@ fn errors_and_drops() {
     let mut response = query(1, "example.test", rtype::SOA, None);
     response[2] |= 0x80;
     assert_eq!(
-        answer(&response, &t, Transport::Udp, 0, &mut out),
+        answer(&response, &t, Transport::Udp, 0, Client::Unknown, &mut out),
         Outcome::Drop(DropReason::Response)
     );
     assert_eq!(
-        answer(&response[..5], &t, Transport::Udp, 0, &mut out),
+        answer(
+            &response[..5],
+            &t,
+            Transport::Udp,
+            0,
+            Client::Unknown,
+            &mut out
+        ),
         Outcome::Drop(DropReason::Malformed)
     );
     let mut v1 = query(1, "example.test", rtype::SOA, Some(1232));
@@ -298,7 +312,7 @@ fn errors_and_drops() {
     v1[opt_ttl] = 1; // EDNS version 1
     let Outcome::Reply {
         len, rcode: code, ..
-    } = answer(&v1, &t, Transport::Udp, 0, &mut out)
+    } = answer(&v1, &t, Transport::Udp, 0, Client::Unknown, &mut out)
     else {
         panic!()
     };
@@ -350,7 +364,9 @@ fn slipped_replies_keep_header_question_and_opt_only() {
     for edns in [None, Some(1232)] {
         let q = query(5, "WWW.example.test", rtype::A, edns);
         let mut out = [0u8; UDP_REPLY_BUF];
-        let Outcome::Reply { len, .. } = answer(&q, &t, Transport::Udp, 0, &mut out) else {
+        let Outcome::Reply { len, .. } =
+            answer(&q, &t, Transport::Udp, 0, Client::Unknown, &mut out)
+        else {
             panic!()
         };
         let short = slip(&mut out, len);
@@ -375,7 +391,8 @@ fn slipped_replies_keep_an_opt_record_with_options() {
     let t = table();
     let q = query(5, "www.example.test", rtype::A, Some(1232));
     let mut out = [0u8; UDP_REPLY_BUF];
-    let Outcome::Reply { len, .. } = answer(&q, &t, Transport::Udp, 0, &mut out) else {
+    let Outcome::Reply { len, .. } = answer(&q, &t, Transport::Udp, 0, Client::Unknown, &mut out)
+    else {
         panic!()
     };
     // Replace the reply's OPT record with one carrying a cookie.

@@ -12,6 +12,7 @@ mod snapshot;
 pub mod status;
 
 use crate::config::pool::PoolConfig;
+use crate::geo::RouteMap;
 use crate::health::decide::{Decision, PoolDecider};
 use crate::health::quorum::{EndpointVerdict, QuorumRule};
 use crate::health::state::{CheckResult, Override};
@@ -25,6 +26,7 @@ use saved::{SavedOverride, SavedState};
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 use std::net::IpAddr;
+use std::sync::Arc;
 use std::time::{Instant, SystemTime};
 
 /// A pool or endpoint named (by an operator) that this configuration does not have.
@@ -97,7 +99,10 @@ struct Pool {
     config: PoolConfig,
     owner: Name,
     rule: QuorumRule,
-    decider: PoolDecider,
+    /// The pool's decider, or one per route for a pool with routes (route order).
+    deciders: Vec<PoolDecider>,
+    /// Which client gets which route (`None`: every client gets the first).
+    routing: Option<Arc<RouteMap>>,
     endpoints: Vec<Endpoint>,
     failovers: u64,
 }
@@ -157,7 +162,7 @@ impl Failover {
     fn restore(&mut self, saved: &SavedState) {
         for (name, &tier) in &saved.latches {
             match self.find(name) {
-                Ok(pool) if self.pools[pool].decider.set_latch(Some(tier)) => {
+                Ok(pool) if self.pools[pool].deciders[0].set_latch(Some(tier)) => {
                     tracing::info!(pool = %self.pools[pool].owner, tier, "manual-failback latch restored");
                 }
                 _ => tracing::warn!(pool = %name, tier, "saved latch no longer applies; dropped"),
@@ -205,7 +210,9 @@ impl Failover {
         for config in configs {
             let mut pool = Pool::new(config, new_names.len(), now);
             if let Some(old) = self.pools.iter().find(|p| p.owner == pool.owner) {
-                pool.decider.set_latch(old.decider.latch());
+                if pool.deciders.len() == 1 && old.deciders.len() == 1 {
+                    pool.deciders[0].set_latch(old.deciders[0].latch());
+                }
                 pool.failovers = old.failovers;
                 for (endpoint, new) in config.endpoints.iter().zip(&mut pool.endpoints) {
                     let same = old
@@ -277,21 +284,54 @@ impl Failover {
         probe_targets(configs)
     }
 
-    /// Decides what pool `index` serves now, logging the reason when it changed.
+    /// Decides what pool `index` serves now (every route of it), logging the reason when
+    /// it changed.
     pub fn decide(&mut self, index: usize) -> Outcome {
         let pool = &mut self.pools[index];
-        let before = pool.decider.last().map(|d| d.tier);
-        let verdicts: Vec<&EndpointVerdict> = pool.endpoints.iter().map(|e| &e.verdict).collect();
-        let decision = pool.decider.decide(&verdicts);
-        if before.is_some_and(|tier| tier != decision.tier) {
-            pool.failovers += 1;
+        let mut outcome = Outcome {
+            answer_changed: false,
+            latch_changed: false,
+        };
+        for (route, decider) in pool.deciders.iter_mut().enumerate() {
+            let before = decider.last().map(|d| d.tier);
+            let verdicts: Vec<&EndpointVerdict> = (decider.endpoint_index().iter())
+                .map(|&i| &pool.endpoints[i].verdict)
+                .collect();
+            let decision = decider.decide(&verdicts);
+            if before.is_some_and(|tier| tier != decision.tier) {
+                pool.failovers += 1;
+            }
+            if let Some(reason) = &decision.reason {
+                let site = decision.tier.and_then(|t| decider.tier_site(t));
+                match pool.routing.is_some() || !pool.config.routes.is_empty() {
+                    true => {
+                        tracing::info!(pool = %pool.owner, route = route + 1, site, tier = decision.tier, ttl = decision.ttl, "{reason}")
+                    }
+                    false => {
+                        tracing::info!(pool = %pool.owner, tier = decision.tier, ttl = decision.ttl, "{reason}")
+                    }
+                }
+            }
+            outcome.answer_changed |= decision.changed;
+            outcome.latch_changed |= decision.latch_changed;
         }
-        if let Some(reason) = &decision.reason {
-            tracing::info!(pool = %pool.owner, tier = decision.tier, ttl = decision.ttl, "{reason}");
-        }
-        Outcome {
-            answer_changed: decision.changed,
-            latch_changed: decision.latch_changed,
+        outcome
+    }
+
+    /// How many routes pool `index` has (1 for a pool without routes).
+    pub fn routes(&self, index: usize) -> usize {
+        self.pools[index].deciders.len()
+    }
+
+    /// The last decision of route `route` of pool `index`.
+    pub fn route_decision(&self, index: usize, route: usize) -> Option<&Decision> {
+        self.pools[index].deciders.get(route)?.last()
+    }
+
+    /// Sets each pool's route map (in configuration order; the loader compiles them).
+    pub fn set_routing(&mut self, maps: Vec<Option<Arc<RouteMap>>>) {
+        for (pool, map) in self.pools.iter_mut().zip(maps) {
+            pool.routing = map;
         }
     }
 
@@ -302,9 +342,9 @@ impl Failover {
         }
     }
 
-    /// The last decision of pool `index`.
+    /// The last decision of pool `index` (its first route's, for a pool with routes).
     pub fn decision(&self, index: usize) -> Option<&Decision> {
-        self.pools[index].decider.last()
+        self.route_decision(index, 0)
     }
 
     /// Every pool's name and current answer, for compiling a table (decide first).
@@ -313,11 +353,14 @@ impl Failover {
             .iter()
             .map(|pool| PoolDef {
                 name: pool.owner.clone(),
-                answer: pool
-                    .decider
-                    .last()
-                    .map(|d| d.answer.clone())
-                    .unwrap_or_else(|| PoolAnswer::empty(pool.config.ttl)),
+                answers: (pool.deciders.iter())
+                    .map(|decider| {
+                        (decider.last())
+                            .map(|d| d.answer.clone())
+                            .unwrap_or_else(|| PoolAnswer::empty(pool.config.ttl))
+                    })
+                    .collect(),
+                routing: pool.routing.clone(),
             })
             .collect()
     }
@@ -352,7 +395,7 @@ impl Failover {
     /// Releases a manual-failback latch; returns the pool's index and the tier released.
     pub fn release(&mut self, pool: &str) -> Result<(usize, Option<u32>), NotFound> {
         let index = self.find(pool)?;
-        let released = self.pools[index].decider.release_latch();
+        let released = self.pools[index].deciders[0].release_latch();
         tracing::info!(pool = %self.pools[index].owner, tier = released, "manual failback released by an operator");
         Ok((index, released))
     }
@@ -361,7 +404,7 @@ impl Failover {
     pub fn saved_state(&self) -> SavedState {
         let mut saved = SavedState::default();
         for pool in &self.pools {
-            if let Some(tier) = pool.decider.latch() {
+            if let Some(tier) = pool.deciders[0].latch() {
                 saved.latches.insert(pool.config.name.clone(), tier);
             }
             for (config, endpoint) in pool.config.endpoints.iter().zip(&pool.endpoints) {
@@ -389,7 +432,13 @@ impl Pool {
                 quorum: config.check.quorum,
                 stale_after: config.check.stale_after(),
             },
-            decider: PoolDecider::new(config),
+            deciders: match config.routes.len() {
+                0 => vec![PoolDecider::new(config)],
+                routes => (0..routes)
+                    .map(|route| PoolDecider::for_route(config, route))
+                    .collect(),
+            },
+            routing: None,
             endpoints: config
                 .endpoints
                 .iter()

@@ -83,6 +83,7 @@ pub async fn start(loaded: Loaded, source: Source) -> Result<Started, String> {
         zones,
         signing,
         unserved,
+        routing,
     } = loaded;
     let store = match &config.server.state_dir {
         Some(dir) => {
@@ -111,6 +112,7 @@ pub async fn start(loaded: Loaded, source: Source) -> Result<Started, String> {
         Instant::now(),
         SystemTime::now(),
     );
+    failover.set_routing(routing);
     let targets = local_targets(&failover);
     if !targets.is_empty() {
         tracing::info!(
@@ -293,10 +295,22 @@ impl Runtime {
     fn redecide(&mut self, index: usize) {
         let outcome = self.failover.decide(index);
         if outcome.answer_changed {
-            let answer = self.failover.decision(index).map(|d| d.answer.clone());
-            if let Some(answer) = answer {
-                let started = Instant::now();
-                let table = self.table.load().with_pool(index, &answer);
+            // Only the routes whose answer changed are built again.
+            let started = Instant::now();
+            let mut table: Option<Table> = None;
+            for route in 0..self.failover.routes(index) {
+                let Some(decision) = self.failover.route_decision(index, route) else {
+                    continue;
+                };
+                if decision.changed {
+                    let next = match &table {
+                        Some(table) => table.with_pool(index, route, &decision.answer),
+                        None => self.table.load().with_pool(index, route, &decision.answer),
+                    };
+                    table = Some(next);
+                }
+            }
+            if let Some(table) = table {
                 self.table.store(Arc::new(table));
                 self.table_build_seconds = started.elapsed().as_secs_f64();
                 self.table_swaps += 1;
@@ -322,11 +336,11 @@ impl Runtime {
     fn start_reload(&mut self) {
         self.reloads.running = std::mem::take(&mut self.reloads.queued);
         let source = self.source.clone();
-        let answers: HashMap<Name, PoolAnswer> = self
+        let answers: HashMap<Name, Vec<PoolAnswer>> = self
             .failover
             .pool_defs()
             .into_iter()
-            .map(|def| (def.name, def.answer))
+            .map(|def| (def.name, def.answers))
             .collect();
         let known: HashSet<EndpointKey> =
             self.failover.targets().into_iter().map(|t| t.key).collect();
@@ -375,6 +389,7 @@ impl Runtime {
         let mut failover = self
             .failover
             .reconfigure(&config.pools, fleet, Instant::now());
+        failover.set_routing(prepared.routing);
         for report in &prepared.first_checks {
             failover.observe(&report.key, &report.outcome, report.at);
         }
@@ -384,9 +399,7 @@ impl Runtime {
             .loaded(prepared.zones, prepared.signing, prepared.resign_at);
         for (index, (now, compiled)) in failover.pool_defs().iter().zip(&prepared.pools).enumerate()
         {
-            if now != compiled {
-                table = table.with_pool(index, &now.answer);
-            }
+            table = rebuild_changed(table, index, now, compiled);
         }
         // The old table may be large (every record of every zone): free it off this task.
         let old = self.table.swap(Arc::new(table));
@@ -428,9 +441,7 @@ impl Runtime {
             .zip(&resigned.pools)
             .enumerate()
         {
-            if now != compiled {
-                table = table.with_pool(index, &now.answer);
-            }
+            table = rebuild_changed(table, index, now, compiled);
         }
         let old = self.table.swap(Arc::new(table));
         tokio::task::spawn_blocking(move || drop(old));
@@ -488,6 +499,8 @@ struct Prepared {
     resign_at: Option<u64>,
     /// The pools as the table was compiled with them.
     pools: Vec<PoolDef>,
+    /// Per pool, its compiled routes.
+    routing: Vec<Option<Arc<crate::geo::RouteMap>>>,
     build_seconds: f64,
     /// The first check of every endpoint the reload adds, so that none enters the answers
     /// unchecked (empty when the local checks are off).
@@ -516,23 +529,39 @@ async fn check_new_endpoints(mut prepared: Prepared, known: &HashSet<EndpointKey
 
 /// Loads everything anew and compiles the table, each pool with the answer it has now
 /// (a new pool with none); runs on a blocking thread.
+/// `table` with the routes of pool `index` whose answer now differs from the one it was
+/// compiled with built again.
+fn rebuild_changed(mut table: Table, index: usize, now: &PoolDef, compiled: &PoolDef) -> Table {
+    for (route, answer) in now.answers.iter().enumerate() {
+        if compiled.answers.get(route) != Some(answer) {
+            table = table.with_pool(index, route, answer);
+        }
+    }
+    table
+}
+
 fn prepare_reload(
     source: &Source,
-    answers: &HashMap<Name, PoolAnswer>,
+    answers: &HashMap<Name, Vec<PoolAnswer>>,
 ) -> Result<Prepared, Diagnostics> {
     let loaded = app::load(source)?;
     let summary = loaded.summary();
-    let pools: Vec<PoolDef> = loaded
-        .config
-        .pools
-        .iter()
-        .map(|pool| {
+    let pools: Vec<PoolDef> = (loaded.config.pools.iter())
+        .zip(&loaded.routing)
+        .map(|(pool, routing)| {
             let name = pool.owner().expect("pool names are validated before use");
-            let answer = answers
+            let routes = pool.routes.len().max(1);
+            // The answers of the running pool when its routes are the same in number.
+            let answers = answers
                 .get(&name)
+                .filter(|a| a.len() == routes)
                 .cloned()
-                .unwrap_or_else(|| PoolAnswer::empty(pool.ttl));
-            PoolDef { name, answer }
+                .unwrap_or_else(|| vec![PoolAnswer::empty(pool.ttl); routes]);
+            PoolDef {
+                name,
+                answers,
+                routing: routing.clone(),
+            }
         })
         .collect();
     let compiled = resign::compile_at(&loaded.zones, &loaded.signing, &pools, app::unix_now());
@@ -544,6 +573,7 @@ fn prepare_reload(
         signing: loaded.signing,
         resign_at: compiled.next,
         pools,
+        routing: loaded.routing,
         build_seconds: compiled.build_seconds,
         first_checks: Vec::new(),
     })

@@ -3,9 +3,11 @@
 
 use super::status::{
     CheckerStatus, CheckerViewStatus, EndpointStatus, LastCheckStatus, PoolStatus, QuorumStatus,
+    RouteStatus,
 };
 use super::{Endpoint, Failover, Pool};
 use crate::config::pool::{EndpointConfig, Failback, Policy, WhenAllDown};
+use crate::health::decide::PoolDecider;
 use crate::health::quorum::CheckerView;
 use std::time::{Instant, UNIX_EPOCH};
 
@@ -51,8 +53,23 @@ impl Failover {
     }
 
     fn pool_status(&self, pool: &Pool, now: Instant) -> PoolStatus {
-        let decision = pool.decider.last();
-        let served: Vec<usize> = decision.map(|d| d.served.clone()).unwrap_or_default();
+        let decision = pool.deciders[0].last();
+        // Every endpoint some route serves, by the pool's endpoint index.
+        let mut served: Vec<usize> = Vec::new();
+        for decider in &pool.deciders {
+            for &member in decider.last().map_or(&[][..], |d| &d.served[..]) {
+                let index = decider.endpoint_index()[member];
+                if !served.contains(&index) {
+                    served.push(index);
+                }
+            }
+        }
+        let routes = match pool.config.routes.is_empty() {
+            true => Vec::new(),
+            false => (pool.deciders.iter().enumerate())
+                .map(|(route, decider)| route_status(pool, route, decider))
+                .collect(),
+        };
         let endpoints = (pool.config.endpoints.iter().zip(&pool.endpoints))
             .enumerate()
             .map(|(i, (config, endpoint))| {
@@ -76,7 +93,7 @@ impl Failover {
                 WhenAllDown::Nodata => "nodata",
             },
             active_tier: decision.and_then(|d| d.tier),
-            latched_tier: pool.decider.latch(),
+            latched_tier: pool.deciders[0].latch(),
             ttl: decision.map_or(pool.config.ttl, |d| d.ttl),
             degraded: decision.is_some_and(|d| d.degraded),
             all_down: decision.is_some_and(|d| d.all_down),
@@ -86,9 +103,57 @@ impl Failover {
                 .collect(),
             failovers: pool.failovers,
             endpoints,
+            routes,
         }
     }
+}
 
+/// The status of route `route` of a pool with routes.
+fn route_status(pool: &Pool, route: usize, decider: &PoolDecider) -> RouteStatus {
+    let config = &pool.config.routes[route];
+    let decision = decider.last();
+    let site = decision
+        .and_then(|d| d.tier)
+        .and_then(|t| decider.tier_site(t))
+        .map(str::to_string);
+    let first = config.sites.first();
+    let reason = match (decision, &site) {
+        (None, _) => "not decided yet".to_string(),
+        (Some(d), _) if d.all_down => format!(
+            "every endpoint of {} is down: when_all_down decides",
+            config.sites.join(", ")
+        ),
+        (Some(_), Some(site)) if Some(site) == first => {
+            format!("{site} is its first site and has a serving endpoint")
+        }
+        (Some(_), Some(site)) => {
+            let down: Vec<&str> = (config.sites.iter())
+                .take_while(|s| *s != site)
+                .map(String::as_str)
+                .collect();
+            format!("failed over: {} has no serving endpoint", down.join(", "))
+        }
+        (Some(_), None) => "serving no site".to_string(),
+    };
+    RouteStatus {
+        route: route + 1,
+        matches: config.matches.iter().map(ToString::to_string).collect(),
+        sites: config.sites.clone(),
+        tier: decision.and_then(|d| d.tier).map(|t| decider.tier_name(t)),
+        site,
+        degraded: decision.is_some_and(|d| d.degraded),
+        all_down: decision.is_some_and(|d| d.all_down),
+        ttl: decision.map_or(pool.config.ttl, |d| d.ttl),
+        serving: decision.map_or_else(Vec::new, |d| {
+            (d.served.iter())
+                .map(|&m| pool.config.endpoints[decider.endpoint_index()[m]].address)
+                .collect()
+        }),
+        reason,
+    }
+}
+
+impl Failover {
     fn endpoint_status(
         &self,
         pool: &Pool,

@@ -50,9 +50,34 @@ pub struct PoolStatus {
     pub all_down: bool,
     /// The addresses in the pool's answers now.
     pub serving: Vec<IpAddr>,
-    /// Times the active tier changed since start.
+    /// Times the active tier changed since start (of any route).
     pub failovers: u64,
     pub endpoints: Vec<EndpointStatus>,
+    /// A pool with routes: each route, which site serves it now and why (empty without
+    /// routes; the fields above then describe the first route, and `serving` every route).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub routes: Vec<RouteStatus>,
+}
+
+/// One route of a pool: who it takes, and which site serves them now.
+#[derive(Clone, Debug, Serialize)]
+pub struct RouteStatus {
+    /// 1 for the first route.
+    pub route: usize,
+    #[serde(rename = "match")]
+    pub matches: Vec<String>,
+    /// The route's sites, best first.
+    pub sites: Vec<String>,
+    /// The site serving the route now; none when every endpoint of its sites is down.
+    pub site: Option<String>,
+    /// The tier served, as logs name it (`site fra`, `site fra priority 2`).
+    pub tier: Option<String>,
+    pub degraded: bool,
+    pub all_down: bool,
+    pub ttl: u32,
+    pub serving: Vec<IpAddr>,
+    /// Why this site serves.
+    pub reason: String,
 }
 
 #[derive(Clone, Debug, Serialize)]

@@ -60,7 +60,7 @@ fn key(address: &str) -> EndpointKey {
 }
 
 fn served(failover: &Failover) -> Vec<String> {
-    let answer = &failover.pool_defs()[0].answer;
+    let answer = &failover.pool_defs()[0].answers[0];
     answer.v4.iter().map(|s| s.address.to_string()).collect()
 }
 

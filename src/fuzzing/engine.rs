@@ -8,7 +8,7 @@ use super::reply::check_reply;
 use crate::app::check_pools_against_zones;
 use crate::engine::{answer, Transport, TCP_REPLY_BUF, UDP_REPLY_BUF};
 use crate::name::Name;
-use crate::table::{PoolAnswer, PoolDef, Served, Spread, Table};
+use crate::table::{Client, PoolAnswer, PoolDef, Served, Spread, Table};
 use std::net::{Ipv4Addr, Ipv6Addr};
 use std::path::Path;
 use std::sync::{Arc, OnceLock};
@@ -114,23 +114,40 @@ pub fn fuzz_table() -> &'static Table {
             load("other.test.", OTHER_ZONE),
         ];
         let pools = [
-            PoolDef {
-                name: Name::from_text("www.example.test.").expect("valid name"),
-                answer: PoolAnswer {
+            PoolDef::new(
+                Name::from_text("www.example.test.").expect("valid name"),
+                PoolAnswer {
                     ttl: 30,
                     spread: Spread::Weighted,
                     v4: served_v4(&[1, 2, 3]),
                     v6: served_v6(2),
                 },
-            },
+            ),
+            // Routed: 10.0.0.0/8 and 2001:db8::/32 get routes of their own (ECS or source).
             PoolDef {
                 name: Name::from_text("api.example.test.").expect("valid name"),
-                answer: PoolAnswer {
-                    ttl: 20,
-                    spread: Spread::Rotate,
-                    v4: served_v4(&[11, 12, 13, 14]),
-                    v6: Vec::new(),
-                },
+                answers: vec![
+                    PoolAnswer {
+                        ttl: 20,
+                        spread: Spread::Rotate,
+                        v4: served_v4(&[11, 12, 13, 14]),
+                        v6: Vec::new(),
+                    },
+                    PoolAnswer {
+                        ttl: 20,
+                        spread: Spread::All,
+                        v4: served_v4(&[21]),
+                        v6: served_v6(1),
+                    },
+                    PoolAnswer::empty(20),
+                ],
+                routing: Some(Arc::new(crate::geo::RouteMap::build(
+                    &[
+                        vec!["10.0.0.0/8".parse().expect("a network")],
+                        vec!["2001:db8::/32".parse().expect("a network")],
+                    ],
+                    2,
+                ))),
             },
         ];
         let names: Vec<Name> = pools.iter().map(|p| p.name.clone()).collect();
@@ -155,7 +172,7 @@ pub fn fuzz_table() -> &'static Table {
 }
 
 /// [`crate::engine::answer`] on arbitrary bytes: the first byte picks the spin (pool
-/// variant), the rest is the query. Answered over UDP into a buffer of exactly
+/// variant) and the source address (10.x.0.0 or 192.x.0.0), the rest is the query. Answered over UDP into a buffer of exactly
 /// [`UDP_REPLY_BUF`] bytes (as the server does) and into a 64 KiB one (the reply must be the
 /// same: the limit is the protocol's, not the buffer's), and over TCP. Every outcome must
 /// pass [`check_reply`].
@@ -163,18 +180,22 @@ pub fn engine_answer(data: &[u8]) {
     let Some((&spin, query)) = data.split_first() else {
         return;
     };
+    let source = match spin & 1 {
+        0 => Client::V4(0x0a00_0000 | u32::from(spin) << 16),
+        _ => Client::V4(0xc000_0000 | u32::from(spin) << 16),
+    };
     let spin = u32::from(spin).wrapping_mul(0x9e37_79b9);
     let table = fuzz_table();
     let mut udp = [0u8; UDP_REPLY_BUF];
     let mut wide = vec![0u8; TCP_REPLY_BUF];
-    let outcome = answer(query, table, Transport::Udp, spin, &mut udp);
+    let outcome = answer(query, table, Transport::Udp, spin, source, &mut udp);
     let udp_reply = check_reply(query, Transport::Udp, outcome, &udp);
-    let outcome = answer(query, table, Transport::Udp, spin, &mut wide);
+    let outcome = answer(query, table, Transport::Udp, spin, source, &mut wide);
     assert_eq!(
         udp_reply,
         check_reply(query, Transport::Udp, outcome, &wide),
         "the UDP reply does not depend on the buffer size"
     );
-    let outcome = answer(query, table, Transport::Tcp, spin, &mut wide);
+    let outcome = answer(query, table, Transport::Tcp, spin, source, &mut wide);
     check_reply(query, Transport::Tcp, outcome, &wide);
 }

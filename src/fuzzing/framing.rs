@@ -53,6 +53,7 @@ pub fn tcp_framing(data: &[u8]) {
                 fuzz_table(),
                 Transport::Tcp,
                 0,
+                crate::table::Client::Unknown,
                 &mut reply[2..],
             );
             match outcome {

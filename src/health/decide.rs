@@ -88,6 +88,12 @@ pub struct PoolDecider {
     members: Vec<Member>,
     /// The lowest priority number; `None` for a pool without endpoints.
     top: Option<u32>,
+    /// For a route's decider: per tier, the site and priority it stands for (tiers are
+    /// then numbered 1, 2, ... over the route's sites in order, each site's priorities in
+    /// order); empty for a pool without routes, whose tiers are its priorities.
+    tiers: Vec<(String, u32)>,
+    /// Per member, its index among the pool's endpoints.
+    endpoint_index: Vec<usize>,
     latch: Option<u32>,
     /// The latch as the caller last saw it (reported or restored).
     reported_latch: Option<u32>,
@@ -117,6 +123,8 @@ impl PoolDecider {
             })
             .collect();
         PoolDecider {
+            tiers: Vec::new(),
+            endpoint_index: (0..members.len()).collect(),
             name: config
                 .owner()
                 .map_or_else(|| config.name.clone(), |n| n.to_string()),
@@ -134,8 +142,75 @@ impl PoolDecider {
         }
     }
 
+    /// The decider of route `route` of a pool with routes: its members are the endpoints
+    /// of the route's sites, tiered by site in the route's order and by priority inside
+    /// each site, so that the route fails over inside its best site first, then to the next
+    /// site. `when_all_down` applies to the route's endpoints.
+    pub fn for_route(config: &PoolConfig, route: usize) -> PoolDecider {
+        let mut decider = PoolDecider::new(config);
+        let sites = &config.routes[route].sites;
+        let mut tiers: Vec<(usize, u32)> = Vec::new();
+        let mut chosen = Vec::new();
+        for (rank, site) in sites.iter().enumerate() {
+            for (index, endpoint) in config.endpoints.iter().enumerate() {
+                if endpoint.site.as_deref() == Some(site.as_str()) {
+                    chosen.push((rank, endpoint.priority, index));
+                    tiers.push((rank, endpoint.priority));
+                }
+            }
+        }
+        tiers.sort_unstable();
+        tiers.dedup();
+        let tier_of = |rank: usize, priority: u32| {
+            tiers
+                .binary_search(&(rank, priority))
+                .map_or(0, |t| t as u32 + 1)
+        };
+        decider.members = chosen
+            .iter()
+            .map(|&(rank, priority, index)| Member {
+                priority: tier_of(rank, priority),
+                ..decider.members[index].clone()
+            })
+            .collect();
+        decider.endpoint_index = chosen.iter().map(|&(_, _, index)| index).collect();
+        decider.top = decider.members.iter().map(|m| m.priority).min();
+        decider.tiers = tiers
+            .iter()
+            .map(|&(rank, priority)| (sites[rank].clone(), priority))
+            .collect();
+        decider.name = format!("{} route {}", decider.name, route + 1);
+        decider
+    }
+
     pub fn name(&self) -> &str {
         &self.name
+    }
+
+    /// Per member, its index among the pool's endpoints (`decide` takes the health of the
+    /// members in this order).
+    pub fn endpoint_index(&self) -> &[usize] {
+        &self.endpoint_index
+    }
+
+    /// How a tier is named in logs and status: `priority 2`, or for a route `site fra`
+    /// (`site fra priority 2` when the site has several priorities).
+    pub fn tier_name(&self, tier: u32) -> String {
+        let Some((site, priority)) = tier.checked_sub(1).and_then(|t| self.tiers.get(t as usize))
+        else {
+            return format!("priority {tier}");
+        };
+        let several = self.tiers.iter().filter(|(s, _)| s == site).count() > 1;
+        match several {
+            true => format!("site {site} priority {priority}"),
+            false => format!("site {site}"),
+        }
+    }
+
+    /// The site a tier of a route's decider stands for.
+    pub fn tier_site(&self, tier: u32) -> Option<&str> {
+        let index = tier.checked_sub(1)? as usize;
+        self.tiers.get(index).map(|(site, _)| site.as_str())
     }
 
     pub fn members(&self) -> &[Member] {

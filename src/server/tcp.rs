@@ -7,7 +7,7 @@ use super::notify::NotifyInbox;
 use super::tcp_slots::{self, Permit, Slots};
 use super::transfer::{self, SharedOffered};
 use crate::engine::{self, Outcome, Transport};
-use crate::table::SharedTable;
+use crate::table::{Client, SharedTable};
 use socket2::{Domain, Protocol, SockAddr, Socket, Type};
 use std::cell::RefCell;
 use std::io;
@@ -80,9 +80,16 @@ pub(super) async fn accept_loop(
         let transfers = transfers.clone();
         connections.spawn(async move {
             let notify = notify.as_ref().map(|(inbox, ip)| (inbox, *ip));
-            let transfers = transfers.as_ref().map(|offered| (offered, peer.ip()));
-            if let Err(error) =
-                serve_connection(stream, &table, &permit, idle_timeout, notify, transfers).await
+            if let Err(error) = serve_connection(
+                stream,
+                &table,
+                &permit,
+                idle_timeout,
+                notify,
+                transfers.as_ref(),
+                peer.ip(),
+            )
+            .await
             {
                 tracing::debug!(%peer, %error, "TCP connection ended with an error");
             }
@@ -100,7 +107,8 @@ async fn serve_connection(
     permit: &Permit,
     idle_timeout: Duration,
     notify: Option<(&NotifyInbox, IpAddr)>,
-    transfers: Option<(&SharedOffered, IpAddr)>,
+    transfers: Option<&SharedOffered>,
+    peer: IpAddr,
 ) -> io::Result<()> {
     stream.set_nodelay(true)?;
     let (reader, mut writer) = stream.into_split();
@@ -128,7 +136,7 @@ async fn serve_connection(
         };
         spin = Some(next);
         // Transfers out (and signed SOA queries) for offered zones: see `super::transfer`.
-        if let Some((offered, peer)) = transfers {
+        if let Some(offered) = transfers {
             let answered = transfer::answer(
                 &query[..len],
                 peer,
@@ -166,6 +174,7 @@ async fn serve_connection(
                 &table.load(),
                 Transport::Tcp,
                 next,
+                Client::from_ip(peer),
                 &mut scratch[LENGTH_PREFIX..],
             );
             if let Outcome::Reply { len, .. } = outcome {

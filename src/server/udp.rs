@@ -9,7 +9,7 @@ use crate::config::{RrlConfig, UdpOptions};
 use crate::engine::{self, Outcome, Transport};
 use crate::rrl::{RateLimiter, Verdict};
 use crate::sys::{self, DatagramBatch, UringSocket};
-use crate::table::{SharedTable, Table};
+use crate::table::{Client, SharedTable, Table};
 use socket2::{Domain, Protocol, SockAddr, Socket, Type};
 use std::io;
 use std::net::{IpAddr, SocketAddr};
@@ -325,6 +325,7 @@ impl Worker {
                 }
             };
             let snapshot = table.load();
+            let routed = snapshot.is_routed();
             // One clock read per batch (vDSO, no syscall) serves the rate limiter.
             let now_ms = started.elapsed().as_millis() as u64;
             for slot in 0..count {
@@ -336,7 +337,10 @@ impl Worker {
                     io.set_reply_len(slot, len);
                     continue;
                 }
-                let peer = limiter.as_ref().and_then(|_| io.peer(slot));
+                // The sender's address only when rate limiting or routing needs it.
+                let peer = (limiter.is_some() || routed)
+                    .then(|| io.peer(slot))
+                    .flatten();
                 let Some((query, reply)) = io.query_and_reply_buffer(slot) else {
                     self.counters.count_oversized();
                     continue;
@@ -378,7 +382,7 @@ fn take_notify<Io: DatagramIo>(inbox: &NotifyInbox, io: &mut Io, slot: usize) ->
 /// One received query and what the batch knows about it.
 struct Datagram<'a> {
     query: &'a [u8],
-    /// The sender's address, when rate limiting needs it.
+    /// The sender's address, when rate limiting or routing needs it.
     peer: Option<IpAddr>,
     /// The worker's per-query counter (see [`engine::answer`]).
     spin: u32,
@@ -396,7 +400,15 @@ fn answer_datagram(
     limiter: &mut Option<RateLimiter>,
     counters: &QueryCounters,
 ) -> Option<usize> {
-    let outcome = engine::answer(datagram.query, table, Transport::Udp, datagram.spin, reply);
+    let source = datagram.peer.map_or(Client::Unknown, Client::from_ip);
+    let outcome = engine::answer(
+        datagram.query,
+        table,
+        Transport::Udp,
+        datagram.spin,
+        source,
+        reply,
+    );
     let Outcome::Reply { len, answer, .. } = outcome else {
         counters.count(&outcome);
         return None;

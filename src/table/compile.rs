@@ -12,6 +12,7 @@ use super::writer::{QuestionName, Sections};
 use super::zone_view::{Built, PoolRecords, ZoneView};
 use super::{Node, Table, ZoneSummary, DYNAMIC, NONE};
 use crate::dnssec::ZoneSigner;
+use crate::geo::RouteMap;
 use crate::name::Name;
 use crate::wire::rcode;
 use crate::wire::rtype;
@@ -28,6 +29,10 @@ pub struct SiteRef {
     pub pool: u32,
     /// Index into that pool's sites.
     pub slot: u32,
+    /// The pool's first route's index in `Table::units`.
+    pub unit: u32,
+    /// Whether the pool has routes (a client lookup picks the unit).
+    pub routed: bool,
 }
 
 /// How to build a pool-dependent answer again.
@@ -53,6 +58,12 @@ pub struct Compiled {
     pub(super) dname_markers: Arena,
     /// Per pool, the answers to rebuild when it changes.
     pub(super) pool_sites: Vec<Vec<SiteSpec>>,
+    /// Per pool, the index of its first route in `Table::units` (its routes follow).
+    pub(super) pool_units: Vec<u32>,
+    /// Per pool, its route map (`None` without routes).
+    pub(super) routing: Vec<Option<Arc<RouteMap>>>,
+    /// Whether any pool has a route map.
+    pub(super) routed: bool,
     pub(super) views: Vec<ZoneView>,
     pub(super) zones: Vec<ZoneSummary>,
     /// Per zone, its NSEC chain (empty for an unsigned zone).
@@ -80,18 +91,27 @@ struct FirstVariants<'a>(&'a [PoolDef]);
 
 impl PoolRecords for FirstVariants<'_> {
     fn rrset(&self, pool: u32, rtype: u16) -> (u32, Vec<Vec<u8>>) {
-        sites::records(&self.0[pool as usize].answer, rtype, 0)
+        sites::records(&self.0[pool as usize].answers[0], rtype, 0)
     }
 
     fn all(&self, pool: u32, rtype: u16) -> (u32, Vec<Vec<u8>>) {
-        sites::all_records(&self.0[pool as usize].answer, rtype)
+        sites::all_records(&self.0[pool as usize].answers[0], rtype)
     }
 }
 
 /// Compiles `zones` (signed where `signers` gives a signer at the zone's index) and `pools`.
 pub fn compile(zones: &[Zone], pools: &[PoolDef], signers: &[Option<Arc<ZoneSigner>>]) -> Table {
+    let mut pool_units = Vec::with_capacity(pools.len());
+    let mut units = 0u32;
+    for pool in pools {
+        pool_units.push(units);
+        units += pool.answers.len().max(1) as u32;
+    }
     let mut compiled = Compiled {
         pool_sites: vec![Vec::new(); pools.len()],
+        pool_units,
+        routing: pools.iter().map(|p| p.routing.clone()).collect(),
+        routed: pools.iter().any(|p| p.routing.is_some()),
         ..Compiled::default()
     };
     let origins: Vec<&Name> = zones.iter().map(|z| &z.origin).collect();
@@ -112,12 +132,19 @@ pub fn compile(zones: &[Zone], pools: &[PoolDef], signers: &[Option<Arc<ZoneSign
         compiled.add_zone(view, zone.records.len(), &FirstVariants(pools));
     }
     let compiled = Arc::new(compiled);
-    let answers = pools
-        .iter()
-        .enumerate()
-        .map(|(i, p)| Arc::new(SiteVariants::build(&compiled, i as u32, &p.answer)));
+    let empty = super::PoolAnswer::empty(0);
+    let answers = pools.iter().enumerate().flat_map(|(i, p)| {
+        let routes: Vec<&super::PoolAnswer> = match p.answers.is_empty() {
+            true => vec![&empty],
+            false => p.answers.iter().collect(),
+        };
+        let compiled = &compiled;
+        routes
+            .into_iter()
+            .map(move |answer| Arc::new(SiteVariants::build(compiled, i as u32, answer)))
+    });
     Table {
-        pools: answers.collect(),
+        units: answers.collect(),
         compiled,
         unserved: Arc::from(Vec::new()),
     }
@@ -290,6 +317,8 @@ impl Compiled {
         self.sites.push(SiteRef {
             pool,
             slot: slots.len() as u32,
+            unit: self.pool_units[pool as usize],
+            routed: self.routing[pool as usize].is_some(),
         });
         slots.push(spec);
         DYNAMIC | (self.sites.len() - 1) as u32

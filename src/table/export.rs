@@ -80,24 +80,32 @@ impl Table {
     }
 
     /// TTL and every distinct RDATA of type `t` that pool `pool` answers at `name` now,
-    /// over all its variants (each rotation, each weighted choice), in first-seen order.
+    /// over all its variants (each rotation, each weighted choice) and routes, in
+    /// first-seen order.
     fn pool_rdatas(&self, pool: u32, name: &Name, t: u16) -> (u32, Vec<Vec<u8>>) {
         let specs = &self.compiled.pool_sites[pool as usize];
         let Some(slot) = specs.iter().position(|s| &s.start == name && s.qtype == t) else {
             return (0, Vec::new());
         };
-        let answers = &*self.pools[pool as usize];
-        let Some((variants, _)) = answers.sites.get(slot) else {
+        // Every route of the pool (one unit without routes): a secondary cannot route.
+        let c = &*self.compiled;
+        let Some(&first) = c.pool_units.get(pool as usize) else {
             return (0, Vec::new());
         };
+        let end = (c.pool_units.get(pool as usize + 1)).map_or(self.units.len(), |&u| u as usize);
         let mut ttl = 0;
         let mut rdatas: Vec<Vec<u8>> = Vec::new();
-        for index in variants.clone() {
-            let answer = &answers.arena.answers[index as usize];
-            for (record_type, record_ttl, rdata) in records_in(answers.arena.bytes(answer)) {
-                if record_type == t && !rdatas.iter().any(|r| r == rdata) {
-                    ttl = record_ttl;
-                    rdatas.push(rdata.to_vec());
+        for answers in &self.units[first as usize..end] {
+            let Some((variants, _)) = answers.sites.get(slot) else {
+                continue;
+            };
+            for index in variants.clone() {
+                let answer = &answers.arena.answers[index as usize];
+                for (record_type, record_ttl, rdata) in records_in(answers.arena.bytes(answer)) {
+                    if record_type == t && !rdatas.iter().any(|r| r == rdata) {
+                        ttl = record_ttl;
+                        rdatas.push(rdata.to_vec());
+                    }
                 }
             }
         }
@@ -157,9 +165,9 @@ mod tests {
     }
 
     fn pool(spread: Spread, last: u8) -> PoolDef {
-        PoolDef {
-            name: Name::from_text("www.example.test.").unwrap(),
-            answer: PoolAnswer {
+        PoolDef::new(
+            Name::from_text("www.example.test.").unwrap(),
+            PoolAnswer {
                 ttl: 30,
                 spread,
                 v4: (1..=last)
@@ -170,7 +178,7 @@ mod tests {
                     .collect(),
                 v6: Vec::new(),
             },
-        }
+        )
     }
 
     #[test]
@@ -191,7 +199,7 @@ mod tests {
                 .collect();
             assert_eq!(pooled, want, "{spread:?}");
             // A health change is seen at once: one address less.
-            let fewer = table.with_pool(0, &pool(spread, 2).answer);
+            let fewer = table.with_pool(0, 0, &pool(spread, 2).answers[0]);
             assert_eq!(fewer.zone_records(&origin).unwrap().pools.len(), 2);
         }
         let table = Table::compile(&[zone()], &[]);

@@ -34,12 +34,13 @@ pub use pool_answer::{PoolAnswer, PoolDef, Served, Spread};
 pub use writer::{Cut, Reloc};
 
 use crate::dnssec::ZoneSigner;
+pub use crate::geo::Client;
 use crate::name::Name;
 use crate::wire::rtype;
 use crate::zone::Zone;
 use arc_swap::ArcSwap;
 use arena::Arena;
-use compile::Compiled;
+use compile::{Compiled, SiteRef};
 use sites::SiteVariants;
 use std::ops::Range;
 use std::sync::Arc;
@@ -85,7 +86,9 @@ pub struct ZoneSummary {
 /// Precompiled answers for a set of zones and pools.
 pub struct Table {
     compiled: Arc<Compiled>,
-    pools: Vec<Arc<SiteVariants>>,
+    /// Per pool and route (`Compiled::pool_units` says where a pool's routes start), its
+    /// compiled answers.
+    units: Vec<Arc<SiteVariants>>,
     /// Zones configured but not served now (secondary zones without a copy or past their
     /// expire time): names in them answer SERVFAIL rather than REFUSED.
     unserved: Arc<[Name]>,
@@ -107,6 +110,9 @@ pub struct AnswerRef<'t> {
     arena: &'t Arena,
     /// For a name that does not exist: the node of its closest encloser, else `NONE`.
     encloser: u32,
+    /// For a routed pool's answer: the prefix length of the client network that chose
+    /// the route (the ECS scope); 0 for every other answer.
+    scope: u8,
 }
 
 impl<'t> AnswerRef<'t> {
@@ -164,6 +170,13 @@ impl<'t> AnswerRef<'t> {
         }
     }
 
+    /// The ECS scope prefix length of this answer: how much of the client's address
+    /// decided it (0: it is every client's answer).
+    #[inline]
+    pub fn scope(&self) -> u8 {
+        self.scope
+    }
+
     /// The NSEC proof the engine adds for the question name.
     #[inline]
     pub fn proof(&self) -> Proof {
@@ -219,14 +232,24 @@ impl Table {
         [Some(chain.piece(cover)), wildcard]
     }
 
-    /// A table equal to this one but for pool `pool`, which now serves `answer`. Shares all
-    /// zone data and every other pool's answers with `self`.
-    pub fn with_pool(&self, pool: usize, answer: &PoolAnswer) -> Table {
-        let mut pools = self.pools.clone();
-        pools[pool] = Arc::new(SiteVariants::build(&self.compiled, pool as u32, answer));
+    /// A table equal to this one but for route `route` of pool `pool` (0 for a pool
+    /// without routes), which now serves `answer`. Shares all zone data and every other
+    /// pool's and route's answers with `self`. A route the pool does not have changes
+    /// nothing.
+    pub fn with_pool(&self, pool: usize, route: usize, answer: &PoolAnswer) -> Table {
+        let mut units = self.units.clone();
+        let c = &self.compiled;
+        let unit = c.pool_units.get(pool).map(|&u| u as usize + route);
+        let end = c
+            .pool_units
+            .get(pool + 1)
+            .map_or(units.len(), |&u| u as usize);
+        if let Some(unit) = unit.filter(|&u| u < end) {
+            units[unit] = Arc::new(SiteVariants::build(c, pool as u32, answer));
+        }
         Table {
             compiled: self.compiled.clone(),
-            pools,
+            units,
             unserved: self.unserved.clone(),
         }
     }
@@ -261,6 +284,12 @@ impl Table {
         Arc::new(ArcSwap::from_pointee(self))
     }
 
+    /// Whether some pool routes clients by address (the servers then read each query's
+    /// source address).
+    pub fn is_routed(&self) -> bool {
+        self.compiled.routed
+    }
+
     /// The zones in this table.
     pub fn zones(&self) -> &[ZoneSummary] {
         &self.compiled.zones
@@ -271,17 +300,23 @@ impl Table {
     /// per-worker counter: rotation and weighted choice without shared state). Below a
     /// DNAME the answer is a marker ([`AnswerRef::is_dname`]).
     #[inline]
-    pub fn lookup(&self, qname: &[u8], qtype: u16, spin: u32) -> Option<AnswerRef<'_>> {
+    pub fn lookup(
+        &self,
+        qname: &[u8],
+        qtype: u16,
+        spin: u32,
+        client: Client,
+    ) -> Option<AnswerRef<'_>> {
         let c = &*self.compiled;
         if let Some(&index) = c.names.get(qname) {
-            return Some(self.at_node(index, qtype, spin));
+            return Some(self.at_node(index, qtype, spin, client));
         }
         // Not an existing name: find the closest encloser (RFC 4592).
         let mut rest = qname;
         while rest.len() > 1 {
             rest = &rest[1 + rest[0] as usize..];
             if let Some(&index) = c.names.get(rest) {
-                return Some(self.below_node(index, qtype, spin));
+                return Some(self.below_node(index, qtype, spin, client));
             }
         }
         None
@@ -308,13 +343,14 @@ impl Table {
         name: &[u8],
         qtype: u16,
         spin: u32,
+        client: Client,
         dname: &DnameRef<'_>,
     ) -> Option<Lookup<'_>> {
         let c = &*self.compiled;
         let zone = dname.zone();
         let found = if let Some(&index) = c.names.get(name) {
             zone.contains(&index)
-                .then(|| self.at_node(index, qtype, spin))
+                .then(|| self.at_node(index, qtype, spin, client))
         } else {
             let mut rest = name;
             let mut found = None;
@@ -323,7 +359,7 @@ impl Table {
                 if let Some(&index) = c.names.get(rest) {
                     found = zone
                         .contains(&index)
-                        .then(|| self.below_node(index, qtype, spin));
+                        .then(|| self.below_node(index, qtype, spin, client));
                     break;
                 }
             }
@@ -337,18 +373,18 @@ impl Table {
 
     /// The answer at an existing name.
     #[inline(always)]
-    fn at_node(&self, index: u32, qtype: u16, spin: u32) -> AnswerRef<'_> {
+    fn at_node(&self, index: u32, qtype: u16, spin: u32, client: Client) -> AnswerRef<'_> {
         let node = &self.compiled.nodes[index as usize];
         if node.referral != NONE && !(node.at_cut && qtype == rtype::DS) {
-            return self.answer(node.referral, spin);
+            return self.answer(node.referral, spin, client);
         }
-        self.answer(self.index_at(node, qtype), spin)
+        self.answer(self.index_at(node, qtype), spin, client)
     }
 
     /// What a missing name gets below its closest encloser: the referral, the wildcard's
     /// answer, the DNAME's marker, or NXDOMAIN.
     #[inline(always)]
-    fn below_node(&self, index: u32, qtype: u16, spin: u32) -> AnswerRef<'_> {
+    fn below_node(&self, index: u32, qtype: u16, spin: u32, client: Client) -> AnswerRef<'_> {
         let c = &*self.compiled;
         let encloser_index = index;
         let encloser = &c.nodes[index as usize];
@@ -362,13 +398,14 @@ impl Table {
                 answer: &markers.answers[encloser.dname as usize],
                 arena: markers,
                 encloser: encloser_index,
+                scope: 0,
             };
         } else {
             encloser.nxdomain
         };
         AnswerRef {
             encloser: encloser_index,
-            ..self.answer(index, spin)
+            ..self.answer(index, spin, client)
         }
     }
 
@@ -383,23 +420,41 @@ impl Table {
 
     // Always inlined: the common path through `lookup` must not pay a call for it.
     #[inline(always)]
-    fn answer(&self, index: u32, spin: u32) -> AnswerRef<'_> {
+    fn answer(&self, index: u32, spin: u32, client: Client) -> AnswerRef<'_> {
         if index & DYNAMIC == 0 {
             let arena = &self.compiled.arena;
             return AnswerRef {
                 answer: &arena.answers[index as usize],
                 arena,
                 encloser: NONE,
+                scope: 0,
             };
         }
         let site = self.compiled.sites[(index & !DYNAMIC) as usize];
-        let pool = &*self.pools[site.pool as usize];
+        let (unit, scope) = match site.routed {
+            false => (site.unit, 0),
+            true => self.route(site, client),
+        };
+        let pool = &*self.units[unit as usize];
         let (variants, pick) = &pool.sites[site.slot as usize];
         let chosen = variants.start + pool.arena.pick(pick, spin);
         AnswerRef {
             answer: &pool.arena.answers[chosen as usize],
             arena: &pool.arena,
             encloser: NONE,
+            scope,
+        }
+    }
+
+    /// The unit (pool route) a routed site answers `client` from, and the ECS scope.
+    #[inline(never)]
+    fn route(&self, site: SiteRef, client: Client) -> (u32, u8) {
+        match &self.compiled.routing[site.pool as usize] {
+            Some(map) => {
+                let routed = map.route(client);
+                (site.unit + u32::from(routed.route), routed.scope)
+            }
+            None => (site.unit, 0),
         }
     }
 }

@@ -3,8 +3,10 @@
 //! (and every CNAME chain that ends at the pool's name). Nothing here depends on the rest
 //! of the table.
 
+use crate::geo::RouteMap;
 use crate::name::Name;
 use std::net::{Ipv4Addr, Ipv6Addr};
+use std::sync::Arc;
 
 /// One address in a pool's answer, with its share for weighted selection.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -45,9 +47,23 @@ impl PoolAnswer {
     }
 }
 
-/// A pool as the table knows it: the name it owns and what it serves now.
+/// A pool as the table knows it: the name it owns and what it serves now, per route.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PoolDef {
     pub name: Name,
-    pub answer: PoolAnswer,
+    /// One answer per route, in route order; one for a pool without routes.
+    pub answers: Vec<PoolAnswer>,
+    /// Which client gets which route; `None` when every client gets `answers[0]`.
+    pub routing: Option<Arc<RouteMap>>,
+}
+
+impl PoolDef {
+    /// A pool without routes, serving `answer` to every client.
+    pub fn new(name: Name, answer: PoolAnswer) -> PoolDef {
+        PoolDef {
+            name,
+            answers: vec![answer],
+            routing: None,
+        }
+    }
 }

@@ -8,12 +8,14 @@
 //! modules, and a `Repr` is what `parse` returns and `emit` writes.
 
 mod compression;
+pub mod ecs;
 pub mod header;
 pub mod opt;
 mod query;
 mod record;
 
 pub use compression::move_pointers;
+pub use ecs::ClientSubnet;
 pub use header::Header;
 pub use opt::{EdnsOption, OptRecord, Options, OptionsIter, Repr as OptRepr};
 pub use query::{parse_query, Query, QueryError};

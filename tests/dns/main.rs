@@ -15,6 +15,7 @@ mod dns_msg;
 mod dnssec_keys;
 mod dnssec_validate;
 mod fuzz_corpus;
+mod geo_knot;
 mod hostile;
 mod io_backends;
 mod knot_compare;

@@ -17,6 +17,7 @@ fn the_example_configurations_pass_check() {
     for example in [
         "examples/active-passive/swivel.toml",
         "examples/two-sites/swivel.toml",
+        "examples/three-sites/swivel.toml",
     ] {
         let output = check(Path::new(example));
         let stdout = String::from_utf8_lossy(&output.stdout);

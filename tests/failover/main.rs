@@ -11,6 +11,7 @@
 mod support;
 
 mod control;
+mod geo;
 mod multi_location;
 mod pool_additional;
 mod pools;

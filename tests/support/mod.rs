@@ -1,6 +1,6 @@
 //! What the integration tests share: DNS queries and replies ([`dns`]), `swivel` processes on
 //! kernel-chosen ports with their configuration ([`process`]), the real HTTP and TCP backends
-//! that health checks are run against ([`backend`]), a small HTTP client ([`http`]), the server started in this process ([`inproc`]), the
+//! that health checks are run against ([`backend`]), a small HTTP client ([`http`]), kdig with ECS ([`kdig`]), the server started in this process ([`inproc`]), the
 //! counting allocator of the no-allocation tests ([`alloc`]), the shared test zones
 //! ([`zone`]), a private PKI for TLS tests ([`pki`]), and the one rule for a test that cannot run on this machine ([`skip`]).
 //!
@@ -12,6 +12,7 @@ pub mod backend;
 pub mod dns;
 pub mod http;
 pub mod inproc;
+pub mod kdig;
 pub mod pki;
 pub mod process;
 pub mod zone;

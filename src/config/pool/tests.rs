@@ -129,12 +129,14 @@ fn parses_a_full_pool_and_applies_defaults() {
                 priority: 1,
                 weight: 1,
                 check_address: Some(IpAddr::V4(Ipv4Addr::new(10, 0, 0, 1))),
+                site: None,
             },
             EndpointConfig {
                 address: IpAddr::V6(Ipv6Addr::new(0x2001, 0xdb8, 0, 0, 0, 0, 0, 1)),
                 priority: 2,
                 weight: 5,
                 check_address: None,
+                site: None,
             },
         ]
     );
@@ -218,4 +220,64 @@ fn parser_refuses_unknown_keys_bad_values_and_missing_check() {
     assert!(parse(bad_address).is_err());
     let no_check = "[[pool]]\nname = \"a.test.\"\n[[pool.endpoint]]\naddress = \"192.0.2.1\"\n";
     assert!(parse(no_check).unwrap_err().contains("check"));
+}
+
+const TWO_SITES: &str = "[[pool.endpoint]]\naddress = \"192.0.2.1\"\nsite = \"fra\"\n\
+[[pool.endpoint]]\naddress = \"192.0.2.2\"\nsite = \"iad\"\n";
+
+fn routed(routes: &str) -> PoolConfig {
+    pool_with(
+        "",
+        "kind = \"tcp\"\nport = 80",
+        &format!("{TWO_SITES}{routes}"),
+    )
+}
+
+#[test]
+fn routes_parse_with_their_matches_and_sites() {
+    let pool = routed(
+        "[[pool.route]]\nmatch = [\"10.1.0.0/16\", \"country:de\", \"continent:EU\"]\nsites = [\"fra\", \"iad\"]\n\
+         [[pool.route]]\nmatch = [\"default\"]\nsites = [\"iad\", \"fra\"]\n",
+    );
+    assert_eq!(problems(&pool), vec![]);
+    assert_eq!(pool.routes.len(), 2);
+    let first: Vec<String> = pool.routes[0]
+        .matches
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    assert_eq!(first, ["10.1.0.0/16", "country:DE", "continent:EU"]);
+    assert_eq!(pool.endpoints[0].site.as_deref(), Some("fra"));
+    let bad = parse(
+        "[[pool]]\nname = \"a.test.\"\n[pool.check]\nkind = \"icmp\"\n[[pool.endpoint]]\naddress = \"192.0.2.1\"\n[[pool.route]]\nmatch = [\"country:Germany\"]\nsites = []\n",
+    )
+    .unwrap_err();
+    assert!(bad.contains("two-letter"), "{bad}");
+}
+
+#[test]
+fn route_mistakes_are_named() {
+    let no_default = routed("[[pool.route]]\nmatch = [\"10.1.0.0/16\"]\nsites = [\"fra\"]\n");
+    assert_single_problem(&no_default, "route.match", "must match \"default\"");
+    let early_default = routed(
+        "[[pool.route]]\nmatch = [\"default\"]\nsites = [\"fra\"]\n[[pool.route]]\nmatch = [\"default\"]\nsites = [\"iad\"]\n",
+    );
+    assert_single_problem(&early_default, "route.match", "make it the last route");
+    let unknown = routed("[[pool.route]]\nmatch = [\"default\"]\nsites = [\"fra\", \"sin\"]\n");
+    assert_single_problem(&unknown, "route.sites", "no endpoint has site \"sin\"");
+    let twice = routed("[[pool.route]]\nmatch = [\"default\"]\nsites = [\"fra\", \"fra\"]\n");
+    assert_single_problem(&twice, "route.sites", "listed twice");
+    let no_site = pool_with(
+        "",
+        "kind = \"tcp\"\nport = 80",
+        "[[pool.endpoint]]\naddress = \"192.0.2.1\"\n[[pool.route]]\nmatch = [\"default\"]\nsites = []\n",
+    );
+    let keys: Vec<&str> = problems(&no_site).iter().map(|p| p.1).collect();
+    assert_eq!(keys, ["endpoint.site", "route.sites"]);
+    let manual = pool_with(
+        "failback = \"manual\"",
+        "kind = \"tcp\"\nport = 80",
+        &format!("{TWO_SITES}[[pool.route]]\nmatch = [\"default\"]\nsites = [\"fra\"]\n"),
+    );
+    assert_single_problem(&manual, "failback", "not supported with routes");
 }

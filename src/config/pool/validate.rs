@@ -1,11 +1,12 @@
 //! Validation of `[[pool]]` tables: every mistake, each naming the pool and the key.
 
+use super::super::geo::{Matcher, MAX_ROUTES};
 use super::{
-    CheckKind, Policy, PoolConfig, PoolProblem, DEFAULT_EXPECT_STATUS, DEFAULT_PATH, MAX_TTL,
-    MIN_FAST_INTERVAL,
+    CheckKind, Failback, Policy, PoolConfig, PoolProblem, DEFAULT_EXPECT_STATUS, DEFAULT_PATH,
+    MAX_TTL, MIN_FAST_INTERVAL,
 };
 use crate::name::Name;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
 /// The shortest `check.interval` accepted.
@@ -286,6 +287,83 @@ impl Report<'_> {
     }
 }
 
+impl Report<'_> {
+    /// Routes: each names sites that endpoints have, the last takes `default`, and every
+    /// endpoint of a routed pool has a site.
+    fn routes(&mut self) {
+        let pool = self.pool;
+        if pool.routes.is_empty() {
+            return;
+        }
+        if pool.routes.len() > MAX_ROUTES {
+            self.problem("route", format!("at most {MAX_ROUTES} routes"));
+        }
+        if pool.failback == Failback::Manual {
+            self.problem(
+                "failback",
+                "\"manual\" is not supported with routes yet (each route fails over and back \
+                 by itself); use \"auto\""
+                    .to_string(),
+            );
+        }
+        for (index, endpoint) in pool.endpoints.iter().enumerate() {
+            if endpoint.site.is_none() {
+                self.endpoint_problem(
+                    index,
+                    "endpoint.site",
+                    "a pool with routes needs the site of every endpoint".to_string(),
+                );
+            }
+        }
+        let known: HashSet<&str> = pool
+            .endpoints
+            .iter()
+            .filter_map(|e| e.site.as_deref())
+            .collect();
+        let last = pool.routes.len() - 1;
+        for (number, route) in pool.routes.iter().enumerate() {
+            let name = format!("route {}", number + 1);
+            if route.matches.is_empty() {
+                self.problem("route.match", format!("{name}: give at least one match"));
+            }
+            if route.sites.is_empty() {
+                self.problem("route.sites", format!("{name}: give at least one site"));
+            }
+            let mut seen = HashSet::new();
+            for site in &route.sites {
+                if !known.contains(site.as_str()) {
+                    self.problem(
+                        "route.sites",
+                        format!("{name}: no endpoint has site {site:?}"),
+                    );
+                }
+                if !seen.insert(site) {
+                    self.problem("route.sites", format!("{name}: {site:?} is listed twice"));
+                }
+            }
+            let is_default = route.matches.contains(&Matcher::Default);
+            if is_default && number != last {
+                self.problem(
+                    "route.match",
+                    format!(
+                        "{name} matches \"default\", so the routes after it are never used; \
+                         make it the last route"
+                    ),
+                );
+            }
+            if !is_default && number == last {
+                self.problem(
+                    "route.match",
+                    format!(
+                        "{name}, the last route, must match \"default\", so that every client \
+                         has a route"
+                    ),
+                );
+            }
+        }
+    }
+}
+
 /// Every problem in one pool, numbered as pool 0.
 pub(super) fn pool(pool: &PoolConfig) -> Vec<PoolProblem> {
     let mut report = Report {
@@ -296,5 +374,6 @@ pub(super) fn pool(pool: &PoolConfig) -> Vec<PoolProblem> {
     report.pool_keys();
     report.check_keys();
     report.endpoints();
+    report.routes();
     report.problems
 }

@@ -33,24 +33,29 @@ pub(super) fn explain<H: EndpointState>(
     let headline = match last.map(|l| &l.decision) {
         None if decision.all_down => Some(all_down(pool, health)),
         None => Some(format!(
-            "serving priority {}",
-            decision.tier.unwrap_or_default()
+            "serving {}",
+            pool.tier_name(decision.tier.unwrap_or_default())
         )),
         Some(previous) => {
             if decision.all_down && !previous.all_down {
                 Some(all_down(pool, health))
             } else if previous.all_down && !decision.all_down {
                 Some(format!(
-                    "serving priority {} again after all endpoints were down",
-                    decision.tier.unwrap_or_default()
+                    "serving {} again after all endpoints were down",
+                    pool.tier_name(decision.tier.unwrap_or_default())
                 ))
             } else if previous.tier != decision.tier {
                 match (previous.tier, decision.tier) {
-                    (Some(from), Some(to)) if to > from => {
-                        Some(format!("failover from priority {from} to {to}"))
-                    }
                     (Some(from), Some(to)) => {
-                        Some(format!("failback from priority {from} to {to}"))
+                        let kind = if to > from { "failover" } else { "failback" };
+                        Some(match pool.tiers.is_empty() {
+                            true => format!("{kind} from priority {from} to {to}"),
+                            false => format!(
+                                "{kind} from {} to {}",
+                                pool.tier_name(from),
+                                pool.tier_name(to)
+                            ),
+                        })
                     }
                     _ => Some("serving changed".to_string()),
                 }
@@ -61,8 +66,8 @@ pub(super) fn explain<H: EndpointState>(
                     .map(|&i| pool.members[i].address.to_string())
                     .collect();
                 Some(format!(
-                    "priority {} now serves {}",
-                    decision.tier.unwrap_or_default(),
+                    "{} now serves {}",
+                    pool.tier_name(decision.tier.unwrap_or_default()),
                     addresses.join(", ")
                 ))
             } else if decision.changed {
@@ -127,8 +132,8 @@ fn all_down<H: EndpointState>(pool: &PoolDecider, health: &[H]) -> String {
             )
         }
         WhenAllDown::ServePrimary => format!(
-            "all endpoints down; serving priority {}{drains} (when_all_down = serve-primary)",
-            pool.top.unwrap_or_default()
+            "all endpoints down; serving {}{drains} (when_all_down = serve-primary)",
+            pool.tier_name(pool.top.unwrap_or_default())
         ),
         WhenAllDown::Nodata => {
             "all endpoints down; serving no address (when_all_down = nodata)".to_string()

@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 
 mod answers;
 mod latch;
+mod routes;
 
 /// A pool, its endpoints' state machines and a simulated clock.
 struct Sim {
