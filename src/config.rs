@@ -12,6 +12,7 @@ pub mod geo;
 pub mod pool;
 mod rrl;
 mod secondary;
+mod transfer;
 mod tsig;
 mod udp;
 mod url;
@@ -26,6 +27,7 @@ pub use dnssec::{Denial, DnssecConfig};
 pub use duration::parse_duration;
 pub use rrl::RrlConfig;
 pub use secondary::{saved_copy_path, SecondaryConfig, SECONDARY_DIR};
+pub use transfer::{Cidr, TransferOutConfig};
 pub use tsig::{TsigAlgorithm, TsigKeyConfig, MIN_TSIG_SECRET_LEN};
 pub use udp::{
     IoChoice, UdpOptions, DEFAULT_UDP_BATCH, DEFAULT_UDP_SOCKET_BUFFER, MAX_BUSY_POLL_US,
@@ -130,6 +132,8 @@ pub struct ZoneConfig {
     pub dnssec: Option<DnssecConfig>,
     /// `primaries` (and `tsig`): a secondary zone, fed by zone transfers.
     pub secondary: Option<SecondaryConfig>,
+    /// `allow_transfer`, `allow_transfer_tsig` and `notify`: transfers out.
+    pub transfer_out: TransferOutConfig,
 }
 
 /// Reads and validates the configuration file at `path` for `swivel serve`.
@@ -282,6 +286,9 @@ struct RawZone {
     tsig: Option<Spanned<String>>,
     max_size: Option<Spanned<u64>>,
     dnssec: Option<RawDnssec>,
+    allow_transfer: Option<Spanned<Vec<Spanned<String>>>>,
+    allow_transfer_tsig: Option<Spanned<Vec<Spanned<String>>>>,
+    notify: Option<Spanned<Vec<Spanned<String>>>>,
 }
 
 /// Collects every problem while turning raw values into checked ones.
@@ -556,6 +563,13 @@ impl Checker<'_> {
                 }
                 size.into_inner()
             });
+            let transfer_out = self.transfer_out(
+                &origin,
+                zone.allow_transfer,
+                zone.allow_transfer_tsig,
+                zone.notify,
+                keys,
+            );
             let (file, line, secondary) = match (zone.file, zone.primaries) {
                 (Some(file), None) => {
                     if let Some(tsig) = &zone.tsig {
@@ -614,6 +628,7 @@ impl Checker<'_> {
                 max_size,
                 dnssec,
                 secondary,
+                transfer_out,
             });
         }
         zones

@@ -86,11 +86,12 @@ pub fn serve(config: Option<PathBuf>, json_logs: bool) -> ExitCode {
     });
     let mut server_settings = crate::server::Settings::from_config(&config.server);
     server_settings.tcp_max_connections = budget.dns_tcp;
-    let server = match crate::server::start_with_notify(
+    let server = match crate::server::start_full(
         &server_settings,
         started.table.clone(),
         runtime.handle(),
         started.notify.clone(),
+        Some(started.transfers.clone()),
     ) {
         Ok(server) => server,
         Err(e) => {

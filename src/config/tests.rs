@@ -589,6 +589,55 @@ fn a_secret_file_must_be_private_and_base64() {
     );
 }
 
+#[test]
+fn a_zone_offers_transfers_to_networks_and_keys_and_notifies_its_secondaries() {
+    let text = format!(
+        "[[tsig]]\nname = \"xfr-key\"\nalgorithm = \"hmac-sha256\"\nsecret = \"{SECRET}\"\n\
+         [[zone]]\norigin = \"example.test.\"\nfile = \"example.test.zone\"\n\
+         allow_transfer = [\"198.51.100.0/24\", \"2001:db8::/32\", \"192.0.2.7\"]\n\
+         allow_transfer_tsig = [\"xfr-key\"]\nnotify = [\"198.51.100.7:53\"]\n\
+         [[zone]]\norigin = \"other.test.\"\nfile = \"other.test.zone\"\n"
+    );
+    let config = parse_text(&text).unwrap();
+    let out = &config.zones[0].transfer_out;
+    let nets: Vec<String> = out.allow.iter().map(ToString::to_string).collect();
+    assert_eq!(nets, ["198.51.100.0/24", "2001:db8::/32", "192.0.2.7/32"]);
+    assert_eq!(out.keys.len(), 1);
+    assert_eq!(out.keys[0].name, Name::from_text("xfr-key.").unwrap());
+    assert_eq!(
+        out.notify,
+        vec!["198.51.100.7:53".parse::<SocketAddr>().unwrap()]
+    );
+    assert!(out.offered());
+    // Without the keys, nothing is offered.
+    assert!(config.zones[1].transfer_out.is_empty());
+}
+
+#[test]
+fn bad_transfer_out_keys_are_refused_at_their_line() {
+    let text = format!(
+        "[[tsig]]\nname = \"xfr-key\"\nalgorithm = \"hmac-sha256\"\nsecret = \"{SECRET}\"\n\
+         [[zone]]\norigin = \"example.test.\"\nfile = \"example.test.zone\"\n\
+         allow_transfer = [\n  \"198.51.100.0/33\",\n  \"10.0.0.0/8\",\n  \"10.0.0.0/8\",\n]\n\
+         allow_transfer_tsig = [\"nokey\"]\n\
+         notify = [\"198.51.100.7\"]\n"
+    );
+    let errors = errors(&text);
+    let found = |line: usize, part: &str| {
+        assert!(
+            errors
+                .iter()
+                .any(|e| e.line == line && e.message.contains(part)),
+            "no error at line {line} with {part:?}: {errors:#?}"
+        )
+    };
+    found(9, "allow_transfer: \"198.51.100.0/33\" is not a network");
+    found(11, "10.0.0.0/8 is listed twice");
+    found(13, "no [[tsig]] key is named \"nokey\"");
+    found(14, "zone example.test. notify: invalid address");
+    assert_eq!(errors.len(), 4, "{errors:#?}");
+}
+
 const ROUTED_POOL: &str = r#"
 [[pool]]
 name = "www.example.test."

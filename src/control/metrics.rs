@@ -136,10 +136,38 @@ impl Collector for Scrape {
             [([("transport", "udp")], self.udp.rrl_slipped)],
         )?;
         self.encode_tcp_slots(&mut encoder)?;
+        encode_transfers_out(&mut encoder)?;
         self.encode_endpoints(&mut encoder)?;
         self.encode_checkers(&mut encoder)?;
         self.encode_runtime(&mut encoder)
     }
+}
+
+/// Transfers out by kind and result, and NOTIFY sent by result (`xfr::stats`).
+fn encode_transfers_out(encoder: &mut DescriptorEncoder) -> fmt::Result {
+    family(
+        encoder,
+        "swivel_transfers_out",
+        "Zone transfers answered to secondaries, by kind (axfr; ixfr from the journal; \
+         ixfr_full, the whole zone for an IXFR the journal does not reach back for; \
+         ixfr_uptodate, the SOA alone) and result (ok, refused, notauth, formerr, servfail, \
+         failed: the connection broke while the answer was written).",
+        MetricType::Counter,
+        crate::xfr::stats::transfers()
+            .into_iter()
+            .map(|(kind, result, n)| ([("kind", kind.as_str()), ("result", result.as_str())], n)),
+    )?;
+    family(
+        encoder,
+        "swivel_notify_sent",
+        "NOTIFY messages sent to secondaries, by result: ok (answered NOERROR), rejected \
+         (another rcode or TSIG error), timeout (no answer within the try's wait), error \
+         (not sent).",
+        MetricType::Counter,
+        crate::xfr::stats::notifies()
+            .into_iter()
+            .map(|(result, n)| ([("result", result.as_str())], n)),
+    )
 }
 
 impl Scrape {

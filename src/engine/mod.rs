@@ -105,10 +105,11 @@ pub fn answer(
     if q.qclass != class::IN && q.qclass != class::ANY {
         return error_reply(query, q.qname_len, edns, rcode::REFUSED, out);
     }
-    // Zone transfers are not offered: these are Knot DNS's answers to them without an ACL.
+    // Transfers the TCP side did not take (see server/transfer.rs) are refused; AXFR over
+    // UDP is NOTIMP, as Knot DNS answers it.
     let refused_type = match (q.qtype, transport) {
         (0, _) | (rtype::AXFR, Transport::Udp) => Some(rcode::NOTIMP),
-        (rtype::AXFR | rtype::IXFR, _) => Some(rcode::NOTAUTH),
+        (rtype::AXFR | rtype::IXFR, _) => Some(rcode::REFUSED),
         _ => None,
     };
     if let Some(code) = refused_type {

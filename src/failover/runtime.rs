@@ -11,12 +11,14 @@
 //! rebuilding first the pools whose answer changed meanwhile.
 
 mod handle;
+mod outgoing;
 mod resign;
 mod secondary;
 mod state_file;
 
 use handle::Command;
 pub use handle::{tokens_match, Handle};
+use outgoing::Outgoing;
 use resign::{Resigned, Resigner};
 use secondary::{Secondaries, Transferred};
 
@@ -47,6 +49,8 @@ pub struct Started {
     pub handle: Handle,
     /// Where the UDP workers hand NOTIFY over, when there are secondary zones.
     pub notify: Option<NotifyInbox>,
+    /// The zones offered to secondaries, for the TCP side.
+    pub transfers: crate::server::SharedOffered,
 }
 
 struct Runtime {
@@ -66,6 +70,8 @@ struct Runtime {
     resigner: Resigner,
     /// The secondary zones' refresh tasks; a transfer asks for a reload.
     secondaries: Secondaries,
+    /// The zones offered to secondaries (transfers out, journals, NOTIFY).
+    outgoing: Outgoing,
 }
 
 /// Restores saved state, runs one round of checks (bounded by the longest timeout) so the
@@ -142,6 +148,8 @@ pub async fn start(loaded: Loaded, source: Source) -> Result<Started, String> {
     let (inbox, notices) = forward_notices(has_secondaries);
     let mut secondaries = Secondaries::new(transferred_tx, inbox.clone());
     secondaries.sync(&config);
+    let outgoing = Outgoing::start(table.clone(), &config);
+    let transfers = outgoing.shared();
     let runtime = Runtime {
         checkers: checkers.clone(),
         source,
@@ -156,6 +164,7 @@ pub async fn start(loaded: Loaded, source: Source) -> Result<Started, String> {
         reload_done,
         resigner,
         secondaries,
+        outgoing,
     };
     runtime.persist();
     tokio::spawn(runtime.run(reports, receiver, reloaded, resigned, transferred, notices));
@@ -163,6 +172,7 @@ pub async fn start(loaded: Loaded, source: Source) -> Result<Started, String> {
         table,
         handle: Handle { commands, checkers },
         notify: inbox,
+        transfers,
     })
 }
 
@@ -409,6 +419,7 @@ impl Runtime {
         self.checkers.store(Arc::new(config.checkers.clone()));
         self.config = config;
         self.secondaries.sync(&self.config);
+        self.outgoing.sync(&self.config);
         self.persist();
         ReloadReport {
             summary: prepared.summary,

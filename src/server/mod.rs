@@ -13,6 +13,7 @@ pub mod notify;
 pub mod stats;
 mod tcp;
 pub mod tcp_slots;
+mod transfer;
 mod udp;
 
 /// The UDP worker settings, as the configuration defines them.
@@ -20,6 +21,7 @@ pub use crate::config::{IoChoice, UdpOptions};
 pub use backend::{IoBackend, PREFERRED, URING_BUFFERS};
 /// The TCP framing, for the fuzz targets.
 pub(crate) use tcp::{frame_reply, read_message};
+pub use transfer::SharedOffered;
 pub use udp::QUERY_BUF;
 
 use crate::table::SharedTable;
@@ -119,6 +121,18 @@ pub fn start_with_notify(
     runtime: &tokio::runtime::Handle,
     notify: Option<notify::NotifyInbox>,
 ) -> std::io::Result<Server> {
+    start_full(settings, table, runtime, notify, None)
+}
+
+/// [`start_with_notify`], with the TCP side answering AXFR, IXFR and signed SOA queries
+/// for the zones in `transfers` (see [`transfer`]); without it transfers are refused.
+pub fn start_full(
+    settings: &Settings,
+    table: SharedTable,
+    runtime: &tokio::runtime::Handle,
+    notify: Option<notify::NotifyInbox>,
+    transfers: Option<SharedOffered>,
+) -> std::io::Result<Server> {
     let workers = match settings.workers {
         0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
         n => n,
@@ -185,6 +199,7 @@ pub fn start_with_notify(
             slots.clone(),
             settings.tcp_idle_timeout,
             notify.clone(),
+            transfers.clone(),
         )));
         // The real address (with the port the kernel chose for port 0), for people and for
         // tests that start a server on port 0 and read where it listens.

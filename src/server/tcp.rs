@@ -5,6 +5,7 @@
 
 use super::notify::NotifyInbox;
 use super::tcp_slots::{self, Permit, Slots};
+use super::transfer::{self, SharedOffered};
 use crate::engine::{self, Outcome, Transport};
 use crate::table::{Client, SharedTable};
 use socket2::{Domain, Protocol, SockAddr, Socket, Type};
@@ -52,6 +53,7 @@ pub(super) async fn accept_loop(
     slots: Arc<Slots>,
     idle_timeout: Duration,
     notify: Option<NotifyInbox>,
+    transfers: Option<SharedOffered>,
 ) {
     let mut connections = tokio::task::JoinSet::new();
     loop {
@@ -75,10 +77,19 @@ pub(super) async fn accept_loop(
         }
         let table = table.clone();
         let notify = notify.clone().map(|inbox| (inbox, peer.ip()));
+        let transfers = transfers.clone();
         connections.spawn(async move {
             let notify = notify.as_ref().map(|(inbox, ip)| (inbox, *ip));
-            if let Err(error) =
-                serve_connection(stream, &table, &permit, idle_timeout, notify, peer.ip()).await
+            if let Err(error) = serve_connection(
+                stream,
+                &table,
+                &permit,
+                idle_timeout,
+                notify,
+                transfers.as_ref(),
+                peer.ip(),
+            )
+            .await
             {
                 tracing::debug!(%peer, %error, "TCP connection ended with an error");
             }
@@ -96,6 +107,7 @@ async fn serve_connection(
     permit: &Permit,
     idle_timeout: Duration,
     notify: Option<(&NotifyInbox, IpAddr)>,
+    transfers: Option<&SharedOffered>,
     peer: IpAddr,
 ) -> io::Result<()> {
     stream.set_nodelay(true)?;
@@ -123,6 +135,22 @@ async fn serve_connection(
                 .map_or(0, |id| u16::from_be_bytes(*id) as u32),
         };
         spin = Some(next);
+        // Transfers out (and signed SOA queries) for offered zones: see `super::transfer`.
+        if let Some(offered) = transfers {
+            let answered = transfer::answer(
+                &query[..len],
+                peer,
+                table,
+                offered,
+                &mut writer,
+                idle_timeout,
+            );
+            if let Some(result) = answered.await {
+                result?;
+                permit.touch();
+                continue;
+            }
+        }
         // A NOTIFY is answered here and handed to the runtime (see `super::notify`).
         let notified = notify.and_then(|(inbox, peer)| {
             REPLY_SCRATCH.with_borrow_mut(|scratch| {

@@ -17,6 +17,7 @@ mod arena;
 mod chain;
 mod compile;
 mod dname;
+mod export;
 mod fxhash;
 pub mod pool_answer;
 mod signing;
@@ -27,6 +28,7 @@ mod zone_view;
 pub use arena::{Answer, Proof};
 pub use chain::Piece;
 pub use dname::DnameRef;
+pub use export::ZoneRecords;
 pub use fxhash::FxHasher;
 pub use pool_answer::{PoolAnswer, PoolDef, Served, Spread};
 pub use writer::{Cut, Reloc};
@@ -250,6 +252,12 @@ impl Table {
             units,
             unserved: self.unserved.clone(),
         }
+    }
+
+    /// Whether `other` holds the same compiled zones as this table: a pool's health change
+    /// or a new list of unserved zones keeps them, a reload or re-signing does not.
+    pub fn same_zones(&self, other: &Table) -> bool {
+        Arc::ptr_eq(&self.compiled, &other.compiled)
     }
 
     /// The zones [`Table::with_unserved`] named.

@@ -204,7 +204,7 @@ async fn exchange(
 }
 
 /// A message ID nobody off the path can guess.
-fn random_id() -> u16 {
+pub(crate) fn random_id() -> u16 {
     let mut bytes = [0u8; 2];
     let _ = ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut bytes);
     u16::from_be_bytes(bytes)

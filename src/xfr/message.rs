@@ -142,7 +142,7 @@ pub fn read_answer(message: &[u8]) -> Result<Answer, String> {
 
 /// The name at `at`, following compression pointers (each must point backwards), and
 /// where it ends in place.
-fn read_name(message: &[u8], at: usize) -> Result<(Name, usize), String> {
+pub(crate) fn read_name(message: &[u8], at: usize) -> Result<(Name, usize), String> {
     let mut wire = Vec::with_capacity(32);
     let mut pos = at;
     let mut end = None;
@@ -183,7 +183,7 @@ fn read_name(message: &[u8], at: usize) -> Result<(Name, usize), String> {
 
 /// The RDATA at `at` with any compressed names in it written out in full; refused when it
 /// is not valid for its type.
-fn uncompressed_rdata(
+pub(crate) fn uncompressed_rdata(
     message: &[u8],
     record_type: u16,
     at: usize,

@@ -3,13 +3,21 @@
 //! answers read message by message (`transfer`, `session`), IXFR steps applied to a copy
 //! (`apply`) and the saved copy in `state_dir` (`saved`): all without I/O. `client` is the
 //! small tokio part that talks to a primary over TCP.
+//!
+//! Transfers out, Swivel as a primary: the requests and answers of AXFR and IXFR with
+//! admission (`out`), the journal of recent changes IXFR is answered from (`journal`),
+//! NOTIFY to secondaries (`notify_out`, with its UDP sender) and their counters (`stats`).
 
 pub mod apply;
 pub mod client;
+pub mod journal;
 pub mod message;
+pub mod notify_out;
+pub mod out;
 pub mod saved;
 pub mod serial;
 pub mod session;
+pub mod stats;
 pub mod transfer;
 pub mod tsig;
 

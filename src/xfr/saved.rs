@@ -98,6 +98,11 @@ pub fn record_line(index: usize) -> usize {
 /// Writes `text` to `path` atomically, readable by its owner only; the folder is created
 /// (owner only) when missing.
 pub fn write_atomically(path: &Path, text: &str) -> std::io::Result<()> {
+    write_bytes_atomically(path, text.as_bytes())
+}
+
+/// [`write_atomically`] for bytes of any kind.
+pub fn write_bytes_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
     let folder = path.parent().unwrap_or(Path::new("."));
     std::fs::DirBuilder::new()
@@ -116,7 +121,7 @@ pub fn write_atomically(path: &Path, text: &str) -> std::io::Result<()> {
         .truncate(true)
         .mode(0o600)
         .open(&temporary)?;
-    file.write_all(text.as_bytes())?;
+    file.write_all(bytes)?;
     file.sync_all()?;
     drop(file);
     std::fs::rename(&temporary, path)?;

@@ -242,6 +242,105 @@ impl Verifier {
     }
 }
 
+/// Why a request's signature was not accepted, with what the error answer echoes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RequestRefused {
+    /// BADKEY, BADSIG or BADTIME (RFC 8945 section 5.2), or FORMERR's 1 when unreadable.
+    pub error: u16,
+    pub key_name: Name,
+    pub algorithm: Name,
+}
+
+/// What [`verify_request`] accepted: the key and the request's MAC (the first answer is
+/// signed over it).
+#[derive(Clone, Debug)]
+pub struct SignedRequest {
+    pub key: TsigKeyConfig,
+    pub mac: Vec<u8>,
+}
+
+/// The key name and algorithm of the TSIG record at `at`, when readable.
+pub fn record_names(message: &[u8], at: usize) -> Option<(Name, Name)> {
+    parse_record(message, at)
+        .ok()
+        .map(|(owner, r)| (owner, r.algorithm))
+}
+
+/// Verifies a request's TSIG record at `at` (its last additional record) against `keys` at
+/// `now`, as a primary does (RFC 8945 section 5.2): an unknown key name or algorithm is
+/// BADKEY, a wrong MAC BADSIG (a truncated one too), a time past the fudge BADTIME.
+pub fn verify_request(
+    message: &[u8],
+    at: usize,
+    keys: &[TsigKeyConfig],
+    now: u64,
+) -> Result<SignedRequest, RequestRefused> {
+    let (owner, record) = parse_record(message, at).map_err(|_| RequestRefused {
+        error: 1,
+        key_name: Name::root(),
+        algorithm: Name::root(),
+    })?;
+    let refused = |error| RequestRefused {
+        error,
+        key_name: owner.clone(),
+        algorithm: record.algorithm.clone(),
+    };
+    let key = keys
+        .iter()
+        .find(|k| k.name == owner && algorithm_name(k.algorithm) == record.algorithm)
+        .ok_or_else(|| refused(BADKEY))?;
+    let hmac = hmac_key(key);
+    if record.mac.len() != hmac.algorithm().digest_algorithm().output_len() {
+        return Err(refused(BADSIG));
+    }
+    let mut context = hmac::Context::with_key(&hmac);
+    let mut header = [0u8; 12];
+    header.copy_from_slice(&message[..12]);
+    header[..2].copy_from_slice(&record.original_id.to_be_bytes());
+    let arcount = u16::from_be_bytes([header[10], header[11]]).saturating_sub(1);
+    header[10..12].copy_from_slice(&arcount.to_be_bytes());
+    context.update(&header);
+    context.update(&message[12..at]);
+    let variables = Variables {
+        key_name: &key.name,
+        algorithm: &record.algorithm,
+        time_signed: record.time_signed,
+        fudge: record.fudge,
+        error: record.error,
+        other: &record.other,
+    };
+    context.update(&variables.full());
+    let expected = context.sign();
+    if !bool::from(subtle::ConstantTimeEq::ct_eq(
+        expected.as_ref(),
+        record.mac.as_slice(),
+    )) {
+        return Err(refused(BADSIG));
+    }
+    if record.time_signed.abs_diff(now) > u64::from(record.fudge) {
+        return Err(refused(BADTIME));
+    }
+    Ok(SignedRequest {
+        key: key.clone(),
+        mac: record.mac,
+    })
+}
+
+/// Appends the unsigned TSIG record of an error answer (RFC 8945 section 5.3.2: BADKEY and
+/// BADSIG answers carry an empty MAC) naming the request's key and algorithm.
+pub fn append_error(message: &mut Vec<u8>, refused: &RequestRefused, now: u64) {
+    let variables = Variables {
+        key_name: &refused.key_name,
+        algorithm: &refused.algorithm,
+        time_signed: now,
+        fudge: FUDGE,
+        error: refused.error,
+        other: &[],
+    };
+    let id = u16::from_be_bytes([message[0], message[1]]);
+    append_record(message, &variables, &[], id);
+}
+
 /// The TSIG variables of RFC 8945 section 4.3.3.
 struct Variables<'a> {
     key_name: &'a Name,

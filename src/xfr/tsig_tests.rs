@@ -168,3 +168,41 @@ fn a_cut_tsig_record_is_malformed_not_a_panic() {
         assert!(verifier.verify(&first[..len], tsig_at(true), NOW).is_err());
     }
 }
+
+#[test]
+fn a_primary_verifies_a_request_against_the_literal_mac_and_names_each_refusal() {
+    let (request, _, _) = exchange();
+    let at = tsig_at(true).unwrap();
+    let signed = verify_request(&request, at, &[key()], NOW).unwrap();
+    assert_eq!(signed.mac, hex(REQUEST_MAC));
+    assert_eq!(signed.key, key());
+    let error = |message: &[u8], keys: &[TsigKeyConfig], now| {
+        verify_request(message, at, keys, now).unwrap_err().error
+    };
+    let mut other = key();
+    other.secret = b"another secret, 32 bytes long!!!".to_vec();
+    assert_eq!(error(&request, &[other.clone()], NOW), BADSIG);
+    let mut renamed = key();
+    renamed.name = Name::from_text("other-key.").unwrap();
+    assert_eq!(error(&request, &[renamed], NOW), BADKEY);
+    assert_eq!(error(&request, &[], NOW), BADKEY);
+    assert_eq!(error(&request, &[key()], NOW + 301), BADTIME);
+    assert!(verify_request(&request, at, &[key()], NOW - 300).is_ok());
+    let mut changed = request.clone();
+    changed[at - 1] ^= 0x01; // the question's class
+    assert_eq!(error(&changed, &[key()], NOW), BADSIG);
+    // The key is found by its name in a list of several ([[tsig]] names are unique).
+    let mut first = other;
+    first.name = Name::from_text("first-key.").unwrap();
+    assert!(verify_request(&request, at, &[first, key()], NOW).is_ok());
+    // A BADSIG answer names the request's key, with an empty MAC and the error.
+    let refused = verify_request(&changed, at, &[key()], NOW).unwrap_err();
+    let mut answer = soa_message(0x8009, true);
+    append_error(&mut answer, &refused, NOW);
+    assert_eq!(answer[11], 1);
+    assert!(answer.ends_with(&[0x00, 0x00, 0x12, 0x34, 0x00, 0x10, 0x00, 0x00]));
+    assert_eq!(
+        record_names(&answer, at),
+        Some((key().name, Name::from_text("hmac-sha256.").unwrap()))
+    );
+}

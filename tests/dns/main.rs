@@ -26,4 +26,5 @@ mod rrl;
 mod secondary;
 mod server_io;
 mod tcp_abuse;
+mod transfers_out;
 mod world_writable;
