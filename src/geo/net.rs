@@ -41,7 +41,7 @@ impl Net {
     }
 
     /// The prefix length.
-    pub fn len(&self) -> u8 {
+    pub fn prefix_len(&self) -> u8 {
         self.len
     }
 
@@ -156,7 +156,7 @@ mod tests {
         assert!("10.0.0.0/33".parse::<Net>().is_err());
         assert!("nonsense".parse::<Net>().is_err());
         let host: Net = "192.0.2.7".parse().unwrap();
-        assert_eq!(host.len(), 32);
+        assert_eq!(host.prefix_len(), 32);
         let v6: Net = "2001:db8::/32".parse().unwrap();
         assert_eq!(v6.range().1, 0x2001_0db8_ffff_ffff_ffff_ffff_ffff_ffff);
         let all: Net = "::/0".parse().unwrap();

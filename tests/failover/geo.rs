@@ -31,11 +31,7 @@ fn routed_pool(port: u16, sites: &[(&str, &str)], routes: &str) -> String {
 }
 
 fn start(dir: &Path, server: &str, pools: &str) -> (Process, SocketAddr, SocketAddr) {
-    std::fs::write(
-        dir.join("example.test.zone"),
-        crate::support::zone::APEX.to_string(),
-    )
-    .unwrap();
+    std::fs::write(dir.join("example.test.zone"), crate::support::zone::APEX).unwrap();
     let config = Config::new()
         .server(&format!("workers = 1\nstate_dir = \"state\"\n{server}"))
         .example_zone()
