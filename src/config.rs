@@ -9,6 +9,7 @@ mod control;
 mod dnssec;
 mod duration;
 pub mod geo;
+pub mod net;
 pub mod pool;
 mod rrl;
 mod secondary;

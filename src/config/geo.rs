@@ -15,7 +15,7 @@
 //! sites = ["iad", "fra"]
 //! ```
 
-use crate::geo::Net;
+use super::net::Net;
 use serde::Deserialize;
 use std::fmt;
 use std::path::PathBuf;

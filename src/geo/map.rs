@@ -7,7 +7,7 @@
 //! in none get the fallback route (the one that matches `default`). A lookup is one binary
 //! search over sorted block starts: no allocation, no lock.
 
-use super::net::Net;
+use crate::config::net::Net;
 use std::collections::BTreeMap;
 
 /// What a lookup finds: the route and the prefix length of the block that decided it.
@@ -228,7 +228,7 @@ fn block_last(start: u128, size_log: u32) -> u128 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::geo::net::key;
+    use crate::config::net::key;
 
     fn nets(list: &[&str]) -> Vec<Net> {
         list.iter().map(|n| n.parse().unwrap()).collect()

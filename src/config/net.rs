@@ -1,4 +1,4 @@
-//! An IP network (address and prefix length), as written in routes and nets files
+//! An IP network (address and prefix length), as written in pool routes and nets files
 //! (`"10.1.0.0/16"`, `"2001:db8::/32"`, a bare address meaning its host network), and as
 //! the closed range of addresses it covers.
 
