@@ -64,7 +64,7 @@ pub fn route_maps(config: &Config) -> Result<Vec<Option<Arc<RouteMap>>>, Vec<Dia
             Ok(nets) => {
                 let fallback = (pool.routes.len() - 1) as u16;
                 let map = Arc::new(RouteMap::build(&nets, fallback));
-                tracing::debug!(pool = %pool.name, blocks = map.blocks(), "routes compiled");
+                tracing::debug!(pool = %pool.name, pieces = map.pieces(), "routes compiled");
                 shared.insert(key, map.clone());
                 maps.push(Some(map));
             }

@@ -71,7 +71,7 @@ pub fn check(path: &Path) -> ExitCode {
                     );
                 }
                 if let Some(Some(map)) = loaded.routing.get(index) {
-                    println!("  routes compiled into {} address blocks", map.blocks());
+                    println!("  routes compiled into {} address ranges", map.pieces());
                 }
             }
             println!("total: {summary}");

@@ -1,11 +1,13 @@
 //! The map from a client address to a pool's route, compiled once per set of routes: the
-//! whole IPv4 and IPv6 space cut into aligned blocks, each with the route its addresses
-//! get and its prefix length, which is the ECS scope of the answer (RFC 7871 section
-//! 7.2.1: the network that decided the route, or the part of it no earlier route takes).
+//! whole IPv4 and IPv6 space cut into pieces, each the part of one network that decides
+//! its addresses (or a stretch no network holds), with its route. The ECS scope of an
+//! answer (RFC 7871 section 7.2.1) is the prefix length of the largest aligned block around
+//! the client's address inside its piece: the deciding network's own length where no
+//! earlier route takes part of it, longer where one does.
 //!
 //! Routes are tried in order and the first whose networks hold the address wins; addresses
 //! in none get the fallback route (the one that matches `default`). A lookup is one binary
-//! search over sorted block starts: no allocation, no lock.
+//! search over sorted piece starts and two XORs for the scope: no allocation, no lock.
 
 use crate::config::net::Net;
 use std::collections::BTreeMap;
@@ -17,18 +19,19 @@ pub struct Routed {
     pub scope: u8,
 }
 
-/// Aligned blocks covering one family's whole address space, sorted by first address.
+/// Pieces covering one family's whole address space, sorted by first address (the first
+/// starts at 0); a piece ends where the next starts.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-struct Blocks<K> {
+struct Pieces<K> {
     starts: Box<[K]>,
-    routed: Box<[Routed]>,
+    routes: Box<[u16]>,
 }
 
 /// A compiled route map for both families.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RouteMap {
-    v4: Blocks<u32>,
-    v6: Blocks<u128>,
+    v4: Pieces<u32>,
+    v6: Pieces<u128>,
     fallback: u16,
 }
 
@@ -75,16 +78,16 @@ impl RouteMap {
                 }
             }
         }
-        let v4 = blocks(&v4, 32, fallback);
-        let v6 = blocks(&v6, 128, fallback);
+        let v4 = pieces(&v4, 32, fallback);
+        let v6 = pieces(&v6, 128, fallback);
         RouteMap {
-            v4: Blocks {
+            v4: Pieces {
                 starts: v4.iter().map(|&(s, _)| s as u32).collect(),
-                routed: v4.iter().map(|&(_, r)| r).collect(),
+                routes: v4.iter().map(|&(_, r)| r).collect(),
             },
-            v6: Blocks {
+            v6: Pieces {
                 starts: v6.iter().map(|&(s, _)| s).collect(),
-                routed: v6.iter().map(|&(_, r)| r).collect(),
+                routes: v6.iter().map(|&(_, r)| r).collect(),
             },
             fallback,
         }
@@ -111,19 +114,44 @@ impl RouteMap {
     /// The route of an IPv4 address.
     #[inline]
     pub fn route_v4(&self, addr: u32) -> Routed {
-        let at = self.v4.starts.partition_point(|&s| s <= addr);
-        self.v4.routed[at.saturating_sub(1)]
+        let starts = &self.v4.starts;
+        let at = starts.partition_point(|&s| s <= addr).saturating_sub(1);
+        // The block of length L around `addr` stays in the piece when it holds neither the
+        // address before the piece nor the first after it: L > the bits `addr` shares with
+        // each.
+        let mut scope = 0;
+        if let Some(before) = starts[at].checked_sub(1) {
+            scope = (addr ^ before).leading_zeros() + 1;
+        }
+        if let Some(&after) = starts.get(at + 1) {
+            scope = scope.max((addr ^ after).leading_zeros() + 1);
+        }
+        Routed {
+            route: self.v4.routes[at],
+            scope: scope as u8,
+        }
     }
 
     /// The route of an IPv6 address.
     #[inline]
     pub fn route_v6(&self, addr: u128) -> Routed {
-        let at = self.v6.starts.partition_point(|&s| s <= addr);
-        self.v6.routed[at.saturating_sub(1)]
+        let starts = &self.v6.starts;
+        let at = starts.partition_point(|&s| s <= addr).saturating_sub(1);
+        let mut scope = 0;
+        if let Some(before) = starts[at].checked_sub(1) {
+            scope = (addr ^ before).leading_zeros() + 1;
+        }
+        if let Some(&after) = starts.get(at + 1) {
+            scope = scope.max((addr ^ after).leading_zeros() + 1);
+        }
+        Routed {
+            route: self.v6.routes[at],
+            scope: scope as u8,
+        }
     }
 
-    /// How many blocks the map holds (both families), for logs and benchmarks.
-    pub fn blocks(&self) -> usize {
+    /// How many pieces the map holds (both families), for logs and benchmarks.
+    pub fn pieces(&self) -> usize {
         self.v4.starts.len() + self.v6.starts.len()
     }
 }
@@ -137,8 +165,8 @@ struct Span {
     route: u16,
 }
 
-/// The winner of every part of a family's space (`bits` wide), as aligned blocks.
-fn blocks(spans: &[Span], bits: u8, fallback: u16) -> Vec<(u128, Routed)> {
+/// The winner of every part of a family's space (`bits` wide): piece starts and routes.
+fn pieces(spans: &[Span], bits: u8, fallback: u16) -> Vec<(u128, u16)> {
     let end = match bits {
         128 => None,
         bits => Some(1u128 << bits),
@@ -179,52 +207,11 @@ fn blocks(spans: &[Span], bits: u8, fallback: u16) -> Vec<(u128, Routed)> {
             None => break,
         }
     }
-    let mut out = Vec::new();
-    for (n, &(first, winner)) in pieces.iter().enumerate() {
-        let last = match pieces.get(n + 1) {
-            Some(&(next, _)) => next - 1,
-            None => end.map_or(u128::MAX, |e| e - 1),
-        };
-        let route = winner.map_or(fallback, |index| spans[index].route);
-        aligned(first, last, bits, |start, len| {
-            out.push((start, Routed { route, scope: len }))
-        });
-    }
-    out
+    pieces
+        .into_iter()
+        .map(|(first, winner)| (first, winner.map_or(fallback, |index| spans[index].route)))
+        .collect()
 }
-
-/// Cuts `[first, last]` into the fewest aligned blocks, calling `block(start, prefix_len)`
-/// for each in order; every block is the largest aligned one holding its addresses.
-fn aligned(first: u128, last: u128, bits: u8, mut block: impl FnMut(u128, u8)) {
-    let mut start = first;
-    loop {
-        // The largest power of two `start` is aligned to, within the family.
-        let align = match start {
-            0 => u32::from(bits),
-            s => s.trailing_zeros().min(u32::from(bits)),
-        };
-        let mut size_log = align;
-        // Shrink until the block ends at or before `last`.
-        while size_log > 0 && block_last(start, size_log) > last {
-            size_log -= 1;
-        }
-        block(start, bits - size_log as u8);
-        let end = block_last(start, size_log);
-        if end >= last {
-            return;
-        }
-        start = end + 1;
-    }
-}
-
-/// The last address of the block of 2^`size_log` addresses starting at `start`.
-fn block_last(start: u128, size_log: u32) -> u128 {
-    match size_log {
-        128 => u128::MAX,
-        s => start.saturating_add((1u128 << s) - 1),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -280,11 +267,11 @@ mod tests {
         assert_eq!(v4(&map, "192.0.2.1"), (0, 0));
         let all4 = RouteMap::build(&[nets(&["0.0.0.0/0"])], 1);
         assert_eq!(v4(&all4, "255.255.255.255"), (0, 0));
-        assert_eq!(all4.blocks(), 2);
+        assert_eq!(all4.pieces(), 2);
     }
 
     #[test]
-    fn blocks_are_aligned_and_cover_everything() {
+    fn scopes_never_reach_another_route() {
         let map = RouteMap::build(&[nets(&["10.0.0.1/32", "10.0.0.6/31"])], 1);
         assert_eq!(v4(&map, "10.0.0.0"), (1, 32));
         assert_eq!(v4(&map, "10.0.0.1"), (0, 32));
@@ -292,10 +279,33 @@ mod tests {
         assert_eq!(v4(&map, "10.0.0.4"), (1, 31));
         assert_eq!(v4(&map, "10.0.0.7"), (0, 31));
         assert_eq!(v4(&map, "10.0.0.8"), (1, 29));
-        // Every block start is aligned to its size.
-        for (start, routed) in map.v4.starts.iter().zip(map.v4.routed.iter()) {
-            let size_log = 32 - u32::from(routed.scope);
-            assert_eq!(u64::from(*start) % (1u64 << size_log), 0, "{start:#x}");
+        // For every address, the block its scope names has one route from end to end.
+        let map = RouteMap::build(
+            &[
+                nets(&["10.0.0.1/32", "10.0.0.6/31"]),
+                nets(&["10.0.0.0/27"]),
+            ],
+            2,
+        );
+        for last in 0..64u32 {
+            let addr = 0x0a00_0000 | last;
+            let Routed { route, scope } = map.route_v4(addr);
+            let mask = u32::MAX.checked_shl(32 - u32::from(scope)).unwrap_or(0);
+            let (first, end) = (addr & mask, addr | !mask);
+            assert_eq!(map.route_v4(first).route, route, "{addr:#x}/{scope}");
+            assert_eq!(map.route_v4(end).route, route, "{addr:#x}/{scope}");
+            if scope > 0 {
+                let wider = u32::MAX.checked_shl(33 - u32::from(scope)).unwrap_or(0);
+                let (a, b) = (addr & wider, addr | !wider);
+                let same = map.route_v4(a).route == route && map.route_v4(b).route == route;
+                assert!(
+                    !same || {
+                        // A wider block may hold the same route only through another piece.
+                        (a..=b).step_by(1).any(|x| map.route_v4(x).route != route)
+                    },
+                    "{addr:#x}/{scope} is not the widest"
+                );
+            }
         }
     }
 }
