@@ -6,11 +6,11 @@
 //! Below a DNAME the answer is synthesized instead (`engine/dname.rs`).
 
 use crate::name::MAX_NAME_LEN;
-use crate::table::{Client, Cut, Table};
+use crate::table::{AnswerRef, Client, Cut, Table};
 use crate::wire::opt::code;
 use crate::wire::{
     class, ecs, header, parse_query, put_u16, rcode, rtype, ClientSubnet, EdnsOption, Header,
-    OptRepr, Options, QueryError,
+    OptRepr, Options, Query, QueryError,
 };
 
 /// Largest UDP payload Swivel advertises and sends (DNS flag day 2020).
@@ -148,6 +148,54 @@ pub fn answer(
         }
     }
 
+    // The reply without ECS keeps the OPT record's options a constant (none), so that it
+    // costs what it did before client subnets; with ECS the option is written in.
+    match &subnet {
+        None => {
+            let opt = reply_opt(edns, found.rcode());
+            write_found(query, &q, &qname, found, table, transport, opt, out)
+        }
+        Some(subnet) => {
+            write_found_with_subnet(query, &q, &qname, found, table, transport, subnet, out)
+        }
+    }
+}
+
+/// [`write_found`] for a query with a client subnet: the reply's OPT echoes it with the
+/// answer's scope.
+#[allow(clippy::too_many_arguments)]
+#[inline(never)]
+fn write_found_with_subnet(
+    query: &[u8],
+    q: &Query<'_>,
+    qname: &[u8; MAX_NAME_LEN],
+    found: AnswerRef<'_>,
+    table: &Table,
+    transport: Transport,
+    subnet: &ClientSubnet,
+    out: &mut [u8],
+) -> Outcome {
+    let mut data = [0u8; ecs::MAX_DATA_LEN];
+    let list = [subnet_option(subnet, found.scope(), &mut data)];
+    let opt = with_options(reply_opt(q.edns, found.rcode()), &list);
+    write_found(query, q, qname, found, table, transport, opt, out)
+}
+
+/// Writes the reply for the answer `found` (its signed form and NSEC proof for a DO query)
+/// with `opt` as its OPT record, cut to the size limit.
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+fn write_found(
+    query: &[u8],
+    q: &Query<'_>,
+    qname: &[u8; MAX_NAME_LEN],
+    found: AnswerRef<'_>,
+    table: &Table,
+    transport: Transport,
+    opt: Option<OptRepr<'_>>,
+    out: &mut [u8],
+) -> Outcome {
+    let edns = q.edns;
     let dnssec_ok = edns.is_some_and(|e| e.dnssec_ok);
     let found = match dnssec_ok {
         true => found.signed_form(),
@@ -161,15 +209,6 @@ pub fn answer(
 
     let question_end = q.question_end();
     let limit = size_limit(transport, edns, out.len());
-    let mut data = [0u8; ecs::MAX_DATA_LEN];
-    let list;
-    let opt = match &subnet {
-        Some(subnet) => {
-            list = [subnet_option(subnet, found.scope(), &mut data)];
-            with_options(reply_opt(edns, found.rcode()), &list)
-        }
-        None => reply_opt(edns, found.rcode()),
-    };
     let room = limit.saturating_sub(question_end + opt.map_or(0, |o| o.buffer_len()));
     let cuts = found.cuts();
     // A proof that does not fit whole is left out, and the reply says it is truncated.
