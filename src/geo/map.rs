@@ -114,45 +114,66 @@ impl RouteMap {
     /// The route of an IPv4 address.
     #[inline]
     pub fn route_v4(&self, addr: u32) -> Routed {
-        let starts = &self.v4.starts;
-        let at = starts.partition_point(|&s| s <= addr).saturating_sub(1);
-        // The block of length L around `addr` stays in the piece when it holds neither the
-        // address before the piece nor the first after it: L > the bits `addr` shares with
-        // each.
-        let mut scope = 0;
-        if let Some(before) = starts[at].checked_sub(1) {
-            scope = (addr ^ before).leading_zeros() + 1;
-        }
-        if let Some(&after) = starts.get(at + 1) {
-            scope = scope.max((addr ^ after).leading_zeros() + 1);
-        }
-        Routed {
-            route: self.v4.routes[at],
-            scope: scope as u8,
-        }
+        self.v4.find(addr)
     }
 
     /// The route of an IPv6 address.
     #[inline]
     pub fn route_v6(&self, addr: u128) -> Routed {
-        let starts = &self.v6.starts;
-        let at = starts.partition_point(|&s| s <= addr).saturating_sub(1);
-        let mut scope = 0;
-        if let Some(before) = starts[at].checked_sub(1) {
-            scope = (addr ^ before).leading_zeros() + 1;
-        }
-        if let Some(&after) = starts.get(at + 1) {
-            scope = scope.max((addr ^ after).leading_zeros() + 1);
-        }
-        Routed {
-            route: self.v6.routes[at],
-            scope: scope as u8,
-        }
+        self.v6.find(addr)
     }
 
     /// How many pieces the map holds (both families), for logs and benchmarks.
     pub fn pieces(&self) -> usize {
         self.v4.starts.len() + self.v6.starts.len()
+    }
+}
+
+/// An address of one family as a number.
+trait Key: Copy + Ord {
+    /// The address before this one, if any.
+    fn before(self) -> Option<Self>;
+    /// How many leading bits the two addresses share.
+    fn shared_bits(self, other: Self) -> u32;
+}
+
+impl Key for u32 {
+    fn before(self) -> Option<u32> {
+        self.checked_sub(1)
+    }
+    fn shared_bits(self, other: u32) -> u32 {
+        (self ^ other).leading_zeros()
+    }
+}
+
+impl Key for u128 {
+    fn before(self) -> Option<u128> {
+        self.checked_sub(1)
+    }
+    fn shared_bits(self, other: u128) -> u32 {
+        (self ^ other).leading_zeros()
+    }
+}
+
+impl<K: Key> Pieces<K> {
+    /// The route of `addr` and its scope: the block of length L around `addr` stays in the
+    /// piece when it holds neither the address before the piece nor the first after it,
+    /// that is when L is more than the bits `addr` shares with each.
+    #[inline]
+    fn find(&self, addr: K) -> Routed {
+        let starts = &self.starts;
+        let at = starts.partition_point(|&s| s <= addr).saturating_sub(1);
+        let mut scope = 0;
+        if let Some(before) = starts[at].before() {
+            scope = addr.shared_bits(before) + 1;
+        }
+        if let Some(&after) = starts.get(at + 1) {
+            scope = scope.max(addr.shared_bits(after) + 1);
+        }
+        Routed {
+            route: self.routes[at],
+            scope: scope as u8,
+        }
     }
 }
 
