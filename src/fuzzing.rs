@@ -70,12 +70,18 @@ fn client_subnet(data: &[u8]) {
         data,
         "an ECS option reads and writes back byte for byte"
     );
-    let bits = if subnet.family == wire::ecs::family::IPV4 {
+    let bits = if subnet.family() == wire::ecs::family::IPV4 {
         32
     } else {
         128
     };
-    assert!(subnet.source_prefix <= bits);
+    assert!(subnet.source_prefix() <= bits);
+    let shift = u32::from(subnet.source_prefix()) + 128 - u32::from(bits);
+    let past_prefix = subnet.address_key().checked_shl(shift).unwrap_or(0);
+    assert_eq!(
+        past_prefix, 0,
+        "the address key is zero past the source prefix"
+    );
 }
 
 pub fn parse_query(data: &[u8]) {

@@ -10,14 +10,11 @@
 //! into the answer itself by the distance it moved. All of it is on the stack and in the
 //! reply buffer: nothing is allocated.
 
-use super::{
-    finish, reply_flags, reply_opt, size_limit, subnet_option, with_options, Outcome, Transport,
-};
+use super::{finish, reply_flags, reply_opt_with, size_limit, Echo, Outcome, Transport};
 use crate::name::MAX_NAME_LEN;
 use crate::table::Client;
 use crate::table::{AnswerRef, Cut, DnameRef, Lookup, Table};
 use crate::wire::{class, header, move_pointers, put_u16, rcode, rtype, Query};
-use crate::wire::{ecs, ClientSubnet};
 
 /// Most redirections (DNAME or CNAME) followed for one query: Knot DNS's limit.
 const MAX_REDIRECTIONS: usize = 5;
@@ -58,20 +55,12 @@ pub(super) fn answer(
     table: &Table,
     transport: Transport,
     spin: u32,
-    (client, subnet): (Client, Option<&ClientSubnet>),
+    (client, echo): (Client, Option<Echo<'_>>),
     out: &mut [u8],
 ) -> Outcome {
     let dnssec_ok = q.edns.is_some_and(|e| e.dnssec_ok);
     let question_end = q.question_end();
-    let mut data = [0u8; ecs::MAX_DATA_LEN];
-    let list;
-    let opt = match subnet {
-        Some(subnet) => {
-            list = [subnet_option(subnet, 0, &mut data)];
-            with_options(reply_opt(q.edns, rcode::NOERROR), &list)
-        }
-        None => reply_opt(q.edns, rcode::NOERROR),
-    };
+    let opt = reply_opt_with(q.edns, rcode::NOERROR, echo.as_ref());
     let end = size_limit(transport, q.edns, out.len())
         .saturating_sub(opt.map_or(0, |o| o.buffer_len()))
         .max(question_end);
@@ -162,10 +151,12 @@ pub(super) fn answer(
         if q.qtype == rtype::CNAME {
             break;
         }
-        match table.chase(&name[..placed.len], q.qtype, spin, client, &dname) {
+        match table.chase(&name[..placed.len], q.qtype, spin, &dname) {
             None => break,
             Some(Lookup::Dname(next)) => dname = next,
             Some(Lookup::Answer(found)) => {
+                let (found, found_scope) = table.for_client(found, spin, client);
+                scope = found_scope;
                 let found = if dnssec_ok {
                     found.signed_form()
                 } else {
@@ -196,7 +187,6 @@ pub(super) fn answer(
                 counts.ns = cut.ns;
                 counts.ar = cut.ar;
                 code = found.rcode();
-                scope = found.scope();
                 break;
             }
         }
@@ -206,16 +196,8 @@ pub(super) fn answer(
     if truncated {
         flags |= header::TC;
     }
-    let mut data = [0u8; ecs::MAX_DATA_LEN];
-    let list;
-    let opt = match subnet {
-        Some(subnet) => {
-            list = [subnet_option(subnet, scope, &mut data)];
-            with_options(reply_opt(q.edns, code), &list)
-        }
-        None => reply_opt(q.edns, code),
-    };
-    let len = finish(out, len, flags, 1, counts, opt);
+    let opt = reply_opt_with(q.edns, code, echo.as_ref());
+    let len = finish(out, len, flags, 1, counts, opt, echo.map(|_| scope));
     Outcome::Reply {
         len,
         rcode: code,

@@ -9,8 +9,8 @@ use crate::name::MAX_NAME_LEN;
 use crate::table::{AnswerRef, Client, Cut, Table};
 use crate::wire::opt::code;
 use crate::wire::{
-    class, ecs, header, parse_query, put_u16, rcode, rtype, ClientSubnet, EdnsOption, Header,
-    OptRepr, Options, Query, QueryError,
+    class, ecs, header, parse_query, put_u16, rcode, rtype, ClientSubnet, Header, OptRepr, Options,
+    Query, QueryError,
 };
 
 /// Largest UDP payload Swivel advertises and sends (DNS flag day 2020).
@@ -71,7 +71,9 @@ pub fn answer(
     out: &mut [u8],
 ) -> Outcome {
     let mut qname = [0u8; MAX_NAME_LEN];
-    let q = match parse_query(query, &mut qname) {
+    // Matched by reference: the query stays where parsing wrote it, uncopied.
+    let parsed = parse_query(query, &mut qname);
+    let q = match &parsed {
         Ok(q) => q,
         Err(QueryError::Unreadable) => return Outcome::Drop(DropReason::Malformed),
         Err(QueryError::Response) => return Outcome::Drop(DropReason::Response),
@@ -83,7 +85,7 @@ pub fn answer(
             qname_len,
             edns,
         }) if flags & header::OPCODE_MASK != 0 => {
-            return error_reply(query, qname_len, edns, rcode::NOTIMP, out);
+            return error_reply(query, *qname_len, *edns, rcode::NOTIMP, out);
         }
         Err(QueryError::Malformed {
             id: _,
@@ -91,7 +93,7 @@ pub fn answer(
             qname_len,
             edns,
         }) => {
-            return error_reply(query, qname_len, edns, rcode::FORMERR, out);
+            return error_reply(query, *qname_len, *edns, rcode::FORMERR, out);
         }
     };
     let edns = q.edns;
@@ -115,70 +117,116 @@ pub fn answer(
     if let Some(code) = refused_type {
         return error_reply(query, q.qname_len, edns, code, out);
     }
-    let subnet = match edns.map(|e| e.options) {
-        Some(options) if !options.is_empty() => match client_subnet(options) {
-            Ok(subnet) => subnet,
-            Err(()) => return error_reply(query, q.qname_len, edns, rcode::FORMERR, out),
+    // Options are rare (ECS from some resolvers, cookies): a query with none takes the
+    // path below, where the reply's OPT is a constant, as it was before client subnets.
+    if edns.is_some_and(|e| !e.options.is_empty()) {
+        return answer_with_options(query, q, &qname, table, transport, spin, &source, out);
+    }
+    answer_for(query, q, &qname, table, transport, spin, &source, None, out)
+}
+
+/// [`answer_for`] a query whose OPT record has options: a client subnet among them is read
+/// (a malformed one is FORMERR, RFC 7871 section 7.2.1) and echoed; others are ignored.
+#[allow(clippy::too_many_arguments)]
+#[inline(never)]
+fn answer_with_options(
+    query: &[u8],
+    q: &Query<'_>,
+    qname: &[u8; MAX_NAME_LEN],
+    table: &Table,
+    transport: Transport,
+    spin: u32,
+    source: &Client,
+    out: &mut [u8],
+) -> Outcome {
+    let options = q.edns.map_or(Options::EMPTY, |e| e.options);
+    let echo = match options.only(code::CLIENT_SUBNET) {
+        None => None,
+        Some((option, data)) => match ClientSubnet::parse(data) {
+            Ok(subnet) => Some(Echo { subnet, option }),
+            Err(_) => return error_reply(query, q.qname_len, q.edns, rcode::FORMERR, out),
         },
-        _ => None,
     };
-    let client = subnet.as_ref().map_or(source, subnet_client);
-    let Some(found) = table.lookup(&qname[..q.qname_len], q.qtype, spin, client) else {
+    answer_for(query, q, qname, table, transport, spin, source, echo, out)
+}
+
+/// A query's client subnet, and its option as read, which the reply echoes with one copy
+/// and the answer's scope set in it (RFC 7871 section 7.2.1).
+#[derive(Clone, Copy)]
+struct Echo<'a> {
+    subnet: ClientSubnet<'a>,
+    option: Options<'a>,
+}
+
+impl Echo<'_> {
+    /// The client the subnet names: its address, or nobody for a source prefix of 0 (the
+    /// sender asks that no client address be used).
+    #[inline]
+    fn client(&self) -> Client {
+        match (self.subnet.source_prefix(), self.subnet.family()) {
+            (0, _) => Client::Unknown,
+            (_, ecs::family::IPV4) => Client::V4(self.subnet.address_key() as u32),
+            _ => Client::V6(self.subnet.address_key()),
+        }
+    }
+}
+
+/// The reply's OPT record for a query whose OPT record was `edns`, rcode `code` and, with
+/// `echo`, the query's client subnet option (its scope set by [`finish`]).
+#[inline(always)]
+fn reply_opt_with<'a>(
+    edns: Option<OptRepr<'_>>,
+    code: u16,
+    echo: Option<&Echo<'a>>,
+) -> Option<OptRepr<'a>> {
+    let options = echo.map_or(Options::EMPTY, |echo| echo.option);
+    reply_opt(edns, code).map(|opt| OptRepr { options, ..opt })
+}
+
+/// The answer to a checked query: looked up, chosen for the client where a routed pool
+/// answers, and written with the reply's OPT record (echoing `subnet` with the answer's
+/// scope, when the query had one).
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+fn answer_for(
+    query: &[u8],
+    q: &Query<'_>,
+    qname: &[u8; MAX_NAME_LEN],
+    table: &Table,
+    transport: Transport,
+    spin: u32,
+    source: &Client,
+    echo: Option<Echo<'_>>,
+    out: &mut [u8],
+) -> Outcome {
+    let edns = q.edns;
+    // The client a routed pool answers for: the subnet's, else the sender.
+    let client = || echo.as_ref().map_or(*source, Echo::client);
+    // The scope of a reply that does not depend on the client.
+    let scope_zero = echo.map(|_| 0);
+    let Some(found) = table.lookup(&qname[..q.qname_len], q.qtype, spin) else {
         // A secondary zone without a copy, or expired, is ours but cannot be answered.
         let code = if table.is_unserved(&qname[..q.qname_len]) {
             rcode::SERVFAIL
         } else {
             rcode::REFUSED
         };
-        let mut data = [0u8; ecs::MAX_DATA_LEN];
-        let list;
-        let opt = match &subnet {
-            Some(subnet) => {
-                list = [subnet_option(subnet, 0, &mut data)];
-                with_options(reply_opt(edns, code), &list)
-            }
-            None => reply_opt(edns, code),
-        };
-        return error_reply_with(query, q.qname_len, opt, code, out);
+        let opt = reply_opt_with(edns, code, echo.as_ref());
+        return error_reply_with(query, q.qname_len, opt, scope_zero, code, out);
     };
     if found.is_dname() {
         if let Some(dname) = table.dname_of(&found) {
-            let who = (client, subnet.as_ref());
-            return dname::answer(query, q, &qname, dname, table, transport, spin, who, out);
+            let who = (client(), echo);
+            return dname::answer(query, *q, qname, dname, table, transport, spin, who, out);
         }
     }
-
-    // The reply without ECS keeps the OPT record's options a constant (none), so that it
-    // costs what it did before client subnets; with ECS the option is written in.
-    match &subnet {
-        None => {
-            let opt = reply_opt(edns, found.rcode());
-            write_found(query, &q, &qname, found, table, transport, opt, out)
-        }
-        Some(subnet) => {
-            write_found_with_subnet(query, &q, &qname, found, table, transport, subnet, out)
-        }
-    }
-}
-
-/// [`write_found`] for a query with a client subnet: the reply's OPT echoes it with the
-/// answer's scope.
-#[allow(clippy::too_many_arguments)]
-#[inline(never)]
-fn write_found_with_subnet(
-    query: &[u8],
-    q: &Query<'_>,
-    qname: &[u8; MAX_NAME_LEN],
-    found: AnswerRef<'_>,
-    table: &Table,
-    transport: Transport,
-    subnet: &ClientSubnet,
-    out: &mut [u8],
-) -> Outcome {
-    let mut data = [0u8; ecs::MAX_DATA_LEN];
-    let list = [subnet_option(subnet, found.scope(), &mut data)];
-    let opt = with_options(reply_opt(q.edns, found.rcode()), &list);
-    write_found(query, q, qname, found, table, transport, opt, out)
+    let (found, scope) = match found.is_routed() {
+        false => (found, 0),
+        true => table.for_client(found, spin, client()),
+    };
+    let opt = reply_opt_with(edns, found.rcode(), echo.as_ref());
+    let scope = echo.map(|_| scope);
+    write_found(query, q, qname, found, table, transport, opt, scope, out)
 }
 
 /// Writes the reply for the answer `found` (its signed form and NSEC proof for a DO query)
@@ -193,6 +241,7 @@ fn write_found(
     table: &Table,
     transport: Transport,
     opt: Option<OptRepr<'_>>,
+    scope: Option<u8>,
     out: &mut [u8],
 ) -> Outcome {
     let edns = q.edns;
@@ -240,7 +289,7 @@ fn write_found(
     if truncated {
         flags |= header::TC;
     }
-    let len = finish(out, len, flags, 1, cut, opt);
+    let len = finish(out, len, flags, 1, cut, opt, scope);
     Outcome::Reply {
         len,
         rcode: found.rcode(),
@@ -275,53 +324,6 @@ fn reply_opt(edns: Option<OptRepr<'_>>, code: u16) -> Option<OptRepr<'static>> {
     })
 }
 
-/// `opt` with `options`.
-#[inline]
-fn with_options<'a>(
-    opt: Option<OptRepr<'static>>,
-    options: &'a [EdnsOption<'a>],
-) -> Option<OptRepr<'a>> {
-    opt.map(|opt| OptRepr {
-        options: Options::list(options),
-        ..opt
-    })
-}
-
-/// The query's client subnet option, if it has one; `Err` when it is malformed (FORMERR,
-/// RFC 7871 section 7.2.1).
-#[inline(never)]
-fn client_subnet(options: Options<'_>) -> Result<Option<ClientSubnet>, ()> {
-    match options.get(code::CLIENT_SUBNET) {
-        Some(data) => ClientSubnet::parse(data).map(Some).map_err(|_| ()),
-        None => Ok(None),
-    }
-}
-
-/// The client a subnet names: its address, or nobody for a source prefix of 0 (the sender
-/// asks that no client address be used).
-#[inline]
-fn subnet_client(subnet: &ClientSubnet) -> Client {
-    match (subnet.source_prefix, subnet.family) {
-        (0, _) => Client::Unknown,
-        (_, ecs::family::IPV4) => Client::V4(subnet.address_key() as u32),
-        _ => Client::V6(subnet.address_key()),
-    }
-}
-
-/// The reply's client subnet option: the query's, with `scope` (RFC 7871 section 7.2.1).
-#[inline]
-fn subnet_option<'a>(
-    subnet: &ClientSubnet,
-    scope: u8,
-    data: &'a mut [u8; ecs::MAX_DATA_LEN],
-) -> EdnsOption<'a> {
-    let len = subnet.emit(scope, data);
-    EdnsOption {
-        code: code::CLIENT_SUBNET,
-        data: &data[..len],
-    }
-}
-
 /// Header flags of a reply: QR, the query's opcode and RD, and the rcode's low bits. CD is
 /// not copied: Swivel does not validate, and Knot DNS clears it too.
 fn reply_flags(query_flags: u16, code: u16) -> u16 {
@@ -337,14 +339,16 @@ fn error_reply(
     code: u16,
     out: &mut [u8],
 ) -> Outcome {
-    error_reply_with(query, qname_len, reply_opt(edns, code), code, out)
+    error_reply_with(query, qname_len, reply_opt(edns, code), None, code, out)
 }
 
-/// [`error_reply`] with the reply's OPT record given.
+/// [`error_reply`] with the reply's OPT record given (and the scope of its client subnet
+/// option, if it echoes one).
 fn error_reply_with(
     query: &[u8],
     qname_len: usize,
     opt: Option<OptRepr<'_>>,
+    scope: Option<u8>,
     code: u16,
     out: &mut [u8],
 ) -> Outcome {
@@ -363,6 +367,7 @@ fn error_reply_with(
         qdcount,
         Cut::default(),
         opt,
+        scope,
     );
     Outcome::Reply {
         len,
@@ -374,7 +379,9 @@ fn error_reply_with(
 
 /// Writes the header's flags and counts over the echoed query header, and `opt` after the
 /// `len` bytes of header, question and records; returns the reply's length. `opt` is left
-/// out if the buffer cannot hold it, which the callers' room for it rules out.
+/// out if the buffer cannot hold it, which the callers' room for it rules out. With
+/// `scope`, `opt`'s only option is a client subnet echoed from the query, and its scope is
+/// set.
 #[inline(always)]
 fn finish(
     out: &mut [u8],
@@ -383,11 +390,15 @@ fn finish(
     qdcount: u16,
     cut: Cut,
     opt: Option<OptRepr<'_>>,
+    scope: Option<u8>,
 ) -> usize {
     let opt_len = match opt {
         Some(opt) => opt.emit(&mut out[len..]).ok(),
         None => None,
     };
+    if let (Some(_), Some(scope)) = (opt_len, scope) {
+        out[len + ecs::SCOPE_IN_OPT] = scope;
+    }
     let mut reply = Header::new_unchecked(out);
     reply.set_flags(flags);
     reply.set_qdcount(qdcount);

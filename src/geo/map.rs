@@ -6,8 +6,12 @@
 //! earlier route takes part of it, longer where one does.
 //!
 //! Routes are tried in order and the first whose networks hold the address wins; addresses
-//! in none get the fallback route (the one that matches `default`). A lookup is one binary
-//! search over sorted piece starts and two XORs for the scope: no allocation, no lock.
+//! in none get the fallback route (the one that matches `default`). A lookup is a binary
+//! search over sorted piece starts and two XORs for the scope: no allocation, no lock. A
+//! family with many pieces (a database-sized map) also keeps an index on the first 16
+//! bits of the address (65,537 entries, 256 KiB): the pieces that may hold an address
+//! starting with those bits, so that the search is over a handful of pieces in one or two
+//! cache lines instead of over them all.
 
 use crate::config::net::Net;
 use std::collections::BTreeMap;
@@ -25,7 +29,16 @@ pub struct Routed {
 struct Pieces<K> {
     starts: Box<[K]>,
     routes: Box<[u16]>,
+    /// Empty, or for each value `h` of an address's first 16 bits the piece that holds the
+    /// first address starting with `h`, and one more entry (the last piece): an address
+    /// starting with `h` is in a piece from `index[h]` to `index[h + 1]`.
+    index: Box<[u32]>,
 }
+
+/// Families with at least this many pieces get the 16-bit index.
+const INDEXED_FROM: usize = 256;
+/// Entries of the 16-bit index.
+const INDEX_LEN: usize = (1 << 16) + 1;
 
 /// A compiled route map for both families.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -81,14 +94,8 @@ impl RouteMap {
         let v4 = pieces(&v4, 32, fallback);
         let v6 = pieces(&v6, 128, fallback);
         RouteMap {
-            v4: Pieces {
-                starts: v4.iter().map(|&(s, _)| s as u32).collect(),
-                routes: v4.iter().map(|&(_, r)| r).collect(),
-            },
-            v6: Pieces {
-                starts: v6.iter().map(|&(s, _)| s).collect(),
-                routes: v6.iter().map(|&(_, r)| r).collect(),
-            },
+            v4: Pieces::new(v4.iter().map(|&(s, r)| (s as u32, r))),
+            v6: Pieces::new(v6.into_iter()),
             fallback,
         }
     }
@@ -127,6 +134,11 @@ impl RouteMap {
     pub fn pieces(&self) -> usize {
         self.v4.starts.len() + self.v6.starts.len()
     }
+
+    /// Bytes the map holds (pieces and indexes), for logs.
+    pub fn bytes(&self) -> usize {
+        self.v4.bytes() + self.v6.bytes()
+    }
 }
 
 /// An address of one family as a number.
@@ -135,34 +147,89 @@ trait Key: Copy + Ord {
     fn before(self) -> Option<Self>;
     /// How many leading bits the two addresses share.
     fn shared_bits(self, other: Self) -> u32;
+    /// The address's first 16 bits.
+    fn top16(self) -> usize;
+    /// The first address whose first 16 bits are `top`.
+    fn from_top16(top: usize) -> Self;
 }
 
 impl Key for u32 {
+    #[inline]
     fn before(self) -> Option<u32> {
         self.checked_sub(1)
     }
+    #[inline]
     fn shared_bits(self, other: u32) -> u32 {
         (self ^ other).leading_zeros()
+    }
+    #[inline]
+    fn top16(self) -> usize {
+        (self >> 16) as usize
+    }
+    fn from_top16(top: usize) -> u32 {
+        (top as u32) << 16
     }
 }
 
 impl Key for u128 {
+    #[inline]
     fn before(self) -> Option<u128> {
         self.checked_sub(1)
     }
+    #[inline]
     fn shared_bits(self, other: u128) -> u32 {
         (self ^ other).leading_zeros()
+    }
+    #[inline]
+    fn top16(self) -> usize {
+        (self >> 112) as usize
+    }
+    fn from_top16(top: usize) -> u128 {
+        (top as u128) << 112
     }
 }
 
 impl<K: Key> Pieces<K> {
+    /// The pieces `(start, route)` in order, the first starting at 0.
+    fn new(pieces: impl Iterator<Item = (K, u16)>) -> Pieces<K> {
+        let (starts, routes): (Vec<K>, Vec<u16>) = pieces.unzip();
+        let mut index = Vec::new();
+        if starts.len() >= INDEXED_FROM {
+            index.reserve_exact(INDEX_LEN);
+            let mut at = 0;
+            for top in 0..INDEX_LEN - 1 {
+                let first = K::from_top16(top);
+                while at + 1 < starts.len() && starts[at + 1] <= first {
+                    at += 1;
+                }
+                index.push(at as u32);
+            }
+            index.push((starts.len() - 1) as u32);
+        }
+        Pieces {
+            starts: starts.into(),
+            routes: routes.into(),
+            index: index.into(),
+        }
+    }
+
+    fn bytes(&self) -> usize {
+        self.starts.len() * std::mem::size_of::<K>() + self.routes.len() * 2 + self.index.len() * 4
+    }
+
     /// The route of `addr` and its scope: the block of length L around `addr` stays in the
     /// piece when it holds neither the address before the piece nor the first after it,
     /// that is when L is more than the bits `addr` shares with each.
     #[inline]
     fn find(&self, addr: K) -> Routed {
         let starts = &self.starts;
-        let at = starts.partition_point(|&s| s <= addr).saturating_sub(1);
+        let at = match self.index.get(addr.top16()..addr.top16() + 2) {
+            Some(&[first, last]) => {
+                let (first, last) = (first as usize, last as usize);
+                first + starts[first + 1..=last].partition_point(|&s| s <= addr)
+            }
+            _ => starts.partition_point(|&s| s <= addr).saturating_sub(1),
+        };
         let mut scope = 0;
         if let Some(before) = starts[at].before() {
             scope = addr.shared_bits(before) + 1;
@@ -328,5 +395,48 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn the_index_finds_what_the_whole_search_finds() {
+        // 3,000 networks of mixed lengths, clustered so that some 16-bit buckets hold many
+        // pieces and most hold one; both families.
+        let mut routes = vec![Vec::new(); 3];
+        let mut x = 0x2545_f491u32;
+        for i in 0..3000u32 {
+            x ^= x << 13;
+            x ^= x >> 17;
+            x ^= x << 5;
+            let len = 8 + (x % 25) as u8;
+            let base = if i % 2 == 0 {
+                x
+            } else {
+                0x0a00_0000 | (x & 0x00ff_ffff)
+            };
+            let v4 = std::net::Ipv4Addr::from(base);
+            routes[(i % 3) as usize].push(Net::containing(v4.into(), len));
+            let v6 = std::net::Ipv6Addr::from(u128::from(x) << 80 | 0x2001 << 112);
+            routes[(i % 3) as usize].push(Net::containing(v6.into(), 16 + len));
+        }
+        let map = RouteMap::build(&routes, 3);
+        assert!(map.v4.starts.len() >= INDEXED_FROM && map.v4.index.len() == INDEX_LEN);
+        assert!(map.v6.starts.len() >= INDEXED_FROM && map.v6.index.len() == INDEX_LEN);
+        let mut plain = map.clone();
+        plain.v4.index = Box::new([]);
+        plain.v6.index = Box::new([]);
+        let mut y = 0x9e37_79b9u32;
+        for _ in 0..200_000 {
+            y = y.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+            let near = map.v4.starts[(y as usize) % map.v4.starts.len()];
+            for addr in [y, near, near.wrapping_sub(1), 0x0a00_0000 | (y >> 8)] {
+                assert_eq!(map.route_v4(addr), plain.route_v4(addr), "{addr:#x}");
+            }
+            let near6 = map.v6.starts[(y as usize) % map.v6.starts.len()];
+            for addr in [u128::from(y) << 96, near6, near6.wrapping_sub(1)] {
+                assert_eq!(map.route_v6(addr), plain.route_v6(addr), "{addr:#x}");
+            }
+        }
+        assert_eq!(map.route_v4(u32::MAX), plain.route_v4(u32::MAX));
+        assert_eq!(map.route_v6(u128::MAX), plain.route_v6(u128::MAX));
     }
 }

@@ -33,6 +33,8 @@ pub struct SiteRef {
     pub unit: u32,
     /// Whether the pool has routes (a client lookup picks the unit).
     pub routed: bool,
+    /// The route of clients nobody knows (no address, or an ECS source prefix of 0).
+    pub fallback: u16,
 }
 
 /// How to build a pool-dependent answer again.
@@ -319,6 +321,9 @@ impl Compiled {
             slot: slots.len() as u32,
             unit: self.pool_units[pool as usize],
             routed: self.routing[pool as usize].is_some(),
+            fallback: self.routing[pool as usize]
+                .as_ref()
+                .map_or(0, |map| map.fallback()),
         });
         slots.push(spec);
         DYNAMIC | (self.sites.len() - 1) as u32

@@ -40,7 +40,7 @@ use crate::wire::rtype;
 use crate::zone::Zone;
 use arc_swap::ArcSwap;
 use arena::Arena;
-use compile::{Compiled, SiteRef};
+use compile::Compiled;
 use sites::SiteVariants;
 use std::ops::Range;
 use std::sync::Arc;
@@ -110,9 +110,9 @@ pub struct AnswerRef<'t> {
     arena: &'t Arena,
     /// For a name that does not exist: the node of its closest encloser, else `NONE`.
     encloser: u32,
-    /// For a routed pool's answer: the prefix length of the client network that chose
-    /// the route (the ECS scope); 0 for every other answer.
-    scope: u8,
+    /// For a routed pool's answer not yet chosen for a client ([`Table::for_client`]):
+    /// the site it is (then `answer` is the fallback route's); `NONE` for every other.
+    routed: u32,
 }
 
 impl<'t> AnswerRef<'t> {
@@ -170,11 +170,11 @@ impl<'t> AnswerRef<'t> {
         }
     }
 
-    /// The ECS scope prefix length of this answer: how much of the client's address
-    /// decided it (0: it is every client's answer).
+    /// Whether this is a routed pool's answer, which [`Table::for_client`] picks the
+    /// client's route of.
     #[inline]
-    pub fn scope(&self) -> u8 {
-        self.scope
+    pub fn is_routed(&self) -> bool {
+        self.routed != NONE
     }
 
     /// The NSEC proof the engine adds for the question name.
@@ -300,26 +300,48 @@ impl Table {
     /// per-worker counter: rotation and weighted choice without shared state). Below a
     /// DNAME the answer is a marker ([`AnswerRef::is_dname`]).
     #[inline]
-    pub fn lookup(
-        &self,
-        qname: &[u8],
-        qtype: u16,
-        spin: u32,
-        client: Client,
-    ) -> Option<AnswerRef<'_>> {
+    pub fn lookup(&self, qname: &[u8], qtype: u16, spin: u32) -> Option<AnswerRef<'_>> {
         let c = &*self.compiled;
         if let Some(&index) = c.names.get(qname) {
-            return Some(self.at_node(index, qtype, spin, client));
+            return Some(self.at_node(index, qtype, spin));
         }
         // Not an existing name: find the closest encloser (RFC 4592).
         let mut rest = qname;
         while rest.len() > 1 {
             rest = &rest[1 + rest[0] as usize..];
             if let Some(&index) = c.names.get(rest) {
-                return Some(self.below_node(index, qtype, spin, client));
+                return Some(self.below_node(index, qtype, spin));
             }
         }
         None
+    }
+
+    /// The answer of a routed pool ([`AnswerRef::is_routed`]) for `client`, and its ECS
+    /// scope (how much of the client's address decided it); any other answer is returned
+    /// as it is, with scope 0. Out of line: only routed pools pay for it.
+    #[inline(never)]
+    pub fn for_client<'t>(
+        &'t self,
+        found: AnswerRef<'t>,
+        spin: u32,
+        client: Client,
+    ) -> (AnswerRef<'t>, u8) {
+        if found.routed == NONE {
+            return (found, 0);
+        }
+        let site = self.compiled.sites[found.routed as usize];
+        let (unit, scope) = match &self.compiled.routing[site.pool as usize] {
+            Some(map) => {
+                let routed = map.route(client);
+                (site.unit + u32::from(routed.route), routed.scope)
+            }
+            None => (site.unit, 0),
+        };
+        let chosen = AnswerRef {
+            encloser: found.encloser,
+            ..self.unit_answer(unit, site.slot, spin)
+        };
+        (chosen, scope)
     }
 
     /// The DNAME a marker answer stands for; `None` for every other answer.
@@ -343,14 +365,13 @@ impl Table {
         name: &[u8],
         qtype: u16,
         spin: u32,
-        client: Client,
         dname: &DnameRef<'_>,
     ) -> Option<Lookup<'_>> {
         let c = &*self.compiled;
         let zone = dname.zone();
         let found = if let Some(&index) = c.names.get(name) {
             zone.contains(&index)
-                .then(|| self.at_node(index, qtype, spin, client))
+                .then(|| self.at_node(index, qtype, spin))
         } else {
             let mut rest = name;
             let mut found = None;
@@ -359,7 +380,7 @@ impl Table {
                 if let Some(&index) = c.names.get(rest) {
                     found = zone
                         .contains(&index)
-                        .then(|| self.below_node(index, qtype, spin, client));
+                        .then(|| self.below_node(index, qtype, spin));
                     break;
                 }
             }
@@ -373,18 +394,18 @@ impl Table {
 
     /// The answer at an existing name.
     #[inline(always)]
-    fn at_node(&self, index: u32, qtype: u16, spin: u32, client: Client) -> AnswerRef<'_> {
+    fn at_node(&self, index: u32, qtype: u16, spin: u32) -> AnswerRef<'_> {
         let node = &self.compiled.nodes[index as usize];
         if node.referral != NONE && !(node.at_cut && qtype == rtype::DS) {
-            return self.answer(node.referral, spin, client);
+            return self.answer(node.referral, spin);
         }
-        self.answer(self.index_at(node, qtype), spin, client)
+        self.answer(self.index_at(node, qtype), spin)
     }
 
     /// What a missing name gets below its closest encloser: the referral, the wildcard's
     /// answer, the DNAME's marker, or NXDOMAIN.
     #[inline(always)]
-    fn below_node(&self, index: u32, qtype: u16, spin: u32, client: Client) -> AnswerRef<'_> {
+    fn below_node(&self, index: u32, qtype: u16, spin: u32) -> AnswerRef<'_> {
         let c = &*self.compiled;
         let encloser_index = index;
         let encloser = &c.nodes[index as usize];
@@ -398,14 +419,14 @@ impl Table {
                 answer: &markers.answers[encloser.dname as usize],
                 arena: markers,
                 encloser: encloser_index,
-                scope: 0,
+                routed: NONE,
             };
         } else {
             encloser.nxdomain
         };
         AnswerRef {
             encloser: encloser_index,
-            ..self.answer(index, spin, client)
+            ..self.answer(index, spin)
         }
     }
 
@@ -420,41 +441,38 @@ impl Table {
 
     // Always inlined: the common path through `lookup` must not pay a call for it.
     #[inline(always)]
-    fn answer(&self, index: u32, spin: u32, client: Client) -> AnswerRef<'_> {
+    fn answer(&self, index: u32, spin: u32) -> AnswerRef<'_> {
         if index & DYNAMIC == 0 {
             let arena = &self.compiled.arena;
             return AnswerRef {
                 answer: &arena.answers[index as usize],
                 arena,
                 encloser: NONE,
-                scope: 0,
+                routed: NONE,
             };
         }
-        let site = self.compiled.sites[(index & !DYNAMIC) as usize];
-        let (unit, scope) = match site.routed {
-            false => (site.unit, 0),
-            true => self.route(site, client),
-        };
+        let site_index = index & !DYNAMIC;
+        let site = self.compiled.sites[site_index as usize];
+        match site.routed {
+            false => self.unit_answer(site.unit, site.slot, spin),
+            true => AnswerRef {
+                routed: site_index,
+                ..self.unit_answer(site.unit + u32::from(site.fallback), site.slot, spin)
+            },
+        }
+    }
+
+    /// The variant `spin` picks of a site's answer in one pool unit.
+    #[inline(always)]
+    fn unit_answer(&self, unit: u32, slot: u32, spin: u32) -> AnswerRef<'_> {
         let pool = &*self.units[unit as usize];
-        let (variants, pick) = &pool.sites[site.slot as usize];
+        let (variants, pick) = &pool.sites[slot as usize];
         let chosen = variants.start + pool.arena.pick(pick, spin);
         AnswerRef {
             answer: &pool.arena.answers[chosen as usize],
             arena: &pool.arena,
             encloser: NONE,
-            scope,
-        }
-    }
-
-    /// The unit (pool route) a routed site answers `client` from, and the ECS scope.
-    #[inline(never)]
-    fn route(&self, site: SiteRef, client: Client) -> (u32, u8) {
-        match &self.compiled.routing[site.pool as usize] {
-            Some(map) => {
-                let routed = map.route(client);
-                (site.unit + u32::from(routed.route), routed.scope)
-            }
-            None => (site.unit, 0),
+            routed: NONE,
         }
     }
 }

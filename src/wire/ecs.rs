@@ -9,7 +9,7 @@
 //! +4  ADDRESS        ceil(SOURCE / 8) bytes, bits past SOURCE zero
 //! ```
 
-use super::{get_u16, put_u16, Error};
+use super::{get_u16, Error};
 
 /// The longest option data: family, two prefix lengths, an IPv6 address.
 pub const MAX_DATA_LEN: usize = 4 + 16;
@@ -29,25 +29,28 @@ pub mod family {
     pub const IPV6: u16 = 2;
 }
 
-/// A client subnet as a query gave it.
+/// Where the scope lies in an OPT record whose only option is a client subnet: a reply
+/// echoes the query's option bytes and sets this one.
+pub const SCOPE_IN_OPT: usize =
+    super::opt::FIXED_LEN + super::opt::OPTION_HEADER_LEN + field::SCOPE;
+
+/// A client subnet as a query gave it: a view of the option's data, checked once when made
+/// (so that its address is echoed as given, byte for byte, with no copy).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct ClientSubnet {
-    pub family: u16,
-    pub source_prefix: u8,
-    /// The address, zero past the source prefix; IPv4 in the first four bytes.
-    pub address: [u8; 16],
+pub struct ClientSubnet<'a> {
+    data: &'a [u8],
 }
 
-impl ClientSubnet {
+impl<'a> ClientSubnet<'a> {
     /// Reads the option's data from a query: FORMERR material (an `Err`) when the family is
     /// neither IPv4 nor IPv6, the source prefix is longer than the family, the scope is not
     /// 0, the address has too few or too many bytes, or bits set past the source prefix.
-    pub fn parse(data: &[u8]) -> Result<ClientSubnet, Error> {
+    #[inline]
+    pub fn parse(data: &'a [u8]) -> Result<ClientSubnet<'a>, Error> {
         if data.len() < field::ADDRESS.start {
             return Err(Error);
         }
-        let family = get_u16(data, field::FAMILY.start);
-        let bits = match family {
+        let bits = match get_u16(data, field::FAMILY.start) {
             family::IPV4 => 32,
             family::IPV6 => 128,
             _ => return Err(Error),
@@ -67,43 +70,64 @@ impl ClientSubnet {
                 return Err(Error);
             }
         }
-        let mut address = [0u8; 16];
-        address[..len].copy_from_slice(given);
-        Ok(ClientSubnet {
-            family,
-            source_prefix,
-            address,
-        })
+        Ok(ClientSubnet { data })
+    }
+
+    /// 1 for IPv4, 2 for IPv6 ([`family`]).
+    #[inline]
+    pub fn family(&self) -> u16 {
+        get_u16(self.data, field::FAMILY.start)
+    }
+
+    /// How many leading bits of the address the client gave.
+    #[inline]
+    pub fn source_prefix(&self) -> u8 {
+        self.data[field::SOURCE]
+    }
+
+    /// The option's data as the query sent it.
+    #[inline]
+    pub fn data(&self) -> &'a [u8] {
+        self.data
     }
 
     /// Length of the option data in wire form.
     #[inline]
     pub fn data_len(&self) -> usize {
-        field::ADDRESS.start + usize::from(self.source_prefix).div_ceil(8)
+        self.data.len()
     }
 
-    /// Writes the reply's option data with `scope` into `out`; returns its length.
+    /// Writes the reply's option data, the query's with `scope`, into `out`, which must
+    /// hold [`Self::data_len`] bytes; returns its length.
     #[inline]
-    pub fn emit(&self, scope: u8, out: &mut [u8; MAX_DATA_LEN]) -> usize {
-        let len = self.data_len();
-        put_u16(out, field::FAMILY.start, self.family);
-        out[field::SOURCE] = self.source_prefix;
+    pub fn emit(&self, scope: u8, out: &mut [u8]) -> usize {
+        let out = &mut out[..self.data.len()];
+        out.copy_from_slice(self.data);
         out[field::SCOPE] = scope;
-        out[field::ADDRESS.start..len].copy_from_slice(&self.address[..len - 4]);
-        len
+        self.data.len()
     }
 
-    /// The address as a number (IPv4 in the low 32 bits), for route lookups.
+    /// The address as a number, zero past the source prefix (IPv4 in the low 32 bits), for
+    /// route lookups.
     #[inline]
     pub fn address_key(&self) -> u128 {
-        match self.family {
-            family::IPV4 => u128::from(u32::from_be_bytes([
-                self.address[0],
-                self.address[1],
-                self.address[2],
-                self.address[3],
-            ])),
-            _ => u128::from_be_bytes(self.address),
+        let given = &self.data[field::ADDRESS];
+        match self.family() {
+            // At most four bytes: a 32-bit sum is cheaper than the 128-bit one.
+            family::IPV4 => {
+                let mut key = 0u32;
+                for (i, &byte) in given.iter().take(4).enumerate() {
+                    key |= u32::from(byte) << (24 - 8 * i);
+                }
+                u128::from(key)
+            }
+            _ => {
+                let mut key = 0u128;
+                for (i, &byte) in given.iter().take(16).enumerate() {
+                    key |= u128::from(byte) << (120 - 8 * i);
+                }
+                key
+            }
         }
     }
 }
@@ -118,9 +142,12 @@ mod tests {
         let data = [0, 1, 24, 0, 192, 0, 2];
         let ecs = ClientSubnet::parse(&data).unwrap();
         assert_eq!(ecs.address_key(), 0xc000_0200);
+        assert_eq!((ecs.family(), ecs.source_prefix()), (family::IPV4, 24));
         let mut out = [0u8; MAX_DATA_LEN];
         let len = ecs.emit(16, &mut out);
         assert_eq!(&out[..len], &[0, 1, 24, 16, 192, 0, 2]);
+        let whole = ClientSubnet::parse(&[0, 1, 32, 0, 192, 0, 2, 1]).unwrap();
+        assert_eq!(whole.address_key(), 0xc000_0201);
     }
 
     #[test]
@@ -128,6 +155,7 @@ mod tests {
         let data = [0, 2, 56, 0, 0x20, 0x01, 0x0d, 0xb8, 0, 1, 0];
         let ecs = ClientSubnet::parse(&data).unwrap();
         assert_eq!(ecs.address_key() >> 72, 0x20_010d_b800_0100);
+        assert_eq!(ecs.address_key() & ((1 << 72) - 1), 0);
         let none = ClientSubnet::parse(&[0, 1, 0, 0]).unwrap();
         assert_eq!(none.data_len(), 4);
         let mut out = [0u8; MAX_DATA_LEN];

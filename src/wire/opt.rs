@@ -286,17 +286,41 @@ impl<'a> Options<'a> {
     }
 
     /// Writes the options at the start of `rdata`, which holds [`Self::wire_len`] bytes.
+    #[inline(always)]
     fn emit(&self, rdata: &mut [u8]) {
-        let mut at = 0;
-        for option in *self {
-            option.emit(&mut rdata[at..]);
-            at += option.buffer_len();
+        match self.0 {
+            Source::Wire(bytes) => rdata[..bytes.len()].copy_from_slice(bytes),
+            Source::List(list) => {
+                let mut at = 0;
+                for option in list {
+                    option.emit(&mut rdata[at..]);
+                    at += option.buffer_len();
+                }
+            }
         }
     }
 
     /// The data of the first option with `code`, if there is one.
     pub fn get(&self, code: u16) -> Option<&'a [u8]> {
         self.iter().find(|o| o.code == code).map(|o| o.data)
+    }
+
+    /// The first option with `code` as options of its own (borrowing its bytes as read,
+    /// so that a reply can echo it with one copy), and its data; `None` when there is
+    /// none, or when these options are a list to emit.
+    #[inline]
+    pub fn only(&self, code: u16) -> Option<(Options<'a>, &'a [u8])> {
+        let Source::Wire(mut rest) = self.0 else {
+            return None;
+        };
+        while let Ok((option, after)) = EdnsOption::parse(rest) {
+            if option.code == code {
+                let whole = &rest[..option.buffer_len()];
+                return Some((Options(Source::Wire(whole)), option.data));
+            }
+            rest = after;
+        }
+        None
     }
 }
 
@@ -465,6 +489,11 @@ mod tests {
             ]
         );
         assert_eq!(repr.options.get(code::COOKIE), Some(&COOKIE[..]));
+        let (nsid, data) = repr.options.only(code::NSID).unwrap();
+        assert_eq!((nsid.wire_len(), data), (4, &[][..]));
+        let (cookie, data) = repr.options.only(code::COOKIE).unwrap();
+        assert_eq!((cookie.wire_len(), data), (12, &COOKIE[..]));
+        assert!(repr.options.only(code::CLIENT_SUBNET).is_none());
         assert_eq!(repr.options.get(code::CLIENT_SUBNET), None);
         assert_eq!(repr.options.wire_len(), 16);
     }
