@@ -184,8 +184,8 @@ fn reply_opt_with<'a>(
 }
 
 /// The answer to a checked query: looked up, chosen for the client where a routed pool
-/// answers, and written with the reply's OPT record (echoing `subnet` with the answer's
-/// scope, when the query had one).
+/// answers, and written with the reply's OPT record (echoing the query's client subnet
+/// option with the answer's scope, when `echo` holds one).
 #[allow(clippy::too_many_arguments)]
 #[inline(always)]
 fn answer_for(
