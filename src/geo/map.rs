@@ -134,11 +134,6 @@ impl RouteMap {
     pub fn pieces(&self) -> usize {
         self.v4.starts.len() + self.v6.starts.len()
     }
-
-    /// Bytes the map holds (pieces and indexes), for logs.
-    pub fn bytes(&self) -> usize {
-        self.v4.bytes() + self.v6.bytes()
-    }
 }
 
 /// An address of one family as a number.
@@ -211,10 +206,6 @@ impl<K: Key> Pieces<K> {
             routes: routes.into(),
             index: index.into(),
         }
-    }
-
-    fn bytes(&self) -> usize {
-        self.starts.len() * std::mem::size_of::<K>() + self.routes.len() * 2 + self.index.len() * 4
     }
 
     /// The route of `addr` and its scope: the block of length L around `addr` stays in the

@@ -85,12 +85,6 @@ impl<'a> ClientSubnet<'a> {
         self.data[field::SOURCE]
     }
 
-    /// The option's data as the query sent it.
-    #[inline]
-    pub fn data(&self) -> &'a [u8] {
-        self.data
-    }
-
     /// Length of the option data in wire form.
     #[inline]
     pub fn data_len(&self) -> usize {
